@@ -1,0 +1,78 @@
+// API keys: `knowledgesdk_live_` + 40 base62 characters. Only the SHA-256 of a
+// key is stored; the key is shown once, when it is created.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Db } from './db.js';
+import { newKeyId, randomBase62 } from './ids.js';
+
+export const KEY_PREFIX = 'knowledgesdk_live_';
+const KEY_PATTERN = /^knowledgesdk_live_[0-9A-Za-z]{32,128}$/;
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+export const hashKey = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
+
+export function looksLikeKey(key: string): boolean {
+  return KEY_PATTERN.test(key);
+}
+
+const toApiKey = (r: Record<string, unknown>): ApiKey => ({
+  id: r.id as string,
+  name: r.name as string,
+  prefix: r.key_prefix as string,
+  createdAt: r.created_at as Date,
+  revokedAt: (r.revoked_at as Date | null) ?? null,
+});
+
+export async function createApiKey(db: Db, name: string): Promise<{ key: string; apiKey: ApiKey }> {
+  const key = KEY_PREFIX + randomBase62(40);
+  const [row] = await db`
+    insert into api_keys (id, name, key_hash, key_prefix)
+    values (${newKeyId()}, ${name}, ${hashKey(key)}, ${key.slice(0, KEY_PREFIX.length + 6)})
+    returning *`;
+  return { key, apiKey: toApiKey(row!) };
+}
+
+/** The active key matching `key`, or null (unknown, malformed or revoked). */
+export async function authenticateKey(db: Db, key: string): Promise<ApiKey | null> {
+  if (!looksLikeKey(key)) return null;
+  const hash = hashKey(key);
+  const [row] = await db`select * from api_keys where key_hash = ${hash}`;
+  // The lookup is by hash, so timing reveals nothing about the key; compare anyway
+  // so a future change to the lookup cannot open a timing channel.
+  if (!row || !timingSafeEqual(row.key_hash as Buffer, hash) || row.revoked_at) return null;
+  return toApiKey(row);
+}
+
+export async function listApiKeys(db: Db): Promise<ApiKey[]> {
+  const rows = await db`select * from api_keys order by created_at, id`;
+  return rows.map(toApiKey);
+}
+
+/** Revoke by id or by name; returns the keys revoked. */
+export async function revokeApiKey(db: Db, idOrName: string): Promise<ApiKey[]> {
+  const rows = await db`
+    update api_keys set revoked_at = now()
+    where (id = ${idOrName} or name = ${idOrName}) and revoked_at is null
+    returning *`;
+  return rows.map(toApiKey);
+}
+
+export async function countApiKeys(db: Db): Promise<number> {
+  const [row] = await db`select count(*)::int as n from api_keys`;
+  return row!.n as number;
+}
+
+/** On a first start with no keys at all, create one so the service is usable at once; null otherwise. */
+export async function createInitialKeyIfNone(sql: import('./db.js').Sql): Promise<string | null> {
+  return sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${0x6b657973})`; // "keys": one creator among concurrent starts
+    if ((await countApiKeys(tx)) > 0) return null;
+    return (await createApiKey(tx, 'default')).key;
+  });
+}

@@ -1,0 +1,152 @@
+// The only place that reads process.env. Everything else receives a Config.
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (fallback: number, min: number, max: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`)
+    .default(fallback);
+
+// "90s", "10m", "2h", "500ms" or plain milliseconds.
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(v.trim());
+      if (!m) {
+        ctx.addIssue({ code: 'custom', message: 'must be a duration like 500ms, 30s, 10m or 2h' });
+        return z.NEVER;
+      }
+      const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
+      return Math.round(Number(m[1]) * unit);
+    });
+
+const envSchema = z.object({
+  PORT: int(3000, 0, 65535),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('.data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATABASE_POOL_SIZE: int(10, 1, 200),
+  ALLOW_PRIVATE_NETWORKS: bool(false),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+
+  API_BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
+  CREATE_INITIAL_KEY: bool(true),
+
+  WORKER_CONCURRENCY: int(4, 1, 256),
+  WORKER_POLL_INTERVAL: duration('2s'),
+  JOB_MAX_ATTEMPTS: int(3, 1, 20),
+  RETRY_BASE_DELAY: duration('5s'),
+  RETRY_MAX_DELAY: duration('10m'),
+  SHUTDOWN_GRACE: duration('30s'),
+  STALE_AFTER: duration('10m'),
+
+  FETCH_USER_AGENT: z.string().min(1).default('GleanerBot/0.1 (+https://github.com/gleaner)'),
+  FETCH_CONNECT_TIMEOUT: duration('10s'),
+  FETCH_HEADERS_TIMEOUT: duration('15s'),
+  FETCH_BODY_TIMEOUT: duration('15s'),
+  FETCH_TOTAL_TIMEOUT: duration('30s'),
+  FETCH_MAX_BYTES: int(5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+  FETCH_MAX_REDIRECTS: int(5, 0, 20),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  allowPrivateNetworks: boolean;
+  logLevel: string;
+  api: { bodyLimitBytes: number; createInitialKey: boolean };
+  worker: {
+    concurrency: number;
+    pollIntervalMs: number;
+    maxAttempts: number;
+    retryBaseDelayMs: number;
+    retryMaxDelayMs: number;
+    shutdownGraceMs: number;
+    staleAfterMs: number;
+  };
+  fetch: {
+    userAgent: string;
+    connectTimeoutMs: number;
+    headersTimeoutMs: number;
+    bodyTimeoutMs: number;
+    totalTimeoutMs: number;
+    maxBodyBytes: number;
+    maxRedirects: number;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse configuration from an environment; empty strings count as unset. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') cleaned[key] = value;
+  }
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const name = String(i.path[0] ?? '?');
+        // Never echo DATABASE_URL: it may carry a password.
+        const shown = name === 'DATABASE_URL' ? '' : ` (got ${JSON.stringify(cleaned[name])})`;
+        return `${name}: ${i.message}${shown}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    allowPrivateNetworks: e.ALLOW_PRIVATE_NETWORKS,
+    logLevel: e.LOG_LEVEL,
+    api: { bodyLimitBytes: e.API_BODY_LIMIT_BYTES, createInitialKey: e.CREATE_INITIAL_KEY },
+    worker: {
+      concurrency: e.WORKER_CONCURRENCY,
+      pollIntervalMs: e.WORKER_POLL_INTERVAL,
+      maxAttempts: e.JOB_MAX_ATTEMPTS,
+      retryBaseDelayMs: e.RETRY_BASE_DELAY,
+      retryMaxDelayMs: e.RETRY_MAX_DELAY,
+      shutdownGraceMs: e.SHUTDOWN_GRACE,
+      staleAfterMs: e.STALE_AFTER,
+    },
+    fetch: {
+      userAgent: e.FETCH_USER_AGENT,
+      connectTimeoutMs: e.FETCH_CONNECT_TIMEOUT,
+      headersTimeoutMs: e.FETCH_HEADERS_TIMEOUT,
+      bodyTimeoutMs: e.FETCH_BODY_TIMEOUT,
+      totalTimeoutMs: e.FETCH_TOTAL_TIMEOUT,
+      maxBodyBytes: e.FETCH_MAX_BYTES,
+      maxRedirects: e.FETCH_MAX_REDIRECTS,
+    },
+  };
+}
+
+/** Names of every variable the service reads, for documentation checks. */
+export const configVariableNames = Object.keys(envSchema.shape);

@@ -1,0 +1,45 @@
+import postgres from 'postgres';
+import type { Config } from './config.js';
+import { startEmbeddedPostgres, type EmbeddedServer } from './embeddedPostgres.js';
+import type { Logger } from './logger.js';
+
+export type Sql = postgres.Sql;
+/** A connection or a transaction: what every data-access function takes. */
+export type Db = postgres.Sql | postgres.TransactionSql;
+
+export interface Database {
+  sql: Sql;
+  url: string;
+  embedded: EmbeddedServer | undefined;
+  close(options?: { stopEmbedded?: boolean }): Promise<void>;
+}
+
+export function connect(url: string, max: number, applicationName = 'gleaner'): Sql {
+  return postgres(url, {
+    max,
+    onnotice: () => {},
+    connection: { application_name: applicationName },
+    // Surface an unreachable database quickly instead of queueing forever.
+    connect_timeout: 10,
+  });
+}
+
+/** DATABASE_URL when set, otherwise the embedded server under DATA_DIR. */
+export async function openDatabase(config: Config, logger: Logger, applicationName = 'gleaner'): Promise<Database> {
+  let embedded: EmbeddedServer | undefined;
+  let url = config.databaseUrl;
+  if (!url) {
+    embedded = await startEmbeddedPostgres(config.dataDir, logger);
+    url = embedded.url;
+  }
+  const sql = connect(url, config.databasePoolSize, applicationName);
+  return {
+    sql,
+    url,
+    embedded,
+    async close({ stopEmbedded = true } = {}) {
+      await sql.end({ timeout: 5 });
+      if (stopEmbedded && embedded) await embedded.stop();
+    },
+  };
+}

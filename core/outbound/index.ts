@@ -1,0 +1,6 @@
+// Public surface of the outbound HTTP client.
+export { createOutboundClient } from './client.js';
+export type { FetchedResponse, FetchInit, OutboundClient, OutboundOptions, PostInit, PostResult } from './client.js';
+export type { ResolveFn } from './connector.js';
+export { OutboundError } from './errors.js';
+export type { OutboundErrorCode } from './errors.js';

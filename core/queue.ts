@@ -1,0 +1,53 @@
+// The pg-boss instance and the bridge that lets pg-boss write inside one of
+// our postgres.js transactions (so a job row and its queue entry commit together).
+import PgBoss from 'pg-boss';
+import type { Db } from './db.js';
+import type { Logger } from './logger.js';
+
+export const EXTRACT_QUEUE = 'extract';
+/** NOTIFY channel that wakes workers the moment a job is committed. */
+export const JOBS_CHANNEL = 'gleaner_jobs';
+
+export type Boss = PgBoss;
+
+export interface QueueOptions {
+  /** pg-boss expires an active job after this; kept above the reaper's stale limit so the reaper decides first. */
+  expireInSeconds: number;
+  /** Run pg-boss's maintenance and cron scheduling in this process (workers do; the API does not). */
+  supervise: boolean;
+  poolSize?: number;
+}
+
+/** Wrap a postgres.js connection or transaction in pg-boss's `db` interface. */
+export function bossDb(db: Db): PgBoss.Db {
+  return {
+    async executeSql(text: string, values: unknown[] = []) {
+      // postgres.js rejects undefined. Objects go through as they are: with a
+      // prepared statement it learns the parameter is jsonb and serialises them.
+      const params = values.map((v) => (v === undefined ? null : v));
+      const rows = params.length === 0 ? await db.unsafe(text) : await db.unsafe(text, params as never[], { prepare: true });
+      return { rows: Array.from(rows) };
+    },
+  };
+}
+
+export async function startQueue(url: string, options: QueueOptions, logger: Logger): Promise<Boss> {
+  const boss = new PgBoss({
+    connectionString: url,
+    max: options.poolSize ?? 4,
+    application_name: 'gleaner-queue',
+    supervise: options.supervise,
+    schedule: options.supervise,
+    migrate: true,
+    // Our jobs table is the source of truth; retries are decided there, so a
+    // queue entry is never retried by pg-boss itself.
+    retryLimit: 0,
+    expireInSeconds: options.expireInSeconds,
+  });
+  boss.on('error', (err) => logger.error('queue error', { error: err.message }));
+  await boss.start();
+  if (!(await boss.getQueue(EXTRACT_QUEUE))) {
+    await boss.createQueue(EXTRACT_QUEUE, { name: EXTRACT_QUEUE, policy: 'standard', retryLimit: 0, expireInSeconds: options.expireInSeconds });
+  }
+  return boss;
+}

@@ -1,0 +1,41 @@
+// Start-up shared by every entry point: database (embedded or DATABASE_URL),
+// migrations, queue. Entry points compose this with the API and/or a worker.
+import type { Config } from './config.js';
+import { openDatabase, type Database, type Sql } from './db.js';
+import type { Logger } from './logger.js';
+import { migrate } from './migrations.js';
+import { startQueue, type Boss } from './queue.js';
+
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  database: Database;
+  sql: Sql;
+  boss: Boss;
+  close(): Promise<void>;
+}
+
+export async function openRuntime(config: Config, logger: Logger, opts: { role: string; supervise: boolean }): Promise<Runtime> {
+  const database = await openDatabase(config, logger, `gleaner-${opts.role}`);
+  try {
+    const applied = await migrate(database.sql);
+    if (applied.length) logger.info('migrations applied', { applied });
+    // pg-boss expires an active entry a minute after the reaper's limit, so the
+    // reaper always decides first and the two never disagree.
+    const boss = await startQueue(database.url, { expireInSeconds: Math.ceil(config.worker.staleAfterMs / 1000) + 60, supervise: opts.supervise }, logger);
+    return {
+      config,
+      logger,
+      database,
+      sql: database.sql,
+      boss,
+      async close() {
+        await boss.stop({ graceful: false, wait: true }).catch((err: Error) => logger.warn('queue stop failed', { error: err.message }));
+        await database.close();
+      },
+    };
+  } catch (err) {
+    await database.close().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,23 @@
+// `npm start`: the API and a worker in one process (embedded PostgreSQL unless DATABASE_URL is set).
+import { loadConfig } from '../core/config.js';
+import { createLogger } from '../core/logger.js';
+import { openRuntime } from '../core/runtime.js';
+import { onShutdownSignal } from '../core/shutdown.js';
+import { exitOnStartupError } from '../core/startup.js';
+import { startServer } from '../server/server.js';
+import { startWorker } from '../worker/worker.js';
+
+await exitOnStartupError(async () => {
+  const started = Date.now();
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel, { service: 'gleaner' });
+  const runtime = await openRuntime(config, logger, { role: 'all', supervise: true });
+  const worker = await startWorker(runtime);
+  const api = await startServer(runtime);
+  logger.info('ready', { startupMs: Date.now() - started, embeddedDatabase: runtime.database.embedded !== undefined });
+  onShutdownSignal(logger, async () => {
+    await api.stop();
+    await worker.stop();
+    await runtime.close();
+  });
+});

@@ -1,0 +1,51 @@
+import express, { type Express } from 'express';
+import type { Config } from '../core/config.js';
+import type { Sql } from '../core/db.js';
+import type { Logger } from '../core/logger.js';
+import { migrationsApplied } from '../core/migrations.js';
+import type { Boss } from '../core/queue.js';
+import { errorHandler, HttpError } from './errors.js';
+import { requestLog, requireApiKey, requireJson } from './middleware.js';
+import { extractRouter } from './routes/extract.js';
+import { jobsRouter } from './routes/jobs.js';
+
+export interface AppDeps {
+  config: Config;
+  sql: Sql;
+  boss: Boss;
+  logger: Logger;
+}
+
+export function createApp({ config, sql, boss, logger }: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.set('query parser', 'simple');
+  app.use(requestLog(logger));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await sql`select 1`;
+      if (!(await migrationsApplied(sql))) {
+        res.status(503).json({ status: 'unavailable', reason: 'migrations not applied' });
+        return;
+      }
+      res.json({ status: 'ready' });
+    } catch {
+      res.status(503).setHeader('retry-after', '5').json({ status: 'unavailable', reason: 'database unreachable' });
+    }
+  });
+
+  app.use('/v1', requireApiKey(sql), requireJson, express.json({ limit: config.api.bodyLimitBytes, strict: true }));
+  app.use(extractRouter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts }));
+  app.use(jobsRouter({ sql, boss, maxAttempts: config.worker.maxAttempts }));
+
+  app.use((req, _res) => {
+    throw new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`);
+  });
+  app.use(errorHandler(logger));
+  return app;
+}

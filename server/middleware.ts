@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { authenticateKey, type ApiKey } from '../core/apiKeys.js';
+import type { Sql } from '../core/db.js';
+import type { Logger } from '../core/logger.js';
+import { HttpError } from './errors.js';
+
+/** Request id (from x-request-id when sane) and one log line per request with status and duration. */
+export function requestLog(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const incoming = req.header('x-request-id');
+    const requestId = incoming && /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
+    res.locals.requestId = requestId;
+    res.setHeader('x-request-id', requestId);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const level = res.statusCode >= 500 ? 'error' : 'info';
+      logger.log(level, 'request', {
+        requestId,
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        ms: Math.round(ms * 10) / 10,
+        ...(res.locals.apiKey ? { apiKeyId: (res.locals.apiKey as ApiKey).id } : {}),
+        ...(res.locals.jobId ? { jobId: res.locals.jobId } : {}),
+      });
+    });
+    next();
+  };
+}
+
+function presentedKey(authorization: string | undefined, xApiKey: string | undefined): string | undefined {
+  if (xApiKey) return xApiKey.trim();
+  const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+  return match?.[1];
+}
+
+/** 401 unless the request carries an active API key (x-api-key or Authorization: Bearer). */
+export function requireApiKey(sql: Sql): RequestHandler {
+  return async (req, res, next) => {
+    const key = presentedKey(req.header('authorization'), req.header('x-api-key'));
+    if (!key) throw new HttpError(401, 'unauthorized', 'missing API key: send it in the x-api-key header or as Authorization: Bearer <key>', undefined, { 'www-authenticate': 'Bearer' });
+    const apiKey = await authenticateKey(sql, key);
+    if (!apiKey) throw new HttpError(401, 'unauthorized', 'invalid or revoked API key', undefined, { 'www-authenticate': 'Bearer' });
+    res.locals.apiKey = apiKey;
+    next();
+  };
+}
+
+/** 415 for a body that is not JSON (express.json would silently ignore it). */
+export const requireJson: RequestHandler = (req, _res, next) => {
+  const hasBody = Number(req.header('content-length') ?? 0) > 0 || req.header('transfer-encoding') !== undefined;
+  if (hasBody && !req.is('application/json')) {
+    throw new HttpError(415, 'unsupported_media_type', 'request body must be application/json');
+  }
+  next();
+};

@@ -1,0 +1,87 @@
+import { Router } from 'express';
+import type { ApiKey } from '../../core/apiKeys.js';
+import type { Sql } from '../../core/db.js';
+import { cancelJob, getJob, InvalidCursorError, listJobEvents, listJobs, retryJob, type Job } from '../../core/jobs.js';
+import type { Boss } from '../../core/queue.js';
+import { HttpError, notFound } from '../errors.js';
+import { jobIdSchema, listJobsQuerySchema } from '../schemas.js';
+import { parseOr400 } from '../validation.js';
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** The public shape of a job. */
+export function jobView(job: Job, { includeResult = true } = {}) {
+  return {
+    jobId: job.id,
+    status: job.status,
+    url: job.input.url,
+    input: job.input,
+    callbackUrl: job.callbackUrl,
+    createdAt: iso(job.createdAt),
+    startedAt: iso(job.startedAt),
+    completedAt: iso(job.completedAt),
+    updatedAt: iso(job.updatedAt),
+    attempts: job.attempts,
+    maxAttempts: job.maxAttempts,
+    progress: job.progress,
+    ...(includeResult && job.status === 'completed' ? { result: job.result } : {}),
+    ...(job.error ? { error: job.error } : {}),
+  };
+}
+
+export function jobsRouter(deps: { sql: Sql; boss: Boss; maxAttempts: number }): Router {
+  const router = Router();
+  const { sql, boss } = deps;
+
+  /** The caller's job, or 404 (another key's job is indistinguishable from a missing one). */
+  async function ownJob(apiKey: ApiKey, rawId: string, locals: Record<string, unknown>): Promise<Job> {
+    const jobId = parseOr400(jobIdSchema, rawId, 'jobId');
+    locals.jobId = jobId;
+    const job = await getJob(sql, { jobId, apiKeyId: apiKey.id });
+    if (!job) throw notFound('job');
+    return job;
+  }
+
+  router.get('/v1/jobs', async (req, res) => {
+    const query = parseOr400(listJobsQuerySchema, req.query, 'query');
+    const apiKey = res.locals.apiKey as ApiKey;
+    try {
+      const page = await listJobs(sql, { apiKeyId: apiKey.id, status: query.status, limit: query.limit, cursor: query.cursor });
+      res.json({ jobs: page.jobs.map((j) => jobView(j, { includeResult: false })), nextCursor: page.nextCursor });
+    } catch (err) {
+      if (err instanceof InvalidCursorError) throw new HttpError(400, 'validation_error', 'invalid query: cursor: is not valid', [{ field: 'cursor', message: 'is not valid' }]);
+      throw err;
+    }
+  });
+
+  router.get('/v1/jobs/:jobId', async (req, res) => {
+    res.json(jobView(await ownJob(res.locals.apiKey as ApiKey, req.params.jobId, res.locals)));
+  });
+
+  router.get('/v1/jobs/:jobId/events', async (req, res) => {
+    const job = await ownJob(res.locals.apiKey as ApiKey, req.params.jobId, res.locals);
+    const events = await listJobEvents(sql, job.id);
+    res.json({
+      jobId: job.id,
+      events: events.map((e) => ({ from: e.fromStatus, to: e.toStatus, at: e.at.toISOString(), attempt: e.attempt, workerId: e.workerId, detail: e.detail })),
+    });
+  });
+
+  router.post('/v1/jobs/:jobId/cancel', async (req, res) => {
+    const apiKey = res.locals.apiKey as ApiKey;
+    const job = await ownJob(apiKey, req.params.jobId, res.locals);
+    const cancelled = await cancelJob(sql, boss, { jobId: job.id, apiKeyId: apiKey.id });
+    if (!cancelled) throw new HttpError(409, 'invalid_state', `job is ${job.status} and can no longer be cancelled`);
+    res.json(jobView(cancelled));
+  });
+
+  router.post('/v1/jobs/:jobId/retry', async (req, res) => {
+    const apiKey = res.locals.apiKey as ApiKey;
+    const job = await ownJob(apiKey, req.params.jobId, res.locals);
+    const retried = await retryJob(sql, boss, { jobId: job.id, apiKeyId: apiKey.id, extraAttempts: deps.maxAttempts });
+    if (!retried) throw new HttpError(409, 'invalid_state', `job is ${job.status}; only failed or cancelled jobs can be retried`);
+    res.status(202).json(jobView(retried));
+  });
+
+  return router;
+}

@@ -1,0 +1,32 @@
+import type { Server } from 'node:http';
+import { createInitialKeyIfNone } from '../core/apiKeys.js';
+import type { Runtime } from '../core/runtime.js';
+import { createApp } from './app.js';
+
+/** Listen; on a first start with no keys, create one and print it once to stderr (never to the log). */
+export async function startServer(runtime: Runtime): Promise<{ server: Server; port: number; stop(): Promise<void> }> {
+  const { config, logger } = runtime;
+  if (config.api.createInitialKey) {
+    const key = await createInitialKeyIfNone(runtime.sql);
+    if (key) process.stderr.write(`\nCreated the first API key (shown only this once; keep it safe):\n${key}\n\n`);
+  }
+  const app = createApp({ config, sql: runtime.sql, boss: runtime.boss, logger });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  server.keepAliveTimeout = 65_000;
+  server.requestTimeout = 30_000;
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info('API listening', { url: `http://${config.host}:${port}` });
+  return {
+    server,
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,389 @@
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { createApiKey, revokeApiKey } from '../core/apiKeys.js';
+import { listJobEvents } from '../core/jobs.js';
+import { articlePage, fixtureSite, startHttpServer, type TestServer } from './helpers/http.js';
+import { startStack, type Stack } from './helpers/stack.js';
+
+let stack: Stack;
+let site: TestServer;
+let flakyHits = 0;
+
+before(async () => {
+  site = await startHttpServer(
+    fixtureSite({
+      '/article': articlePage('Gardening', 'Tomatoes need sun, water and patience to grow well in a small garden.'),
+      '/broken': (_req, res) => {
+        res.writeHead(500, { 'content-type': 'text/html' }).end('<h1>oops</h1>');
+      },
+      '/gone': (_req, res) => {
+        res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>missing</h1>');
+      },
+      '/flaky': (_req, res) => {
+        flakyHits++;
+        if (flakyHits < 2) res.writeHead(503, { 'content-type': 'text/html' }).end('busy');
+        else res.writeHead(200, { 'content-type': 'text/html' }).end(articlePage('Flaky', 'It worked on the second attempt after one failure.'));
+      },
+      '/slow': (_req, res) => {
+        setTimeout(() => res.writeHead(200, { 'content-type': 'text/html' }).end(articlePage('Slow', 'Late.')), 10_000).unref();
+      },
+      '/huge': (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        const chunk = Buffer.alloc(64 * 1024, 'a');
+        let sent = 0;
+        const push = () => {
+          while (sent < 50 * 1024 * 1024) {
+            sent += chunk.length;
+            if (!res.write(chunk)) return res.once('drain', push);
+          }
+          res.end();
+        };
+        push();
+        res.on('error', () => {});
+      },
+      '/image': (_req, res) => {
+        res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0]));
+      },
+    }),
+  );
+  stack = await startStack({
+    worker: true,
+    config: { FETCH_MAX_BYTES: String(256 * 1024), FETCH_TOTAL_TIMEOUT: '1500ms', FETCH_HEADERS_TIMEOUT: '1s', JOB_MAX_ATTEMPTS: '3' },
+  });
+});
+
+const submit = (body: unknown, opts: { key?: string | null; headers?: Record<string, string> } = {}) =>
+  stack.request('POST', '/v1/extract/async', { body, ...opts });
+
+describe('validation', () => {
+  test('a missing url names the field', async () => {
+    const res = await submit({});
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, 'validation_error');
+    assert.deepEqual(res.body.error.details.map((d: { field: string }) => d.field), ['url']);
+  });
+
+  test('every bad field is listed with its reason', async () => {
+    const res = await submit({ url: 'ftp://example.com/x', maxPages: 99, singlePage: 'yes', includePatterns: [''], urls: [], extra: 1 });
+    assert.equal(res.status, 400);
+    const fields = Object.fromEntries(res.body.error.details.map((d: { field: string; message: string }) => [d.field, d.message]));
+    assert.match(fields.url, /http/);
+    assert.match(fields.maxPages, /at most 20/);
+    assert.match(fields.singlePage, /true or false/);
+    assert.match(fields['includePatterns.0'], /empty/);
+    assert.match(fields.urls, /at least one/);
+    assert.match(fields.body, /extra/);
+  });
+
+  test('not a URL', async () => {
+    const res = await submit({ url: 'not a url' });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.details[0].field, 'url');
+  });
+
+  test('malformed JSON is a 400, not a 500', async () => {
+    const res = await stack.request('POST', '/v1/extract/async', { rawBody: '{"url":', headers: { 'content-type': 'application/json' } });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, 'invalid_json');
+  });
+
+  test('a body that is not JSON is 415', async () => {
+    const res = await stack.request('POST', '/v1/extract/async', { rawBody: 'url=http://x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(res.status, 415);
+  });
+
+  test('an oversized body is 413', async () => {
+    const res = await submit({ url: 'http://example.com/', includePatterns: ['x'.repeat(100 * 1024)] });
+    assert.equal(res.status, 413);
+    assert.equal(res.body.error.code, 'payload_too_large');
+  });
+
+  test('a bad job id is a 400, an unknown one a 404, an unknown route a 404', async () => {
+    assert.equal((await stack.request('GET', '/v1/jobs/nope')).status, 400);
+    assert.equal((await stack.request('GET', '/v1/jobs/job_doesnotexist')).status, 404);
+    const res = await stack.request('GET', '/v1/nothing-here');
+    assert.equal(res.status, 404);
+    assert.equal(res.body.error.code, 'not_found');
+  });
+
+  test('list filters are validated', async () => {
+    const res = await stack.request('GET', '/v1/jobs?status=done&limit=1000');
+    assert.equal(res.status, 400);
+    const fields = res.body.error.details.map((d: { field: string }) => d.field).sort();
+    assert.deepEqual(fields, ['limit', 'status']);
+    assert.equal((await stack.request('GET', '/v1/jobs?cursor=garbage')).status, 400);
+  });
+});
+
+describe('authentication', () => {
+  test('missing, malformed, unknown and revoked keys are 401', async () => {
+    const body = { url: `${site.url}/article` };
+    assert.equal((await submit(body, { key: null })).status, 401);
+    assert.equal((await submit(body, { key: 'hello' })).status, 401);
+    assert.equal((await submit(body, { key: 'knowledgesdk_live_' + 'A'.repeat(40) })).status, 401);
+    const { key } = await createApiKey(stack.sql, 'to-revoke');
+    assert.equal((await submit(body, { key })).status, 202);
+    await revokeApiKey(stack.sql, 'to-revoke');
+    const res = await submit(body, { key });
+    assert.equal(res.status, 401);
+    assert.equal(res.body.error.code, 'unauthorized');
+  });
+
+  test('Authorization: Bearer works as well as x-api-key', async () => {
+    const res = await stack.request('GET', '/v1/jobs', { key: null, headers: { authorization: `Bearer ${stack.key}` } });
+    assert.equal(res.status, 200);
+  });
+
+  test("another key's job is 404 everywhere", async () => {
+    const { key: other } = await createApiKey(stack.sql, 'other');
+    const created = await submit({ url: `${site.url}/article` });
+    const id = created.body.jobId;
+    for (const [method, path] of [
+      ['GET', `/v1/jobs/${id}`],
+      ['GET', `/v1/jobs/${id}/events`],
+      ['POST', `/v1/jobs/${id}/cancel`],
+      ['POST', `/v1/jobs/${id}/retry`],
+    ] as const) {
+      const res = await stack.request(method, path, { key: other });
+      assert.equal(res.status, 404, `${method} ${path}`);
+    }
+    const list = await stack.request('GET', '/v1/jobs', { key: other });
+    assert.equal(list.body.jobs.length, 0);
+  });
+
+  test('keys are stored only as hashes', async () => {
+    const rows = await stack.sql`select * from api_keys`;
+    const dump = JSON.stringify(rows);
+    assert.ok(!dump.includes(stack.key), 'the key itself must not be stored');
+    assert.ok(!dump.includes(stack.key.slice(20)));
+  });
+});
+
+describe('lifecycle', () => {
+  test('submit → pending → processing → completed, with events in order', async () => {
+    const res = await submit({ url: `${site.url}/article` });
+    assert.equal(res.status, 202);
+    assert.match(res.body.jobId, /^job_[0-9A-Za-z]{22}$/);
+    assert.equal(res.body.status, 'pending');
+    assert.ok(!Number.isNaN(Date.parse(res.body.createdAt)));
+    await stack.waitForStatus(res.body.jobId, ['completed']);
+
+    const job = await stack.request('GET', `/v1/jobs/${res.body.jobId}`);
+    assert.equal(job.status, 200);
+    assert.equal(job.body.status, 'completed');
+    assert.equal(job.body.attempts, 1);
+    assert.equal(job.body.result.title, 'Gardening');
+    assert.match(job.body.result.text, /Tomatoes need sun/);
+    assert.doesNotMatch(job.body.result.text, /Copyright notice/);
+    assert.match(job.body.result.markdown, /^# Gardening/m);
+    assert.deepEqual(job.body.progress, { currentStep: 'done', pagesScraped: 1, totalPages: 1 });
+    assert.ok(Date.parse(job.body.startedAt) <= Date.parse(job.body.completedAt));
+
+    const events = await stack.request('GET', `/v1/jobs/${res.body.jobId}/events`);
+    assert.deepEqual(
+      events.body.events.map((e: { from: string | null; to: string }) => [e.from, e.to]),
+      [
+        [null, 'pending'],
+        ['pending', 'processing'],
+        ['processing', 'completed'],
+      ],
+    );
+    assert.ok(events.body.events[1].workerId);
+  });
+
+  test('a retryable upstream error is retried and then succeeds', async () => {
+    const res = await submit({ url: `${site.url}/flaky` });
+    const job = await stack.waitForStatus(res.body.jobId, ['completed', 'failed']);
+    assert.equal(job.status, 'completed');
+    assert.equal(job.attempts, 2);
+    const events = await listJobEvents(stack.sql, job.id);
+    assert.deepEqual(
+      events.map((e) => e.toStatus),
+      ['pending', 'processing', 'pending', 'processing', 'completed'],
+    );
+    assert.equal((events[2]!.detail as { error: { code: string } }).error.code, 'upstream_status');
+  });
+
+  test('a failing page is retried up to the limit, then failed with a structured error', async () => {
+    const res = await submit({ url: `${site.url}/broken` });
+    const job = await stack.waitForStatus(res.body.jobId, ['failed'], 15_000);
+    assert.equal(job.attempts, 3);
+    const view = await stack.request('GET', `/v1/jobs/${job.id}`);
+    assert.equal(view.body.status, 'failed');
+    assert.equal(view.body.error.code, 'upstream_status');
+    assert.equal(view.body.error.status, 500);
+    assert.match(view.body.error.message, /500/);
+    assert.equal(view.body.result, undefined);
+    const events = await listJobEvents(stack.sql, job.id);
+    assert.deepEqual(
+      events.map((e) => e.toStatus),
+      ['pending', 'processing', 'pending', 'processing', 'pending', 'processing', 'failed'],
+    );
+    assert.deepEqual(
+      events.map((e) => e.attempt),
+      [0, 1, 1, 2, 2, 3, 3],
+    );
+  });
+
+  test('a client error (404) fails at once without retries', async () => {
+    const res = await submit({ url: `${site.url}/gone` });
+    const job = await stack.waitForStatus(res.body.jobId, ['failed']);
+    assert.equal(job.attempts, 1);
+    assert.equal(job.error?.status, 404);
+  });
+
+  test('an oversized page ends in a clear error within the byte limit', async () => {
+    const started = Date.now();
+    const res = await submit({ url: `${site.url}/huge` });
+    const job = await stack.waitForStatus(res.body.jobId, ['failed']);
+    assert.equal(job.error?.code, 'too_large');
+    assert.match(job.error!.message, /262144/);
+    assert.equal(job.attempts, 1);
+    assert.ok(Date.now() - started < 5000);
+  });
+
+  test('a slow upstream ends in a timeout within the configured bound, retried then failed', async () => {
+    const res = await submit({ url: `${site.url}/slow` });
+    const job = await stack.waitForStatus(res.body.jobId, ['failed'], 15_000);
+    assert.equal(job.error?.code, 'timeout');
+    assert.equal(job.attempts, 3);
+    const events = await listJobEvents(stack.sql, job.id);
+    events.forEach((e, i) => {
+      if (e.toStatus !== 'processing') return;
+      const ms = events[i + 1]!.at.getTime() - e.at.getTime();
+      assert.ok(ms < 1500 + 1000, `attempt took ${ms} ms, the total fetch limit is 1500 ms`);
+    });
+  });
+
+  test('a non-HTML resource fails with a clear error', async () => {
+    const res = await submit({ url: `${site.url}/image` });
+    const job = await stack.waitForStatus(res.body.jobId, ['failed']);
+    assert.equal(job.error?.code, 'unsupported_content_type');
+    assert.match(job.error!.message, /image\/png/);
+  });
+});
+
+describe('idempotency', () => {
+  test('the same key and body returns the same job with 200', async () => {
+    const body = { url: `${site.url}/article`, maxPages: 1 };
+    const headers = { 'idempotency-key': 'order-1' };
+    const first = await submit(body, { headers });
+    assert.equal(first.status, 202);
+    const replay = await submit({ maxPages: 1, url: `${site.url}/article` }, { headers });
+    assert.equal(replay.status, 200);
+    assert.equal(replay.body.jobId, first.body.jobId);
+    assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+    const [{ n }] = await stack.sql`select count(*)::int as n from jobs where idempotency_key = 'order-1'`;
+    assert.equal(n, 1);
+  });
+
+  test('the same key with a different body is 409', async () => {
+    const headers = { 'idempotency-key': 'order-2' };
+    assert.equal((await submit({ url: `${site.url}/article` }, { headers })).status, 202);
+    const conflict = await submit({ url: `${site.url}/other` }, { headers });
+    assert.equal(conflict.status, 409);
+    assert.equal(conflict.body.error.code, 'idempotency_conflict');
+  });
+
+  test('idempotency keys are per API key', async () => {
+    const { key: other } = await createApiKey(stack.sql, 'idem-other');
+    const headers = { 'idempotency-key': 'shared-name' };
+    const a = await submit({ url: `${site.url}/article` }, { headers });
+    const b = await submit({ url: `${site.url}/article` }, { headers, key: other });
+    assert.equal(a.status, 202);
+    assert.equal(b.status, 202);
+    assert.notEqual(a.body.jobId, b.body.jobId);
+  });
+});
+
+describe('cancel, retry and listing', () => {
+  test('a pending job can be cancelled and then retried', async () => {
+    // Whether the worker has claimed it yet or not, cancel applies (pending or processing).
+    const res = await submit({ url: `${site.url}/slow` });
+    const cancel = await stack.request('POST', `/v1/jobs/${res.body.jobId}/cancel`);
+    assert.equal(cancel.status, 200);
+    assert.equal(cancel.body.status, 'cancelled');
+    assert.equal((await stack.request('POST', `/v1/jobs/${res.body.jobId}/cancel`)).status, 409);
+    const retried = await stack.request('POST', `/v1/jobs/${res.body.jobId}/retry`);
+    assert.equal(retried.status, 202);
+    assert.equal(retried.body.status, 'pending');
+    await stack.request('POST', `/v1/jobs/${res.body.jobId}/cancel`);
+  });
+
+  test('a running job is cancelled and its late result is refused', async () => {
+    const res = await submit({ url: `${site.url}/slow` });
+    await stack.waitForStatus(res.body.jobId, ['processing']);
+    const cancel = await stack.request('POST', `/v1/jobs/${res.body.jobId}/cancel`);
+    assert.equal(cancel.status, 200);
+    await new Promise((r) => setTimeout(r, 1000));
+    const job = await stack.request('GET', `/v1/jobs/${res.body.jobId}`);
+    assert.equal(job.body.status, 'cancelled');
+    const events = await listJobEvents(stack.sql, res.body.jobId);
+    assert.equal(events.at(-1)!.toStatus, 'cancelled');
+    assert.equal(events.filter((e) => ['completed', 'failed'].includes(e.toStatus)).length, 0);
+  });
+
+  test('only failed or cancelled jobs can be retried', async () => {
+    const res = await submit({ url: `${site.url}/article` });
+    await stack.waitForStatus(res.body.jobId, ['completed']);
+    const retry = await stack.request('POST', `/v1/jobs/${res.body.jobId}/retry`);
+    assert.equal(retry.status, 409);
+  });
+
+  test('a failed job retried by the client runs again', async () => {
+    const res = await submit({ url: `${site.url}/gone` });
+    await stack.waitForStatus(res.body.jobId, ['failed']);
+    const retry = await stack.request('POST', `/v1/jobs/${res.body.jobId}/retry`);
+    assert.equal(retry.status, 202);
+    const job = await stack.waitForStatus(res.body.jobId, ['failed']);
+    assert.equal(job.attempts, 2);
+  });
+
+  test('listing is newest first, filtered by status, and paginates without gaps', async () => {
+    const { key } = await createApiKey(stack.sql, 'lister');
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push((await submit({ url: `${site.url}/gone?i=${i}` }, { key })).body.jobId);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { jobs: { jobId: string; result?: unknown }[]; nextCursor: string | null } } = await stack.request(
+        'GET',
+        `/v1/jobs?limit=3${cursor ? `&cursor=${cursor}` : ''}`,
+        { key },
+      );
+      assert.ok(page.body.jobs.length <= 3);
+      seen.push(...page.body.jobs.map((j) => j.jobId));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    assert.deepEqual(seen, [...ids].reverse());
+    await Promise.all(ids.map((id) => stack.waitForStatus(id, ['failed'])));
+    const failed = await stack.request('GET', '/v1/jobs?status=failed&limit=100', { key });
+    assert.equal(failed.body.jobs.length, 7);
+    const done = await stack.request('GET', '/v1/jobs?status=completed', { key });
+    assert.equal(done.body.jobs.length, 0);
+  });
+});
+
+describe('SSRF by default', () => {
+  test('private and loopback callback or page URLs are refused at submit time unless allowed', async () => {
+    const strict = await startStack({ config: { ALLOW_PRIVATE_NETWORKS: 'false' } });
+    for (const url of ['http://127.0.0.1/', 'http://localhost:8080/', 'http://10.0.0.1/', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/', 'http://2130706433/']) {
+      const res = await strict.request('POST', '/v1/extract/async', { body: { url } });
+      assert.equal(res.status, 400, url);
+      assert.equal(res.body.error.details[0].field, 'url');
+    }
+    const cb = await strict.request('POST', '/v1/extract/async', { body: { url: 'https://example.com/', callbackUrl: 'http://192.168.1.10/hook' } });
+    assert.equal(cb.status, 400);
+    assert.equal(cb.body.error.details[0].field, 'callbackUrl');
+  });
+});
+
+describe('health', () => {
+  test('healthz and readyz', async () => {
+    const health = await stack.request('GET', '/healthz', { key: null });
+    assert.equal(health.status, 200);
+    const ready = await stack.request('GET', '/readyz', { key: null });
+    assert.equal(ready.status, 200);
+    assert.equal(ready.body.status, 'ready');
+  });
+});

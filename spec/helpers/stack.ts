@@ -1,0 +1,114 @@
+// The service assembled in-process for a test file: a fresh database, the
+// queue, the API on a real port, and optionally a worker.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { onCleanup } from './cleanup.js';
+import { createApiKey } from '../../core/apiKeys.js';
+import type { Config } from '../../core/config.js';
+import { getJob, type Job, type JobStatus } from '../../core/jobs.js';
+import { createSilentLogger, type Logger } from '../../core/logger.js';
+import { startQueue, type Boss } from '../../core/queue.js';
+import { createApp } from '../../server/app.js';
+import type { Sql } from '../../core/db.js';
+import { createOutboundClient } from '../../core/outbound.js';
+import { singlePagePipeline } from '../../worker/pipeline/singlePage.js';
+import type { Pipeline } from '../../worker/pipeline/types.js';
+import { JobRunner } from '../../worker/runner.js';
+import { outboundOptions } from '../../worker/worker.js';
+import { testConfig } from './config.js';
+import { createTestDatabase } from './database.js';
+
+export interface Stack {
+  config: Config;
+  sql: Sql;
+  url: string;
+  boss: Boss;
+  logger: Logger;
+  baseUrl: string;
+  key: string;
+  apiKeyId: string;
+  runner: JobRunner | null;
+  startWorker(opts?: { pipeline?: Pipeline; config?: Config }): Promise<JobRunner>;
+  request(method: string, path: string, opts?: { body?: unknown; key?: string | null; headers?: Record<string, string>; rawBody?: string }): Promise<{ status: number; body: any; headers: Headers }>;
+  waitForStatus(jobId: string, statuses: JobStatus[], timeoutMs?: number): Promise<Job>;
+}
+
+export async function startStack(opts: { config?: Record<string, string>; worker?: boolean } = {}): Promise<Stack> {
+  const config = testConfig(opts.config);
+  const db = await createTestDatabase();
+  const logger = createSilentLogger();
+  const boss = await startQueue(db.url, { expireInSeconds: 660, supervise: false, poolSize: 3 }, logger);
+  const app = createApp({ config, sql: db.sql, boss, logger });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { key, apiKey } = await createApiKey(db.sql, 'test');
+  const runners: { runner: JobRunner; close(): Promise<void> }[] = [];
+
+  onCleanup(async () => {
+    for (const r of runners) {
+      await r.runner.stop(0);
+      await r.close();
+    }
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await boss.stop({ graceful: false, wait: true });
+  });
+
+  const stack: Stack = {
+    config,
+    sql: db.sql,
+    url: db.url,
+    boss,
+    logger,
+    baseUrl,
+    key,
+    apiKeyId: apiKey.id,
+    runner: null,
+    async startWorker(w = {}) {
+      const workerConfig = w.config ?? config;
+      const client = createOutboundClient(outboundOptions(workerConfig));
+      const runner = new JobRunner(db.sql, boss, logger, w.pipeline ?? singlePagePipeline(client), {
+        concurrency: workerConfig.worker.concurrency,
+        pollIntervalMs: workerConfig.worker.pollIntervalMs,
+        shutdownGraceMs: workerConfig.worker.shutdownGraceMs,
+        retryBaseDelayMs: workerConfig.worker.retryBaseDelayMs,
+        retryMaxDelayMs: workerConfig.worker.retryMaxDelayMs,
+        heartbeatIntervalMs: 500,
+      });
+      await runner.start();
+      runners.push({ runner, close: () => client.close() });
+      stack.runner ??= runner;
+      return runner;
+    },
+    async request(method, path, r = {}) {
+      const headers: Record<string, string> = { ...(r.headers ?? {}) };
+      const key = r.key === undefined ? stack.key : r.key;
+      if (key !== null) headers['x-api-key'] = key;
+      let body: string | undefined = r.rawBody;
+      if (r.body !== undefined) {
+        body = JSON.stringify(r.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const res = await fetch(baseUrl + path, { method, headers, body });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {}
+      return { status: res.status, body: parsed, headers: res.headers };
+    },
+    async waitForStatus(jobId, statuses, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const job = await getJob(db.sql, { jobId });
+        if (job && statuses.includes(job.status)) return job;
+        if (Date.now() > deadline) throw new Error(`job ${jobId} is ${job?.status ?? 'missing'}, expected ${statuses.join('|')} within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+  if (opts.worker) await stack.startWorker();
+  return stack;
+}

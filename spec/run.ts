@@ -1,0 +1,33 @@
+// `npm test`: one embedded PostgreSQL for the whole run, then node's test runner
+// over every spec file (each file makes its own database on that server).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startEmbeddedPostgres } from '../core/embeddedPostgres.js';
+import { createSilentLogger } from '../core/logger.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'gleaner-test-'));
+const server = await startEmbeddedPostgres(dataDir, createSilentLogger(), 'postgres');
+
+const requested = process.argv.slice(2);
+const files = requested.length
+  ? requested
+  : (await fs.readdir(path.join(root, 'spec'), { recursive: true }))
+      .filter((f) => f.endsWith('.test.ts'))
+      .sort()
+      .map((f) => path.join('spec', f));
+
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${os.availableParallelism()}`, ...files], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, GLEANER_TEST_DATABASE_URL: server.url },
+});
+const stopAll = () => child.kill('SIGTERM');
+process.on('SIGINT', stopAll);
+process.on('SIGTERM', stopAll);
+const code: number = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+await server.stop().catch(() => {});
+await fs.rm(dataDir, { recursive: true, force: true });
+process.exit(code);

@@ -1,0 +1,35 @@
+import { OutboundError } from '../../core/outbound.js';
+import type { JobError } from '../../core/jobs.js';
+
+/** A failure a step reports on purpose, with a stable code for clients. */
+export class PipelineError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable: boolean,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'PipelineError';
+  }
+}
+
+// Worth another attempt: the network or the upstream may recover.
+const RETRYABLE_OUTBOUND = new Set(['dns_failed', 'connect_failed', 'timeout']);
+
+/** Turn anything a pipeline throws into the job's error and whether to retry. */
+export function classifyError(err: unknown): { error: JobError; retryable: boolean } {
+  if (err instanceof PipelineError) {
+    return { error: { code: err.code, message: err.message, ...err.details }, retryable: err.retryable };
+  }
+  if (err instanceof OutboundError) {
+    const status = err.status;
+    const retryable =
+      RETRYABLE_OUTBOUND.has(err.code) || (err.code === 'http_status' && status !== undefined && (status >= 500 || status === 429 || status === 408));
+    const error: JobError = { code: err.code === 'http_status' ? 'upstream_status' : err.code, message: err.message, url: err.url };
+    if (status !== undefined) error.status = status;
+    return { error, retryable };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { error: { code: 'internal_error', message }, retryable: true };
+}

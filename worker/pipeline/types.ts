@@ -1,0 +1,17 @@
+import type { JobInput } from '../../core/jobs.js';
+import type { Logger } from '../../core/logger.js';
+
+export interface StepContext {
+  jobId: string;
+  logger: Logger;
+  /** Aborted when the job is cancelled or the worker shuts down. */
+  signal: AbortSignal;
+  /** Merge into the job's progress; written to the database shortly after. */
+  progress(update: Record<string, unknown>): void;
+}
+
+/** One stage of the pipeline: input → output, no direct database access. */
+export type Step<I, O> = (input: I, ctx: StepContext) => Promise<O>;
+
+/** What a worker runs for a job; its resolved value becomes the job's result. */
+export type Pipeline = Step<JobInput, unknown>;

@@ -1,0 +1,311 @@
+// Claims queue entries and runs the pipeline for each job.
+//
+// pg-boss's own work() sleeps its polling interval after every fetch (≥ 0.5 s)
+// and has no LISTEN/NOTIFY, so pickup would average hundreds of ms. This loop
+// fetches again at once while there is work and free slots, and otherwise
+// sleeps until a NOTIFY from an enqueueing transaction, a freed slot, or the
+// poll interval (which still catches delayed retries and missed notifications).
+import os from 'node:os';
+import type PgBoss from 'pg-boss';
+import type { Sql } from '../core/db.js';
+import { randomBase62 } from '../core/ids.js';
+import { claimJob, completeJob, failAttempt, heartbeat, releaseJob, retryDelayMs } from '../core/jobs.js';
+import type { Logger } from '../core/logger.js';
+import { EXTRACT_QUEUE, JOBS_CHANNEL, type Boss } from '../core/queue.js';
+import { classifyError } from './pipeline/errors.js';
+import type { Pipeline } from './pipeline/types.js';
+
+export interface RunnerOptions {
+  concurrency: number;
+  pollIntervalMs: number;
+  shutdownGraceMs: number;
+  retryBaseDelayMs: number;
+  retryMaxDelayMs: number;
+  heartbeatIntervalMs?: number;
+  workerId?: string;
+}
+
+interface Running {
+  jobId: string;
+  attempt: number;
+  queueJobId: string;
+  controller: AbortController;
+  /** Why the job was aborted from outside, if it was. */
+  interruption: 'shutdown' | 'cancelled' | null;
+  done: Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Resolve with the promise, or reject as soon as the signal aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
+      (e) => (signal.removeEventListener('abort', onAbort), reject(e)),
+    );
+  });
+}
+
+/** Retry a database write a few times: a finished job's outcome must not be lost to a blip. */
+async function persist<T>(logger: Logger, what: string, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= 8) throw err;
+      logger.warn('database write failed, retrying', { what, attempt, error: (err as Error).message });
+      await sleep(Math.min(5000, 100 * 2 ** attempt));
+    }
+  }
+}
+
+/**
+ * Batches progress updates into at most one write per 250 ms and doubles as
+ * the heartbeat. Closing drops a pending write: the final state change follows.
+ */
+class ProgressReporter {
+  private progress: Record<string, unknown> = {};
+  private dirty = false;
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> | null = null;
+
+  constructor(
+    private readonly write: (progress: Record<string, unknown> | undefined) => Promise<void>,
+    private readonly logger: Logger,
+  ) {}
+
+  update(update: Record<string, unknown>): void {
+    this.progress = { ...this.progress, ...update };
+    this.dirty = true;
+    this.timer ??= setTimeout(() => this.beat(), 250);
+  }
+
+  beat(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.inFlight) return;
+    const progress = this.dirty ? this.progress : undefined;
+    this.dirty = false;
+    this.inFlight = this.write(progress)
+      .catch((err) => {
+        this.logger.warn('heartbeat failed', { error: (err as Error).message });
+      })
+      .finally(() => (this.inFlight = null));
+  }
+
+  /** Everything reported so far. */
+  get current(): Record<string, unknown> | null {
+    return Object.keys(this.progress).length ? this.progress : null;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.inFlight;
+  }
+}
+
+export class JobRunner {
+  readonly workerId: string;
+  private readonly running = new Map<string, Running>();
+  private stopping = false;
+  private wakeUp: (() => void) | null = null;
+  private wakePending = false;
+  private loopDone: Promise<void> | null = null;
+  private unlisten: (() => Promise<void>) | null = null;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly boss: Boss,
+    private readonly logger: Logger,
+    private readonly pipeline: Pipeline,
+    private readonly options: RunnerOptions,
+  ) {
+    this.workerId = options.workerId ?? `${os.hostname()}:${process.pid}:${randomBase62(4)}`;
+  }
+
+  get activeJobs(): number {
+    return this.running.size;
+  }
+
+  async start(): Promise<void> {
+    const listener = await this.sql.listen(JOBS_CHANNEL, () => this.wake());
+    this.unlisten = () => listener.unlisten();
+    this.loopDone = this.loop();
+    this.logger.info('worker started', { workerId: this.workerId, concurrency: this.options.concurrency });
+  }
+
+  private wake(): void {
+    if (this.wakeUp) {
+      const wake = this.wakeUp;
+      this.wakeUp = null;
+      wake();
+    } else {
+      this.wakePending = true;
+    }
+  }
+
+  private waitForWake(ms: number): Promise<void> {
+    if (this.wakePending) {
+      this.wakePending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeUp = null;
+        resolve();
+      }, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      const free = this.options.concurrency - this.running.size;
+      if (free > 0) {
+        let jobs: PgBoss.Job<{ jobId: string }>[] = [];
+        try {
+          this.wakePending = false;
+          jobs = await this.boss.fetch<{ jobId: string }>(EXTRACT_QUEUE, { batchSize: free });
+          failures = 0;
+        } catch (err) {
+          failures++;
+          this.logger.error('fetching jobs failed', { error: (err as Error).message, failures });
+          await sleep(Math.min(5000, 200 * 2 ** failures));
+          continue;
+        }
+        for (const entry of jobs) this.launch(entry);
+        if (jobs.length > 0) continue;
+      }
+      await this.waitForWake(this.options.pollIntervalMs);
+    }
+  }
+
+  private launch(entry: PgBoss.Job<{ jobId: string }>): void {
+    const placeholder: Running = {
+      jobId: entry.data.jobId,
+      attempt: 0,
+      queueJobId: entry.id,
+      controller: new AbortController(),
+      interruption: null,
+      done: Promise.resolve(),
+    };
+    // Reserve the slot before the claim's round trip so the loop does not over-fetch.
+    this.running.set(entry.id, placeholder);
+    placeholder.done = this.runJob(placeholder)
+      .catch((err) => {
+        this.logger.error('job run crashed', { jobId: placeholder.jobId, error: (err as Error).message });
+      })
+      .finally(() => {
+        this.running.delete(entry.id);
+        this.wake();
+      });
+  }
+
+  private async runJob(run: Running): Promise<void> {
+    const logger = this.logger.child({ jobId: run.jobId });
+    const job = await persist(logger, 'claim', () => claimJob(this.sql, logger, { jobId: run.jobId, queueJobId: run.queueJobId, workerId: this.workerId }));
+    if (!job) {
+      // Cancelled, or a queue entry superseded by a newer one: drop it.
+      await this.boss.complete(EXTRACT_QUEUE, run.queueJobId).catch(() => {});
+      return;
+    }
+    run.attempt = job.attempts;
+    logger.info('job started', { attempt: job.attempts, url: job.input.url, workerId: this.workerId });
+    const started = Date.now();
+
+    const reporter = new ProgressReporter(async (progress) => {
+      const status = await heartbeat(this.sql, { jobId: run.jobId, attempt: run.attempt, ...(progress ? { progress } : {}) });
+      if (status !== 'processing' && !run.controller.signal.aborted) {
+        run.interruption = 'cancelled';
+        run.controller.abort(new Error(`job is ${status ?? 'gone'}`));
+      }
+    }, logger);
+    const timer = setInterval(() => reporter.beat(), this.options.heartbeatIntervalMs ?? 15_000);
+
+    try {
+      const result = await untilAborted(
+        this.pipeline(job.input, {
+          jobId: run.jobId,
+          logger,
+          signal: run.controller.signal,
+          progress: (update) => reporter.update(update),
+        }),
+        run.controller.signal,
+      );
+      clearInterval(timer);
+      await reporter.close();
+      const done = await persist(logger, 'complete', () =>
+        completeJob(this.sql, this.boss, logger, { jobId: run.jobId, attempt: run.attempt, workerId: this.workerId, queueJobId: run.queueJobId, result, progress: reporter.current }),
+      );
+      logger.info(done ? 'job completed' : 'job result discarded', { ms: Date.now() - started });
+    } catch (err) {
+      clearInterval(timer);
+      await reporter.close();
+      if (run.interruption === 'shutdown') {
+        await persist(logger, 'release', () =>
+          releaseJob(this.sql, this.boss, logger, { jobId: run.jobId, attempt: run.attempt, workerId: this.workerId, queueJobId: run.queueJobId, reason: 'worker shutdown' }),
+        );
+        logger.warn('job released for another worker', { reason: 'shutdown' });
+        return;
+      }
+      if (run.interruption === 'cancelled') {
+        await this.boss.complete(EXTRACT_QUEUE, run.queueJobId).catch(() => {});
+        logger.info('job stopped', { reason: (err as Error).message });
+        return;
+      }
+      const { error, retryable } = classifyError(err);
+      const delay = retryDelayMs(run.attempt, this.options.retryBaseDelayMs, this.options.retryMaxDelayMs);
+      const after = await persist(logger, 'fail', () =>
+        failAttempt(this.sql, this.boss, logger, {
+          jobId: run.jobId,
+          attempt: run.attempt,
+          workerId: this.workerId,
+          queueJobId: run.queueJobId,
+          error,
+          retryable,
+          retryDelayMs: delay,
+        }),
+      );
+      logger.warn(after?.status === 'pending' ? 'job attempt failed, will retry' : 'job failed', {
+        attempt: run.attempt,
+        code: error.code,
+        error: error.message,
+        ...(after?.status === 'pending' ? { retryInMs: delay } : {}),
+      });
+    }
+  }
+
+  /**
+   * Stop claiming, let running jobs finish within the grace period, then
+   * abort the rest and hand them back as pending so no job is lost.
+   */
+  async stop(graceMs = this.options.shutdownGraceMs): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.wake();
+    await this.loopDone;
+    await this.unlisten?.().catch(() => {});
+    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
+    if (this.running.size > 0) {
+      this.logger.info('waiting for running jobs', { count: this.running.size, graceMs });
+      await Promise.race([all(), sleep(graceMs)]);
+    }
+    if (this.running.size > 0) {
+      for (const run of this.running.values()) {
+        run.interruption = 'shutdown';
+        run.controller.abort(new Error('worker shutting down'));
+      }
+      await all();
+    }
+    this.logger.info('worker stopped', { workerId: this.workerId });
+  }
+}

@@ -1,0 +1,40 @@
+import type { Config } from '../core/config.js';
+import { createOutboundClient } from '../core/outbound.js';
+import type { Runtime } from '../core/runtime.js';
+import { singlePagePipeline } from './pipeline/singlePage.js';
+import type { Pipeline } from './pipeline/types.js';
+import { JobRunner } from './runner.js';
+
+export function outboundOptions(config: Config) {
+  return {
+    allowPrivateNetworks: config.allowPrivateNetworks,
+    userAgent: config.fetch.userAgent,
+    connectTimeoutMs: config.fetch.connectTimeoutMs,
+    headersTimeoutMs: config.fetch.headersTimeoutMs,
+    bodyTimeoutMs: config.fetch.bodyTimeoutMs,
+    totalTimeoutMs: config.fetch.totalTimeoutMs,
+    maxBodyBytes: config.fetch.maxBodyBytes,
+    maxRedirects: config.fetch.maxRedirects,
+  };
+}
+
+/** A started worker: the runner plus what it owns. */
+export async function startWorker(runtime: Runtime, pipeline?: Pipeline): Promise<{ runner: JobRunner; stop(): Promise<void> }> {
+  const { config } = runtime;
+  const client = createOutboundClient(outboundOptions(config));
+  const runner = new JobRunner(runtime.sql, runtime.boss, runtime.logger, pipeline ?? singlePagePipeline(client), {
+    concurrency: config.worker.concurrency,
+    pollIntervalMs: config.worker.pollIntervalMs,
+    shutdownGraceMs: config.worker.shutdownGraceMs,
+    retryBaseDelayMs: config.worker.retryBaseDelayMs,
+    retryMaxDelayMs: config.worker.retryMaxDelayMs,
+  });
+  await runner.start();
+  return {
+    runner,
+    async stop() {
+      await runner.stop();
+      await client.close();
+    },
+  };
+}

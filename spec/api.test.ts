@@ -273,8 +273,8 @@ describe('idempotency', () => {
     assert.equal(replay.status, 200);
     assert.equal(replay.body.jobId, first.body.jobId);
     assert.equal(replay.headers.get('idempotent-replayed'), 'true');
-    const [{ n }] = await stack.sql`select count(*)::int as n from jobs where idempotency_key = 'order-1'`;
-    assert.equal(n, 1);
+    const [row] = await stack.sql`select count(*)::int as n from jobs where idempotency_key = 'order-1'`;
+    assert.equal(row!.n, 1);
   });
 
   test('the same key with a different body is 409', async () => {

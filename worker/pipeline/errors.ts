@@ -15,7 +15,15 @@ export class PipelineError extends Error {
 }
 
 // Worth another attempt: the network or the upstream may recover.
-const RETRYABLE_OUTBOUND = new Set(['dns_failed', 'connect_failed', 'timeout']);
+const RETRYABLE_OUTBOUND = new Set(['connect_failed', 'timeout']);
+
+/** A DNS failure is worth retrying only when the resolver itself was unsure (EAI_AGAIN), not for a name that does not exist. */
+function transientDns(err: OutboundError): boolean {
+  for (let cause: unknown = err.cause; cause; cause = (cause as { cause?: unknown }).cause) {
+    if ((cause as { code?: string }).code === 'EAI_AGAIN') return true;
+  }
+  return false;
+}
 
 /** Turn anything a pipeline throws into the job's error and whether to retry. */
 export function classifyError(err: unknown): { error: JobError; retryable: boolean } {
@@ -25,7 +33,7 @@ export function classifyError(err: unknown): { error: JobError; retryable: boole
   if (err instanceof OutboundError) {
     const status = err.status;
     const retryable =
-      RETRYABLE_OUTBOUND.has(err.code) || (err.code === 'http_status' && status !== undefined && (status >= 500 || status === 429 || status === 408));
+      RETRYABLE_OUTBOUND.has(err.code) || (err.code === 'dns_failed' && transientDns(err)) || (err.code === 'http_status' && status !== undefined && (status >= 500 || status === 429 || status === 408));
     const error: JobError = { code: err.code === 'http_status' ? 'upstream_status' : err.code, message: err.message, url: err.url };
     if (status !== undefined) error.status = status;
     return { error, retryable };

@@ -5,8 +5,10 @@ import type { Db } from './db.js';
 import type { Logger } from './logger.js';
 
 export const EXTRACT_QUEUE = 'extract';
-/** NOTIFY channel that wakes workers the moment a job is committed. */
+export const WEBHOOK_QUEUE = 'webhook';
+/** NOTIFY channels that wake workers the moment work is committed. */
 export const JOBS_CHANNEL = 'gleaner_jobs';
+export const WEBHOOKS_CHANNEL = 'gleaner_webhooks';
 
 export type Boss = PgBoss;
 
@@ -46,8 +48,10 @@ export async function startQueue(url: string, options: QueueOptions, logger: Log
   });
   boss.on('error', (err) => logger.error('queue error', { error: err.message }));
   await boss.start();
-  if (!(await boss.getQueue(EXTRACT_QUEUE))) {
-    await boss.createQueue(EXTRACT_QUEUE, { name: EXTRACT_QUEUE, policy: 'standard', retryLimit: 0, expireInSeconds: options.expireInSeconds });
-  }
+  // create_queue ignores a queue that exists, so concurrent starts are safe.
+  await boss.createQueue(EXTRACT_QUEUE, { name: EXTRACT_QUEUE, policy: 'standard', retryLimit: 0, expireInSeconds: options.expireInSeconds });
+  // A delivery entry left active by a crashed sender expires and is retried by
+  // pg-boss: delivery is at-least-once, receivers de-duplicate on webhook-id.
+  await boss.createQueue(WEBHOOK_QUEUE, { name: WEBHOOK_QUEUE, policy: 'standard', retryLimit: 20, retryDelay: 10, expireInSeconds: 120 });
   return boss;
 }

@@ -204,12 +204,12 @@ test('a non-retryable failure fails at once', async () => {
 test('cancel is scoped to the owner; heartbeat reports the cancel to the worker', async () => {
   const created = await newJob();
   const { job } = await claimNext(created.id);
-  assert.equal(await heartbeat(stack.sql, { jobId: job.id, attempt: 1, progress: { currentStep: 'fetch' } }), 'processing');
+  assert.deepEqual(await heartbeat(stack.sql, { jobId: job.id, attempt: 1, progress: { currentStep: "fetch" } }), { held: true, status: "processing" });
   assert.deepEqual((await getJob(stack.sql, { jobId: job.id }))?.progress, { currentStep: 'fetch' });
   assert.equal(await cancelJob(stack.sql, stack.boss, { jobId: job.id, apiKeyId: 'key_someone_else' }), null);
   const cancelled = await cancelJob(stack.sql, stack.boss, { jobId: job.id, apiKeyId: stack.apiKeyId });
   assert.equal(cancelled?.status, 'cancelled');
-  assert.equal(await heartbeat(stack.sql, { jobId: job.id, attempt: 1 }), 'cancelled');
+  assert.deepEqual(await heartbeat(stack.sql, { jobId: job.id, attempt: 1 }), { held: false, status: "cancelled" });
   const retried = await retryJob(stack.sql, stack.boss, { jobId: job.id, apiKeyId: stack.apiKeyId, extraAttempts: 3 });
   assert.equal(retried?.status, 'pending');
   assert.equal(retried?.maxAttempts, 4);

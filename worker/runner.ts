@@ -31,7 +31,7 @@ interface Running {
   queueJobId: string;
   controller: AbortController;
   /** Why the job was aborted from outside, if it was. */
-  interruption: 'shutdown' | 'cancelled' | null;
+  interruption: 'shutdown' | 'lost' | null;
   done: Promise<void>;
 }
 
@@ -223,10 +223,10 @@ export class JobRunner {
     const started = Date.now();
 
     const reporter = new ProgressReporter(async (progress) => {
-      const status = await heartbeat(this.sql, { jobId: run.jobId, attempt: run.attempt, ...(progress ? { progress } : {}) });
-      if (status !== 'processing' && !run.controller.signal.aborted) {
-        run.interruption = 'cancelled';
-        run.controller.abort(new Error(`job is ${status ?? 'gone'}`));
+      const { held, status } = await heartbeat(this.sql, { jobId: run.jobId, attempt: run.attempt, ...(progress ? { progress } : {}) });
+      if (!held && !run.controller.signal.aborted) {
+        run.interruption = 'lost';
+        run.controller.abort(new Error(`this attempt is over: the job is ${status ?? 'gone'}`));
       }
     }, logger);
     const timer = setInterval(() => reporter.beat(), this.options.heartbeatIntervalMs ?? 15_000);
@@ -257,7 +257,8 @@ export class JobRunner {
         logger.warn('job released for another worker', { reason: 'shutdown' });
         return;
       }
-      if (run.interruption === 'cancelled') {
+      if (run.interruption === 'lost') {
+        // Cancelled, reaped or rescued meanwhile: whoever moved the job owns it now.
         await this.boss.complete(EXTRACT_QUEUE, run.queueJobId).catch(() => {});
         logger.info('job stopped', { reason: (err as Error).message });
         return;

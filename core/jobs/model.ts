@@ -1,0 +1,106 @@
+// Job types, statuses and the legal moves between them.
+import type postgres from 'postgres';
+
+export const JOB_STATUSES = ['pending', 'processing', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** Legal moves. pending is reached again by a retry (automatic or manual) or when a worker releases a job. */
+export const TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
+  pending: ['processing', 'cancelled'],
+  processing: ['completed', 'failed', 'pending', 'cancelled'],
+  completed: [],
+  failed: ['pending'],
+  cancelled: ['pending'],
+};
+export const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
+
+export interface JobInput {
+  url: string;
+  urls?: string[];
+  maxPages?: number;
+  singlePage?: boolean;
+  includePatterns?: string[];
+  excludePatterns?: string[];
+}
+
+export interface JobError {
+  code: string;
+  message: string;
+  [extra: string]: unknown;
+}
+
+export interface Job {
+  id: string;
+  apiKeyId: string;
+  kind: string;
+  status: JobStatus;
+  input: JobInput;
+  callbackUrl: string | null;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  attempts: number;
+  maxAttempts: number;
+  queueJobId: string | null;
+  progress: Record<string, unknown> | null;
+  result: unknown;
+  error: JobError | null;
+  workerId: string | null;
+  heartbeatAt: Date | null;
+  runAfter: Date | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  completedAt: Date | null;
+  updatedAt: Date;
+}
+
+export interface JobEvent {
+  id: string;
+  jobId: string;
+  fromStatus: JobStatus | null;
+  toStatus: JobStatus;
+  at: Date;
+  attempt: number;
+  workerId: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+export const toJob = (r: postgres.Row): Job => ({
+  id: r.id,
+  apiKeyId: r.api_key_id,
+  kind: r.kind,
+  status: r.status,
+  input: r.input,
+  callbackUrl: r.callback_url,
+  idempotencyKey: r.idempotency_key,
+  requestHash: r.request_hash,
+  attempts: r.attempts,
+  maxAttempts: r.max_attempts,
+  queueJobId: r.queue_job_id,
+  progress: r.progress,
+  result: r.result,
+  error: r.error,
+  workerId: r.worker_id,
+  heartbeatAt: r.heartbeat_at,
+  runAfter: r.run_after,
+  createdAt: r.created_at,
+  startedAt: r.started_at,
+  completedAt: r.completed_at,
+  updatedAt: r.updated_at,
+});
+
+export const toEvent = (r: postgres.Row): JobEvent => ({
+  id: String(r.id),
+  jobId: r.job_id,
+  fromStatus: r.from_status,
+  toStatus: r.to_status,
+  at: r.at,
+  attempt: r.attempt,
+  workerId: r.worker_id,
+  detail: r.detail,
+});
+
+export class IdempotencyConflictError extends Error {
+  constructor(readonly jobId: string) {
+    super('this Idempotency-Key was already used with a different request body');
+  }
+}

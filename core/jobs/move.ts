@@ -1,0 +1,92 @@
+// The one primitive every state change goes through: a single statement that
+// moves the jobs matching a condition from allowed states to a new one and
+// writes one job_events row per job.
+import type postgres from 'postgres';
+import type { Db } from '../db.js';
+import type { Logger } from '../logger.js';
+import { EXTRACT_QUEUE, JOBS_CHANNEL, WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, bossDb, type Boss } from '../queue.js';
+import { TRANSITIONS, toJob, type Job, type JobStatus } from './model.js';
+
+type Fragment = postgres.PendingQuery<postgres.Row[]>;
+
+export interface Move {
+  from: readonly JobStatus[];
+  to: JobStatus;
+  /** Further conditions on the job (`and …`), e.g. its id, attempt or owner. */
+  where: Fragment;
+  set: Fragment;
+  workerId?: string | null;
+  detail?: Record<string, unknown> | null;
+  /** For sweeps: how many jobs at most, oldest first by this column, skipping rows others hold. */
+  sweep?: { limit: number; orderBy: Fragment };
+}
+
+export interface Moved {
+  job: Job;
+  from: JobStatus;
+  eventId: string;
+}
+
+export async function moveMany(tx: Db, m: Move): Promise<Moved[]> {
+  for (const from of m.from) {
+    if (!TRANSITIONS[from].includes(m.to)) throw new Error(`illegal transition ${from} -> ${m.to} requested`);
+  }
+  const rows = await tx`
+    with previous as (
+      select id, status from jobs
+      where status = any(${tx.array(m.from as string[])}::text[]) ${m.where}
+      ${m.sweep ? tx`order by ${m.sweep.orderBy} limit ${m.sweep.limit} for update skip locked` : tx`for update`}
+    ), moved as (
+      update jobs j set status = ${m.to}, updated_at = now(), ${m.set}
+      from previous
+      where j.id = previous.id
+      returning j.*, previous.status as from_status
+    ), event as (
+      insert into job_events (job_id, from_status, to_status, attempt, worker_id, detail)
+      select id, from_status, status, attempts, ${m.workerId ?? null}, ${m.detail ? tx.json(m.detail as never) : null}
+      from moved
+      returning id, job_id
+    )
+    select moved.*, event.id as event_id from moved join event on event.job_id = moved.id`;
+  return rows.map((row) => ({ job: toJob(row), from: row.from_status as JobStatus, eventId: String(row.event_id) }));
+}
+
+/** Move one job; null when it is not in a state (or on an attempt) that allows it. */
+export async function moveOne(tx: Db, jobId: string, m: Omit<Move, 'where' | 'sweep'> & { where?: Fragment }): Promise<Moved | null> {
+  const [moved] = await moveMany(tx, { ...m, where: tx`and id = ${jobId} ${m.where ?? tx``}` });
+  return moved ?? null;
+}
+
+export function refused(logger: Logger, jobId: string, action: string, expected: string): null {
+  logger.warn('job state change refused', { jobId, action, expected });
+  return null;
+}
+
+/** A queue entry for the job's next attempt, recorded on the job, in the caller's transaction. */
+export async function enqueueAttempt(tx: Db, boss: Boss, jobId: string, startAfterSeconds = 0): Promise<Job> {
+  const queueJobId = await boss.send(EXTRACT_QUEUE, { jobId }, { db: bossDb(tx), startAfter: startAfterSeconds });
+  if (!queueJobId) throw new Error(`queue refused job ${jobId}`);
+  const [row] = await tx`update jobs set queue_job_id = ${queueJobId} where id = ${jobId} returning *`;
+  if (startAfterSeconds === 0) await tx`select pg_notify(${JOBS_CHANNEL}, '')`;
+  return toJob(row!);
+}
+
+/** Mark the queue entry that carried an attempt as done, so pg-boss never hands it out again. */
+export async function finishQueueEntry(tx: Db, boss: Boss, queueJobId: string | null): Promise<void> {
+  if (queueJobId) await boss.complete(EXTRACT_QUEUE, queueJobId, {}, { db: bossDb(tx) });
+}
+
+export interface WebhookTask {
+  jobId: string;
+  /** The job_events row of the final state: the webhook is about this event. */
+  eventId: string;
+  attempt: number;
+}
+
+/** When a job reaches completed or failed and has a callback, queue its delivery in the same transaction. */
+export async function enqueueFinalWebhook(tx: Db, boss: Boss, moved: Moved, startAfterSeconds = 0): Promise<void> {
+  if (!moved.job.callbackUrl || !['completed', 'failed'].includes(moved.job.status)) return;
+  const task: WebhookTask = { jobId: moved.job.id, eventId: moved.eventId, attempt: 1 };
+  await boss.send(WEBHOOK_QUEUE, task, { db: bossDb(tx), startAfter: startAfterSeconds });
+  await tx`select pg_notify(${WEBHOOKS_CHANNEL}, '')`;
+}

@@ -53,6 +53,8 @@ const envSchema = z.object({
   RETRY_MAX_DELAY: duration('10m'),
   SHUTDOWN_GRACE: duration('30s'),
   STALE_AFTER: duration('10m'),
+  RESCUE_AFTER: duration('60s'),
+  HEARTBEAT_INTERVAL: duration('15s'),
 
   FETCH_USER_AGENT: z.string().min(1).default('GleanerBot/0.1 (+https://github.com/gleaner)'),
   FETCH_CONNECT_TIMEOUT: duration('10s'),
@@ -80,6 +82,8 @@ export interface Config {
     retryMaxDelayMs: number;
     shutdownGraceMs: number;
     staleAfterMs: number;
+    rescueAfterMs: number;
+    heartbeatIntervalMs: number;
   };
   fetch: {
     userAgent: string;
@@ -118,6 +122,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = parsed.data;
+  // A live worker must never look silent: at least two heartbeats per rescue window.
+  if (e.HEARTBEAT_INTERVAL * 2 > e.RESCUE_AFTER) {
+    throw new ConfigError([`HEARTBEAT_INTERVAL: must be at most half of RESCUE_AFTER (${e.RESCUE_AFTER} ms)`]);
+  }
+  if (e.RESCUE_AFTER >= e.STALE_AFTER) {
+    throw new ConfigError([`RESCUE_AFTER: must be shorter than STALE_AFTER (${e.STALE_AFTER} ms)`]);
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -135,6 +146,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryMaxDelayMs: e.RETRY_MAX_DELAY,
       shutdownGraceMs: e.SHUTDOWN_GRACE,
       staleAfterMs: e.STALE_AFTER,
+      rescueAfterMs: e.RESCUE_AFTER,
+      heartbeatIntervalMs: e.HEARTBEAT_INTERVAL,
     },
     fetch: {
       userAgent: e.FETCH_USER_AGENT,

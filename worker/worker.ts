@@ -1,6 +1,8 @@
 import type { Config } from '../core/config.js';
 import { createOutboundClient } from '../core/outbound.js';
 import type { Runtime } from '../core/runtime.js';
+import { REAPER_QUEUE, scheduleReaper } from './maintenance/reaper.js';
+import { startRescuer } from './maintenance/rescuer.js';
 import { singlePagePipeline } from './pipeline/singlePage.js';
 import type { Pipeline } from './pipeline/types.js';
 import { JobRunner } from './runner.js';
@@ -28,11 +30,17 @@ export async function startWorker(runtime: Runtime, pipeline?: Pipeline): Promis
     shutdownGraceMs: config.worker.shutdownGraceMs,
     retryBaseDelayMs: config.worker.retryBaseDelayMs,
     retryMaxDelayMs: config.worker.retryMaxDelayMs,
+    heartbeatIntervalMs: config.worker.heartbeatIntervalMs,
   });
   await runner.start();
+  const { sql, boss, logger } = runtime;
+  await scheduleReaper(sql, boss, logger, { staleAfterMs: config.worker.staleAfterMs });
+  const stopRescuer = startRescuer(sql, boss, logger, { rescueAfterMs: config.worker.rescueAfterMs });
   return {
     runner,
     async stop() {
+      await boss.offWork(REAPER_QUEUE).catch(() => {});
+      await stopRescuer();
       await runner.stop();
       await client.close();
     },

@@ -1,17 +1,13 @@
-// Claims queue entries and runs the pipeline for each job.
-//
-// pg-boss's own work() sleeps its polling interval after every fetch (≥ 0.5 s)
-// and has no LISTEN/NOTIFY, so pickup would average hundreds of ms. This loop
-// fetches again at once while there is work and free slots, and otherwise
-// sleeps until a NOTIFY from an enqueueing transaction, a freed slot, or the
-// poll interval (which still catches delayed retries and missed notifications).
+// Runs the pipeline for each job a worker claims: claim → processing,
+// heartbeats and progress, then completed, retry or failed; on shutdown,
+// unfinished jobs are handed back as pending.
 import os from 'node:os';
-import type PgBoss from 'pg-boss';
 import type { Sql } from '../core/db.js';
 import { randomBase62 } from '../core/ids.js';
 import { claimJob, completeJob, failAttempt, heartbeat, releaseJob, retryDelayMs } from '../core/jobs.js';
 import type { Logger } from '../core/logger.js';
 import { EXTRACT_QUEUE, JOBS_CHANNEL, type Boss } from '../core/queue.js';
+import { ClaimLoop } from './claimLoop.js';
 import { classifyError } from './pipeline/errors.js';
 import type { Pipeline } from './pipeline/types.js';
 
@@ -32,7 +28,6 @@ interface Running {
   controller: AbortController;
   /** Why the job was aborted from outside, if it was. */
   interruption: 'shutdown' | 'lost' | null;
-  done: Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -112,11 +107,8 @@ class ProgressReporter {
 export class JobRunner {
   readonly workerId: string;
   private readonly running = new Map<string, Running>();
+  private readonly claims: ClaimLoop<{ jobId: string }>;
   private stopping = false;
-  private wakeUp: (() => void) | null = null;
-  private wakePending = false;
-  private loopDone: Promise<void> | null = null;
-  private unlisten: (() => Promise<void>) | null = null;
 
   constructor(
     private readonly sql: Sql,
@@ -126,91 +118,30 @@ export class JobRunner {
     private readonly options: RunnerOptions,
   ) {
     this.workerId = options.workerId ?? `${os.hostname()}:${process.pid}:${randomBase62(4)}`;
+    this.claims = new ClaimLoop(sql, boss, logger, { queue: EXTRACT_QUEUE, channel: JOBS_CHANNEL, concurrency: options.concurrency, pollIntervalMs: options.pollIntervalMs }, (entry) =>
+      this.runJob({ jobId: entry.data.jobId, attempt: 0, queueJobId: entry.id, controller: new AbortController(), interruption: null }),
+    );
   }
 
   get activeJobs(): number {
-    return this.running.size;
+    return this.claims.busy;
   }
 
   async start(): Promise<void> {
-    const listener = await this.sql.listen(JOBS_CHANNEL, () => this.wake());
-    this.unlisten = () => listener.unlisten();
-    this.loopDone = this.loop();
+    await this.claims.start();
     this.logger.info('worker started', { workerId: this.workerId, concurrency: this.options.concurrency });
   }
 
-  private wake(): void {
-    if (this.wakeUp) {
-      const wake = this.wakeUp;
-      this.wakeUp = null;
-      wake();
-    } else {
-      this.wakePending = true;
-    }
-  }
-
-  private waitForWake(ms: number): Promise<void> {
-    if (this.wakePending) {
-      this.wakePending = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wakeUp = null;
-        resolve();
-      }, ms);
-      this.wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
-  private async loop(): Promise<void> {
-    let failures = 0;
-    while (!this.stopping) {
-      const free = this.options.concurrency - this.running.size;
-      if (free > 0) {
-        let jobs: PgBoss.Job<{ jobId: string }>[] = [];
-        try {
-          this.wakePending = false;
-          jobs = await this.boss.fetch<{ jobId: string }>(EXTRACT_QUEUE, { batchSize: free });
-          failures = 0;
-        } catch (err) {
-          failures++;
-          this.logger.error('fetching jobs failed', { error: (err as Error).message, failures });
-          await sleep(Math.min(5000, 200 * 2 ** failures));
-          continue;
-        }
-        for (const entry of jobs) this.launch(entry);
-        if (jobs.length > 0) continue;
-      }
-      await this.waitForWake(this.options.pollIntervalMs);
-    }
-  }
-
-  private launch(entry: PgBoss.Job<{ jobId: string }>): void {
-    const placeholder: Running = {
-      jobId: entry.data.jobId,
-      attempt: 0,
-      queueJobId: entry.id,
-      controller: new AbortController(),
-      interruption: null,
-      done: Promise.resolve(),
-    };
-    // Reserve the slot before the claim's round trip so the loop does not over-fetch.
-    this.running.set(entry.id, placeholder);
-    placeholder.done = this.runJob(placeholder)
-      .catch((err) => {
-        this.logger.error('job run crashed', { jobId: placeholder.jobId, error: (err as Error).message });
-      })
-      .finally(() => {
-        this.running.delete(entry.id);
-        this.wake();
-      });
-  }
-
   private async runJob(run: Running): Promise<void> {
+    this.running.set(run.queueJobId, run);
+    try {
+      await this.runClaimed(run);
+    } finally {
+      this.running.delete(run.queueJobId);
+    }
+  }
+
+  private async runClaimed(run: Running): Promise<void> {
     const logger = this.logger.child({ jobId: run.jobId });
     const job = await persist(logger, 'claim', () => claimJob(this.sql, logger, { jobId: run.jobId, queueJobId: run.queueJobId, workerId: this.workerId }));
     if (!job) {
@@ -292,21 +223,16 @@ export class JobRunner {
   async stop(graceMs = this.options.shutdownGraceMs): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.wake();
-    await this.loopDone;
-    await this.unlisten?.().catch(() => {});
-    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
-    if (this.running.size > 0) {
-      this.logger.info('waiting for running jobs', { count: this.running.size, graceMs });
-      await Promise.race([all(), sleep(graceMs)]);
+    await this.claims.stop();
+    if (this.claims.busy > 0) {
+      this.logger.info('waiting for running jobs', { count: this.claims.busy, graceMs });
+      await Promise.race([this.claims.drain(), sleep(graceMs)]);
     }
-    if (this.running.size > 0) {
-      for (const run of this.running.values()) {
-        run.interruption = 'shutdown';
-        run.controller.abort(new Error('worker shutting down'));
-      }
-      await all();
+    for (const run of this.running.values()) {
+      run.interruption = 'shutdown';
+      run.controller.abort(new Error('worker shutting down'));
     }
+    await this.claims.drain();
     this.logger.info('worker stopped', { workerId: this.workerId });
   }
 }

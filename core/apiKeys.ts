@@ -1,6 +1,6 @@
 // API keys: `knowledgesdk_live_` + 40 base62 characters. Only the SHA-256 of a
 // key is stored; the key is shown once, when it is created.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db } from './db.js';
 import { newKeyId, randomBase62 } from './ids.js';
 
@@ -75,4 +75,40 @@ export async function createInitialKeyIfNone(sql: import('./db.js').Sql): Promis
     if ((await countApiKeys(tx)) > 0) return null;
     return (await createApiKey(tx, 'default')).key;
   });
+}
+
+// Webhook signing secrets (Standard Webhooks: "whsec_" + base64 key bytes).
+// Kept in clear because signing needs them; created on first use.
+
+export const newWebhookSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
+
+/** The key's current webhook secret, created if it has none yet. */
+export async function getWebhookSecret(db: Db, apiKeyId: string): Promise<string> {
+  const [row] = await db`
+    update api_keys set webhook_secret = coalesce(webhook_secret, ${newWebhookSecret()})
+    where id = ${apiKeyId} returning webhook_secret`;
+  if (!row) throw new Error(`no API key ${apiKeyId}`);
+  return row.webhook_secret as string;
+}
+
+/** Issue a new secret; the old one keeps signing (alongside) until the grace period ends. */
+export async function rotateWebhookSecret(db: Db, apiKeyId: string, graceMs: number): Promise<{ secret: string; previousExpiresAt: Date | null }> {
+  const [row] = await db`
+    update api_keys set
+      previous_webhook_secret = webhook_secret,
+      previous_webhook_secret_expires_at = case when webhook_secret is null then null else now() + ${graceMs} * interval '1 millisecond' end,
+      webhook_secret = ${newWebhookSecret()}
+    where id = ${apiKeyId}
+    returning webhook_secret, previous_webhook_secret_expires_at`;
+  if (!row) throw new Error(`no API key ${apiKeyId}`);
+  return { secret: row.webhook_secret as string, previousExpiresAt: (row.previous_webhook_secret_expires_at as Date | null) ?? null };
+}
+
+/** Every secret a delivery must be signed with now: the current one, plus the previous during its grace period. */
+export async function signingSecrets(db: Db, apiKeyId: string): Promise<string[]> {
+  const current = await getWebhookSecret(db, apiKeyId);
+  const [row] = await db`
+    select previous_webhook_secret from api_keys
+    where id = ${apiKeyId} and previous_webhook_secret is not null and previous_webhook_secret_expires_at > now()`;
+  return row ? [current, row.previous_webhook_secret as string] : [current];
 }

@@ -56,6 +56,22 @@ const envSchema = z.object({
   RESCUE_AFTER: duration('60s'),
   HEARTBEAT_INTERVAL: duration('15s'),
 
+  WEBHOOK_CONCURRENCY: int(8, 1, 256),
+  WEBHOOK_TIMEOUT: duration('10s'),
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default('5s,5m,30m,2h,5h,10h,14h,20h,24h')
+    .transform((v, ctx) => {
+      const parts = v.split(',').map((p) => p.trim());
+      const ms = parts.map((p) => duration('0').safeParse(p));
+      if (parts.length === 0 || parts.length > 50 || ms.some((r) => !r.success)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of durations, e.g. 5s,5m,30m' });
+        return z.NEVER;
+      }
+      return ms.map((r) => r.data as number);
+    }),
+  WEBHOOK_SECRET_GRACE: duration('24h'),
+
   FETCH_USER_AGENT: z.string().min(1).default('GleanerBot/0.1 (+https://github.com/gleaner)'),
   FETCH_CONNECT_TIMEOUT: duration('10s'),
   FETCH_HEADERS_TIMEOUT: duration('15s'),
@@ -84,6 +100,13 @@ export interface Config {
     staleAfterMs: number;
     rescueAfterMs: number;
     heartbeatIntervalMs: number;
+  };
+  webhooks: {
+    concurrency: number;
+    timeoutMs: number;
+    /** Delay before each retry; attempts = 1 + its length. */
+    retryScheduleMs: number[];
+    secretGraceMs: number;
   };
   fetch: {
     userAgent: string;
@@ -148,6 +171,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       staleAfterMs: e.STALE_AFTER,
       rescueAfterMs: e.RESCUE_AFTER,
       heartbeatIntervalMs: e.HEARTBEAT_INTERVAL,
+    },
+    webhooks: {
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      timeoutMs: e.WEBHOOK_TIMEOUT,
+      retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
+      secretGraceMs: e.WEBHOOK_SECRET_GRACE,
     },
     fetch: {
       userAgent: e.FETCH_USER_AGENT,

@@ -8,6 +8,7 @@ import { errorHandler, HttpError } from './errors.js';
 import { requestLog, requireApiKey, requireJson } from './middleware.js';
 import { extractRouter } from './routes/extract.js';
 import { jobsRouter } from './routes/jobs.js';
+import { webhooksRouter } from './routes/webhooks.js';
 
 export interface AppDeps {
   config: Config;
@@ -42,6 +43,7 @@ export function createApp({ config, sql, boss, logger }: AppDeps): Express {
   app.use('/v1', requireApiKey(sql), requireJson, express.json({ limit: config.api.bodyLimitBytes, strict: true }));
   app.use(extractRouter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts }));
   app.use(jobsRouter({ sql, boss, maxAttempts: config.worker.maxAttempts }));
+  app.use(webhooksRouter({ sql, boss, secretGraceMs: config.webhooks.secretGraceMs }));
 
   app.use((req, _res) => {
     throw new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`);

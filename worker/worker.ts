@@ -6,6 +6,7 @@ import { startRescuer } from './maintenance/rescuer.js';
 import { singlePagePipeline } from './pipeline/singlePage.js';
 import type { Pipeline } from './pipeline/types.js';
 import { JobRunner } from './runner.js';
+import { WebhookSender } from './webhooks.js';
 
 export function outboundOptions(config: Config) {
   return {
@@ -36,12 +37,21 @@ export async function startWorker(runtime: Runtime, pipeline?: Pipeline): Promis
   const { sql, boss, logger } = runtime;
   await scheduleReaper(sql, boss, logger, { staleAfterMs: config.worker.staleAfterMs });
   const stopRescuer = startRescuer(sql, boss, logger, { rescueAfterMs: config.worker.rescueAfterMs });
+  const webhooks = new WebhookSender(sql, boss, logger, client, {
+    concurrency: config.webhooks.concurrency,
+    pollIntervalMs: config.worker.pollIntervalMs,
+    timeoutMs: config.webhooks.timeoutMs,
+    retryScheduleMs: config.webhooks.retryScheduleMs,
+    userAgent: config.fetch.userAgent,
+  });
+  await webhooks.start();
   return {
     runner,
     async stop() {
       await boss.offWork(REAPER_QUEUE).catch(() => {});
       await stopRescuer();
       await runner.stop();
+      await webhooks.stop();
       await client.close();
     },
   };

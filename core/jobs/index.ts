@@ -5,4 +5,3 @@ export { claimJob, completeJob, failAttempt, releaseJob, heartbeat, retryDelayMs
 export { cancelJob, retryJob } from './clientTransitions.js';
 export { reapStaleJobs, rescueAbandonedJobs, requeueOrphanedJobs } from './maintenance.js';
 export { getJob, listJobs, listJobEvents, InvalidCursorError, type ListJobsParams } from './queries.js';
-export type { WebhookTask } from './move.js';

@@ -4,7 +4,8 @@
 import type postgres from 'postgres';
 import type { Db } from '../db.js';
 import type { Logger } from '../logger.js';
-import { EXTRACT_QUEUE, JOBS_CHANNEL, WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, bossDb, type Boss } from '../queue.js';
+import { EXTRACT_QUEUE, JOBS_CHANNEL, bossDb, type Boss } from '../queue.js';
+import { enqueueWebhook } from '../webhookDeliveries.js';
 import { TRANSITIONS, toJob, type Job, type JobStatus } from './model.js';
 
 type Fragment = postgres.PendingQuery<postgres.Row[]>;
@@ -76,17 +77,8 @@ export async function finishQueueEntry(tx: Db, boss: Boss, queueJobId: string | 
   if (queueJobId) await boss.complete(EXTRACT_QUEUE, queueJobId, {}, { db: bossDb(tx) });
 }
 
-export interface WebhookTask {
-  jobId: string;
-  /** The job_events row of the final state: the webhook is about this event. */
-  eventId: string;
-  attempt: number;
-}
-
 /** When a job reaches completed or failed and has a callback, queue its delivery in the same transaction. */
-export async function enqueueFinalWebhook(tx: Db, boss: Boss, moved: Moved, startAfterSeconds = 0): Promise<void> {
+export async function enqueueFinalWebhook(tx: Db, boss: Boss, moved: Moved): Promise<void> {
   if (!moved.job.callbackUrl || !['completed', 'failed'].includes(moved.job.status)) return;
-  const task: WebhookTask = { jobId: moved.job.id, eventId: moved.eventId, attempt: 1 };
-  await boss.send(WEBHOOK_QUEUE, task, { db: bossDb(tx), startAfter: startAfterSeconds });
-  await tx`select pg_notify(${WEBHOOKS_CHANNEL}, '')`;
+  await enqueueWebhook(tx, boss, { jobId: moved.job.id, eventId: moved.eventId, attempt: 1 });
 }

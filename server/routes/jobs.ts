@@ -1,10 +1,11 @@
 import { Router } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
 import type { Sql } from '../../core/db.js';
-import { cancelJob, getJob, InvalidCursorError, listJobEvents, listJobs, retryJob, type Job } from '../../core/jobs.js';
+import { cancelJob, InvalidCursorError, listJobEvents, listJobs, retryJob, type Job } from '../../core/jobs.js';
 import type { Boss } from '../../core/queue.js';
-import { HttpError, notFound } from '../errors.js';
-import { jobIdSchema, listJobsQuerySchema } from '../schemas.js';
+import { HttpError } from '../errors.js';
+import { ownJobFinder } from '../ownJob.js';
+import { listJobsQuerySchema } from '../schemas.js';
 import { parseOr400 } from '../validation.js';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -33,14 +34,7 @@ export function jobsRouter(deps: { sql: Sql; boss: Boss; maxAttempts: number }):
   const router = Router();
   const { sql, boss } = deps;
 
-  /** The caller's job, or 404 (another key's job is indistinguishable from a missing one). */
-  async function ownJob(apiKey: ApiKey, rawId: string, locals: Record<string, unknown>): Promise<Job> {
-    const jobId = parseOr400(jobIdSchema, rawId, 'jobId');
-    locals.jobId = jobId;
-    const job = await getJob(sql, { jobId, apiKeyId: apiKey.id });
-    if (!job) throw notFound('job');
-    return job;
-  }
+  const ownJob = ownJobFinder(sql);
 
   router.get('/v1/jobs', async (req, res) => {
     const query = parseOr400(listJobsQuerySchema, req.query, 'query');

@@ -14,6 +14,7 @@ import { createOutboundClient } from '../../core/outbound.js';
 import { singlePagePipeline } from '../../worker/pipeline/singlePage.js';
 import type { Pipeline } from '../../worker/pipeline/types.js';
 import { JobRunner } from '../../worker/runner.js';
+import { WebhookSender } from '../../worker/webhooks.js';
 import { outboundOptions } from '../../worker/worker.js';
 import { testConfig } from './config.js';
 import { createTestDatabase } from './database.js';
@@ -29,6 +30,7 @@ export interface Stack {
   apiKeyId: string;
   runner: JobRunner | null;
   startWorker(opts?: { pipeline?: Pipeline; config?: Config }): Promise<JobRunner>;
+  startWebhookSender(opts?: { config?: Config; random?: () => number }): Promise<WebhookSender>;
   request(method: string, path: string, opts?: { body?: unknown; key?: string | null; headers?: Record<string, string>; rawBody?: string }): Promise<{ status: number; body: any; headers: Headers }>;
   waitForStatus(jobId: string, statuses: JobStatus[], timeoutMs?: number): Promise<Job>;
 }
@@ -45,11 +47,16 @@ export async function startStack(opts: { config?: Record<string, string>; worker
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { key, apiKey } = await createApiKey(db.sql, 'test');
   const runners: { runner: JobRunner; close(): Promise<void> }[] = [];
+  const senders: { sender: WebhookSender; close(): Promise<void> }[] = [];
 
   onCleanup(async () => {
     for (const r of runners) {
       await r.runner.stop(0);
       await r.close();
+    }
+    for (const s of senders) {
+      await s.sender.stop();
+      await s.close();
     }
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
@@ -81,6 +88,21 @@ export async function startStack(opts: { config?: Record<string, string>; worker
       runners.push({ runner, close: () => client.close() });
       stack.runner ??= runner;
       return runner;
+    },
+    async startWebhookSender(w = {}) {
+      const senderConfig = w.config ?? config;
+      const client = createOutboundClient(outboundOptions(senderConfig));
+      const sender = new WebhookSender(db.sql, boss, logger, client, {
+        concurrency: senderConfig.webhooks.concurrency,
+        pollIntervalMs: senderConfig.worker.pollIntervalMs,
+        timeoutMs: senderConfig.webhooks.timeoutMs,
+        retryScheduleMs: senderConfig.webhooks.retryScheduleMs,
+        userAgent: 'gleaner-test',
+        ...(w.random ? { random: w.random } : {}),
+      });
+      await sender.start();
+      senders.push({ sender, close: () => client.close() });
+      return sender;
     },
     async request(method, path, r = {}) {
       const headers: Record<string, string> = { ...(r.headers ?? {}) };

@@ -1,0 +1,158 @@
+// Delivers job.completed / job.failed callbacks: signed per Standard Webhooks,
+// retried on a schedule, every attempt recorded. The next attempt is queued in
+// the same transaction that records this one, so a crash between attempts
+// resumes the schedule; a crash during an attempt leaves the queue entry
+// active until it expires and pg-boss hands it out again (at-least-once; the
+// webhook-id lets receivers de-duplicate).
+import type PgBoss from 'pg-boss';
+import { signingSecrets } from '../core/apiKeys.js';
+import type { Sql } from '../core/db.js';
+import { getJob, type Job } from '../core/jobs.js';
+import type { Logger } from '../core/logger.js';
+import { OutboundError, type OutboundClient } from '../core/outbound.js';
+import { WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, bossDb, type Boss } from '../core/queue.js';
+import { enqueueWebhook, recordAttempt, webhookEventFor, webhookIdFor, type DeliveryOutcome, type WebhookTask } from '../core/webhookDeliveries.js';
+import { signatureHeader } from '../core/webhookSignature.js';
+import { ClaimLoop } from './claimLoop.js';
+
+export interface WebhookSenderOptions {
+  concurrency: number;
+  pollIntervalMs: number;
+  timeoutMs: number;
+  /** Delay before each retry (attempt n+1 waits retryScheduleMs[n-1]). */
+  retryScheduleMs: number[];
+  userAgent: string;
+  maxResponseBytes?: number;
+  random?: () => number;
+}
+
+const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
+
+/** The body KnowledgeSDK clients expect; built from the job's final state, so identical on every attempt. */
+export function webhookPayload(job: Job) {
+  return {
+    jobId: job.id,
+    status: job.status,
+    ...(job.status === 'completed' ? { result: job.result } : { error: job.error }),
+    completedAt: job.completedAt?.toISOString() ?? null,
+  };
+}
+
+/** Retry-After as seconds or an HTTP date, in ms; null when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | null {
+  if (!value) return null;
+  const seconds = Number(value.trim());
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
+  return Number.isFinite(ms) ? Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms)) : null;
+}
+
+interface AttemptResult {
+  statusCode: number | null;
+  durationMs: number | null;
+  error: string | null;
+  outcome: DeliveryOutcome;
+  retryInMs: number | null;
+}
+
+export class WebhookSender {
+  private readonly claims: ClaimLoop<WebhookTask>;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly boss: Boss,
+    private readonly logger: Logger,
+    private readonly client: OutboundClient,
+    private readonly options: WebhookSenderOptions,
+  ) {
+    this.claims = new ClaimLoop(sql, boss, logger, { queue: WEBHOOK_QUEUE, channel: WEBHOOKS_CHANNEL, concurrency: options.concurrency, pollIntervalMs: options.pollIntervalMs }, (entry) =>
+      this.deliver(entry),
+    );
+  }
+
+  start(): Promise<void> {
+    return this.claims.start();
+  }
+
+  /** Stop fetching and let attempts under way finish (each is bounded by the timeout). */
+  async stop(): Promise<void> {
+    await this.claims.stop();
+    await this.claims.drain();
+  }
+
+  private async deliver(entry: PgBoss.Job<WebhookTask>): Promise<void> {
+    const task = entry.data;
+    const logger = this.logger.child({ jobId: task.jobId });
+    const job = await getJob(this.sql, { jobId: task.jobId });
+    if (!job?.callbackUrl || (job.status !== 'completed' && job.status !== 'failed')) {
+      // The job was retried since (a new final state will bring its own delivery) or is gone.
+      await this.boss.complete(WEBHOOK_QUEUE, entry.id);
+      logger.info('webhook dropped: the job no longer has this final state', { eventId: task.eventId });
+      return;
+    }
+    const webhookId = webhookIdFor(job.id, task.eventId);
+    const event = webhookEventFor(job);
+    const result = await this.attempt(job, webhookId, task.attempt);
+
+    await this.sql.begin(async (tx) => {
+      await recordAttempt(tx, {
+        jobId: job.id,
+        event,
+        webhookId,
+        attempt: task.attempt,
+        url: job.callbackUrl!,
+        statusCode: result.statusCode,
+        durationMs: result.durationMs,
+        error: result.error,
+        outcome: result.outcome,
+        nextAttemptAt: result.retryInMs === null ? null : new Date(Date.now() + result.retryInMs),
+      });
+      if (result.retryInMs !== null) {
+        await enqueueWebhook(tx, this.boss, { ...task, attempt: task.attempt + 1 }, result.retryInMs / 1000);
+      }
+      await this.boss.complete(WEBHOOK_QUEUE, entry.id, {}, { db: bossDb(tx) });
+    });
+
+    const fields = { webhookId, event, attempt: task.attempt, statusCode: result.statusCode, ms: result.durationMs };
+    if (result.outcome === 'delivered') logger.info('webhook delivered', fields);
+    else if (result.outcome === 'retrying') logger.warn('webhook attempt failed, will retry', { ...fields, error: result.error, retryInMs: result.retryInMs });
+    else logger.warn('webhook delivery failed for good', { ...fields, error: result.error });
+  }
+
+  private async attempt(job: Job, webhookId: string, attempt: number): Promise<AttemptResult> {
+    const body = JSON.stringify(webhookPayload(job));
+    const timestamp = Math.floor(Date.now() / 1000);
+    const secrets = await signingSecrets(this.sql, job.apiKeyId);
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': this.options.userAgent,
+      'webhook-id': webhookId,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signatureHeader(secrets, webhookId, timestamp, body),
+      'x-knowledgesdk-dedup-key': webhookId,
+    };
+    const retryIn = (retryAfterMs: number | null): number | null => {
+      const scheduled = this.options.retryScheduleMs[attempt - 1];
+      if (scheduled === undefined) return null; // schedule exhausted
+      const random = this.options.random ?? Math.random;
+      return retryAfterMs ?? Math.round(scheduled * (0.8 + 0.4 * random()));
+    };
+    try {
+      const res = await this.client.post(job.callbackUrl!, body, { headers, timeoutMs: this.options.timeoutMs, maxResponseBytes: this.options.maxResponseBytes ?? 4096 });
+      const base = { statusCode: res.status, durationMs: Math.round(res.durationMs) };
+      if (res.status >= 200 && res.status < 300) return { ...base, error: null, outcome: 'delivered', retryInMs: null };
+      if (res.status === 410) return { ...base, error: 'receiver answered 410 Gone: no further attempts', outcome: 'failed', retryInMs: null };
+      const retryAfter = res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers['retry-after']) : null;
+      const next = retryIn(retryAfter);
+      const error = res.status >= 300 && res.status < 400 ? `receiver answered ${res.status} (redirects are not followed)` : `receiver answered ${res.status}`;
+      return { ...base, error, outcome: next === null ? 'failed' : 'retrying', retryInMs: next };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      // A refused address will not become acceptable by waiting.
+      if (err instanceof OutboundError && (err.code === 'blocked_address' || err.code === 'invalid_url' || err.code === 'unsupported_protocol')) {
+        return { statusCode: null, durationMs: null, error: message, outcome: 'failed', retryInMs: null };
+      }
+      const next = retryIn(null);
+      return { statusCode: null, durationMs: null, error: message, outcome: next === null ? 'failed' : 'retrying', retryInMs: next };
+    }
+  }
+}

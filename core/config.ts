@@ -43,6 +43,8 @@ const envSchema = z.object({
   ALLOW_PRIVATE_NETWORKS: bool(false),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
 
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  WORKER_METRICS_PORT: int(0, 0, 65535),
   API_BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
   CREATE_INITIAL_KEY: bool(true),
 
@@ -90,6 +92,7 @@ export interface Config {
   allowPrivateNetworks: boolean;
   logLevel: string;
   api: { bodyLimitBytes: number; createInitialKey: boolean };
+  metrics: { token: string | undefined; workerPort: number };
   worker: {
     concurrency: number;
     pollIntervalMs: number;
@@ -138,8 +141,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       parsed.error.issues.map((i) => {
         const name = String(i.path[0] ?? '?');
-        // Never echo DATABASE_URL: it may carry a password.
-        const shown = name === 'DATABASE_URL' ? '' : ` (got ${JSON.stringify(cleaned[name])})`;
+        // Never echo secrets: DATABASE_URL may carry a password.
+        const shown = name === 'DATABASE_URL' || name === 'METRICS_TOKEN' ? '' : ` (got ${JSON.stringify(cleaned[name])})`;
         return `${name}: ${i.message}${shown}`;
       }),
     );
@@ -161,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateNetworks: e.ALLOW_PRIVATE_NETWORKS,
     logLevel: e.LOG_LEVEL,
     api: { bodyLimitBytes: e.API_BODY_LIMIT_BYTES, createInitialKey: e.CREATE_INITIAL_KEY },
+    metrics: { token: e.METRICS_TOKEN, workerPort: e.WORKER_METRICS_PORT },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       pollIntervalMs: e.WORKER_POLL_INTERVAL,

@@ -6,6 +6,7 @@ import { migrationsApplied } from '../core/migrations.js';
 import type { Boss } from '../core/queue.js';
 import { errorHandler, HttpError } from './errors.js';
 import { requestLog, requireApiKey, requireJson } from './middleware.js';
+import { metricsHandler } from './metricsRoute.js';
 import { extractRouter } from './routes/extract.js';
 import { jobsRouter } from './routes/jobs.js';
 import { webhooksRouter } from './routes/webhooks.js';
@@ -24,6 +25,7 @@ export function createApp({ config, sql, boss, logger }: AppDeps): Express {
   app.set('query parser', 'simple');
   app.use(requestLog(logger));
 
+  app.get('/metrics', metricsHandler(sql, config.metrics.token));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -3,6 +3,7 @@ import type { RequestHandler } from 'express';
 import { authenticateKey, type ApiKey } from '../core/apiKeys.js';
 import type { Sql } from '../core/db.js';
 import type { Logger } from '../core/logger.js';
+import { metrics } from '../core/metrics.js';
 import { HttpError } from './errors.js';
 
 /** Request id (from x-request-id when sane) and one log line per request with status and duration. */
@@ -15,6 +16,9 @@ export function requestLog(logger: Logger): RequestHandler {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      // The matched route pattern, not the path: job ids would explode the label set.
+      const route = req.route?.path ? String(req.route.path) : 'unmatched';
+      metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, ms / 1000);
       const level = res.statusCode >= 500 ? 'error' : 'info';
       logger.log(level, 'request', {
         requestId,

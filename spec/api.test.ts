@@ -387,3 +387,22 @@ describe('health', () => {
     assert.equal(ready.body.status, 'ready');
   });
 });
+
+describe('metrics', () => {
+  test('GET /metrics exposes job counts, queue depth and request durations', async () => {
+    const res = await stack.request('GET', '/metrics', { key: null });
+    assert.equal(res.status, 200);
+    assert.match(res.body, /gleaner_jobs\{status="completed"\} \d+/);
+    assert.match(res.body, /gleaner_queue_depth \d+/);
+    assert.match(res.body, /gleaner_http_request_duration_seconds_bucket\{.*route="\/v1\/extract\/async"/);
+    assert.match(res.body, /gleaner_job_attempts_total\{outcome="completed"\} [1-9]/);
+  });
+
+  test('with METRICS_TOKEN set, /metrics needs it', async () => {
+    const guarded = await startStack({ config: { METRICS_TOKEN: 'a-long-metrics-token-123' } });
+    assert.equal((await guarded.request('GET', '/metrics', { key: null })).status, 401);
+    assert.equal((await guarded.request('GET', '/metrics', { key: null, headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status, 401);
+    const ok = await guarded.request('GET', '/metrics', { key: null, headers: { authorization: 'Bearer a-long-metrics-token-123' } });
+    assert.equal(ok.status, 200);
+  });
+});

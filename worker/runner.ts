@@ -6,6 +6,7 @@ import type { Sql } from '../core/db.js';
 import { randomBase62 } from '../core/ids.js';
 import { claimJob, completeJob, failAttempt, heartbeat, releaseJob, retryDelayMs } from '../core/jobs.js';
 import type { Logger } from '../core/logger.js';
+import { metrics } from '../core/metrics.js';
 import { EXTRACT_QUEUE, JOBS_CHANNEL, type Boss } from '../core/queue.js';
 import { ClaimLoop } from './claimLoop.js';
 import { classifyError } from './pipeline/errors.js';
@@ -150,6 +151,8 @@ export class JobRunner {
       return;
     }
     run.attempt = job.attempts;
+    const due = Math.max(job.createdAt.getTime(), job.runAfter?.getTime() ?? 0);
+    if (job.startedAt) metrics.queueWait.observe(Math.max(0, job.startedAt.getTime() - due) / 1000);
     logger.info('job started', { attempt: job.attempts, url: job.input.url, workerId: this.workerId });
     const started = Date.now();
 
@@ -177,6 +180,8 @@ export class JobRunner {
       const done = await persist(logger, 'complete', () =>
         completeJob(this.sql, this.boss, logger, { jobId: run.jobId, attempt: run.attempt, workerId: this.workerId, queueJobId: run.queueJobId, result, progress: reporter.current }),
       );
+      metrics.jobDuration.observe({ outcome: 'completed' }, (Date.now() - started) / 1000);
+      metrics.jobsFinished.inc({ outcome: done ? 'completed' : 'discarded' });
       logger.info(done ? 'job completed' : 'job result discarded', { ms: Date.now() - started });
     } catch (err) {
       clearInterval(timer);
@@ -207,6 +212,8 @@ export class JobRunner {
           retryDelayMs: delay,
         }),
       );
+      metrics.jobDuration.observe({ outcome: 'failed' }, (Date.now() - started) / 1000);
+      metrics.jobsFinished.inc({ outcome: after?.status === 'pending' ? 'retry' : 'failed' });
       logger.warn(after?.status === 'pending' ? 'job attempt failed, will retry' : 'job failed', {
         attempt: run.attempt,
         code: error.code,

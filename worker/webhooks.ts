@@ -9,6 +9,7 @@ import { signingSecrets } from '../core/apiKeys.js';
 import type { Sql } from '../core/db.js';
 import { getJob, type Job } from '../core/jobs.js';
 import type { Logger } from '../core/logger.js';
+import { metrics } from '../core/metrics.js';
 import { OutboundError, type OutboundClient } from '../core/outbound.js';
 import { WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, bossDb, type Boss } from '../core/queue.js';
 import { enqueueWebhook, recordAttempt, webhookEventFor, webhookIdFor, type DeliveryOutcome, type WebhookTask } from '../core/webhookDeliveries.js';
@@ -112,6 +113,7 @@ export class WebhookSender {
       await this.boss.complete(WEBHOOK_QUEUE, entry.id, {}, { db: bossDb(tx) });
     });
 
+    metrics.webhooks.inc({ outcome: result.outcome });
     const fields = { webhookId, event, attempt: task.attempt, statusCode: result.statusCode, ms: result.durationMs };
     if (result.outcome === 'delivered') logger.info('webhook delivered', fields);
     else if (result.outcome === 'retrying') logger.warn('webhook attempt failed, will retry', { ...fields, error: result.error, retryInMs: result.retryInMs });

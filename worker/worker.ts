@@ -1,4 +1,6 @@
+import http from 'node:http';
 import type { Config } from '../core/config.js';
+import { metricsAccessAllowed, metricsRegistry } from '../core/metrics.js';
 import { createOutboundClient } from '../core/outbound.js';
 import type { Runtime } from '../core/runtime.js';
 import { REAPER_QUEUE, scheduleReaper } from './maintenance/reaper.js';
@@ -55,4 +57,18 @@ export async function startWorker(runtime: Runtime, pipeline?: Pipeline): Promis
       await client.close();
     },
   };
+}
+
+/** A worker run on its own exposes its metrics on WORKER_METRICS_PORT (GET /metrics, same token rule as the API). */
+export async function serveWorkerMetrics(runtime: Runtime, port: number): Promise<http.Server> {
+  const registry = metricsRegistry(runtime.sql);
+  const token = runtime.config.metrics.token;
+  const server = http.createServer(async (req, res) => {
+    if (req.url !== '/metrics') return void res.writeHead(404).end();
+    if (!metricsAccessAllowed(req.headers.authorization, token)) return void res.writeHead(401).end();
+    res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
+  });
+  await new Promise<void>((resolve) => server.listen(port, runtime.config.host, resolve));
+  runtime.logger.info('worker metrics listening', { port });
+  return server;
 }

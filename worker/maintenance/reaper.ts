@@ -5,6 +5,7 @@
 import type { Sql } from '../../core/db.js';
 import { reapStaleJobs, type Job } from '../../core/jobs.js';
 import type { Logger } from '../../core/logger.js';
+import { metrics } from '../../core/metrics.js';
 import type { Boss } from '../../core/queue.js';
 
 export const REAPER_QUEUE = 'maintenance-reap';
@@ -22,6 +23,7 @@ export async function reapOnce(sql: Sql, boss: Boss, logger: Logger, opts: Reape
     for (const job of batch) {
       logger.warn('job reaped as stale', { jobId: job.id, startedAt: job.startedAt?.toISOString(), workerId: job.workerId, attempt: job.attempts });
     }
+    metrics.reaped.inc(batch.length);
     reaped.push(...batch);
     if (batch.length === 0) return reaped;
   }

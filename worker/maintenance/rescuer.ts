@@ -8,6 +8,7 @@
 import type { Sql } from '../../core/db.js';
 import { requeueOrphanedJobs, rescueAbandonedJobs, type Job } from '../../core/jobs.js';
 import type { Logger } from '../../core/logger.js';
+import { metrics } from '../../core/metrics.js';
 import type { Boss } from '../../core/queue.js';
 
 export interface RescuerOptions {
@@ -19,6 +20,7 @@ export interface RescuerOptions {
 
 export async function rescueOnce(sql: Sql, boss: Boss, logger: Logger, opts: RescuerOptions): Promise<{ rescued: Job[]; failed: Job[]; requeued: string[] }> {
   const { rescued, failed } = await rescueAbandonedJobs(sql, boss, { rescueAfterMs: opts.rescueAfterMs });
+  metrics.rescued.inc(rescued.length);
   for (const job of rescued) logger.warn('job rescued from a silent worker', { jobId: job.id, attempt: job.attempts });
   for (const job of failed) logger.warn('job failed: its worker went silent on the last attempt', { jobId: job.id, attempt: job.attempts });
   const requeued = await requeueOrphanedJobs(sql, boss, { orphanAfterMs: opts.rescueAfterMs });

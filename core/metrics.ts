@@ -1,0 +1,73 @@
+// Prometheus metrics (prom-client). Counters and histograms are recorded where
+// things happen, in whichever process that is; gauges over the jobs table are
+// read at scrape time.
+import { timingSafeEqual } from 'node:crypto';
+import client from 'prom-client';
+import type { Sql } from './db.js';
+import { EXTRACT_QUEUE } from './queue.js';
+
+export const registry = new client.Registry();
+client.collectDefaultMetrics({ register: registry, prefix: 'gleaner_' });
+
+const seconds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+export const metrics = {
+  httpDuration: new client.Histogram({
+    name: 'gleaner_http_request_duration_seconds',
+    help: 'API request duration',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  }),
+  jobDuration: new client.Histogram({ name: 'gleaner_job_run_seconds', help: 'Time from claim to the end of an attempt', labelNames: ['outcome'], buckets: seconds, registers: [registry] }),
+  queueWait: new client.Histogram({ name: 'gleaner_job_queue_wait_seconds', help: 'Time from creation (or due retry) to claim', buckets: seconds, registers: [registry] }),
+  jobsFinished: new client.Counter({ name: 'gleaner_job_attempts_total', help: 'Attempts finished, by outcome', labelNames: ['outcome'], registers: [registry] }),
+  reaped: new client.Counter({ name: 'gleaner_jobs_reaped_total', help: 'Jobs failed as stale by the reaper', registers: [registry] }),
+  rescued: new client.Counter({ name: 'gleaner_jobs_rescued_total', help: 'Jobs sent back to pending after their worker went silent', registers: [registry] }),
+  webhooks: new client.Counter({ name: 'gleaner_webhook_attempts_total', help: 'Webhook delivery attempts, by outcome', labelNames: ['outcome'], registers: [registry] }),
+};
+
+/** Job counts by status and queue depth of one database, read at scrape time (cached 5 s so scrapes cost one query). */
+function databaseRegistry(sql: Sql): client.Registry {
+  const own = new client.Registry();
+  let cache: { at: number; rows: { status: string; n: number }[]; depth: number } | null = null;
+  const figures = async () => {
+    if (cache && Date.now() - cache.at < 5000) return cache;
+    const rows = await sql`select status, count(*)::int as n from jobs group by status`;
+    const [depth] = await sql`select count(*)::int as n from pgboss.job where name = ${EXTRACT_QUEUE} and state < 'active' and start_after <= now()`;
+    cache = { at: Date.now(), rows: rows.map((r) => ({ status: r.status as string, n: r.n as number })), depth: depth!.n as number };
+    return cache;
+  };
+  new client.Gauge({
+    name: 'gleaner_jobs',
+    help: 'Jobs by status',
+    labelNames: ['status'],
+    registers: [own],
+    async collect() {
+      const f = await figures();
+      this.reset();
+      for (const r of f.rows) this.set({ status: r.status }, r.n);
+    },
+  });
+  new client.Gauge({
+    name: 'gleaner_queue_depth',
+    help: 'Queue entries due and waiting for a worker',
+    registers: [own],
+    async collect() {
+      this.set((await figures()).depth);
+    },
+  });
+  return own;
+}
+
+/** This process's metrics plus the figures of its database. */
+export function metricsRegistry(sql: Sql): client.Registry {
+  return client.Registry.merge([registry, databaseRegistry(sql)]);
+}
+
+/** True when no token is configured, or the Authorization header carries it (compared in constant time). */
+export function metricsAccessAllowed(authorization: string | undefined, token: string | undefined): boolean {
+  if (!token) return true;
+  const presented = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+  return presented !== undefined && presented.length === token.length && timingSafeEqual(Buffer.from(presented), Buffer.from(token));
+}

@@ -106,9 +106,11 @@ export async function rotateWebhookSecret(db: Db, apiKeyId: string, graceMs: num
 
 /** Every secret a delivery must be signed with now: the current one, plus the previous during its grace period. */
 export async function signingSecrets(db: Db, apiKeyId: string): Promise<string[]> {
-  const current = await getWebhookSecret(db, apiKeyId);
+  // A read on the hot path; the write that creates a missing secret happens once per key.
   const [row] = await db`
-    select previous_webhook_secret from api_keys
-    where id = ${apiKeyId} and previous_webhook_secret is not null and previous_webhook_secret_expires_at > now()`;
-  return row ? [current, row.previous_webhook_secret as string] : [current];
+    select webhook_secret,
+           case when previous_webhook_secret_expires_at > now() then previous_webhook_secret end as previous
+    from api_keys where id = ${apiKeyId}`;
+  const current = (row?.webhook_secret as string | null) ?? (await getWebhookSecret(db, apiKeyId));
+  return row?.previous ? [current, row.previous as string] : [current];
 }

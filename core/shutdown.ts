@@ -21,3 +21,24 @@ export function onShutdownSignal(logger: Logger, stop: (signal: string) => Promi
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
 }
+
+/**
+ * Start a service's parts in order, each registering how to stop it. On a
+ * signal, or when a later part fails to start, the parts already started are
+ * stopped in reverse order, so nothing (an embedded database, say) is left behind.
+ */
+export async function runService(logger: Logger, start: (onStop: (stop: () => Promise<void>) => void) => Promise<void>): Promise<void> {
+  const stops: (() => Promise<void>)[] = [];
+  let stopped: Promise<void> | null = null;
+  const stopAll = () =>
+    (stopped ??= (async () => {
+      for (const stop of stops.reverse()) await stop();
+    })());
+  onShutdownSignal(logger, stopAll);
+  try {
+    await start((stop) => stops.push(stop));
+  } catch (err) {
+    await stopAll().catch((e: Error) => logger.error('stopping after a failed start failed', { error: e.message }));
+    throw err;
+  }
+}

@@ -2,7 +2,7 @@
 import { loadConfig } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
 import { openRuntime } from '../core/runtime.js';
-import { onShutdownSignal } from '../core/shutdown.js';
+import { runService } from '../core/shutdown.js';
 import { exitOnStartupError } from '../core/startup.js';
 import { startServer } from '../server/server.js';
 import { startWorker } from '../worker/worker.js';
@@ -11,13 +11,13 @@ await exitOnStartupError(async () => {
   const started = Date.now();
   const config = loadConfig();
   const logger = createLogger(config.logLevel, { service: 'gleaner' });
-  const runtime = await openRuntime(config, logger, { role: 'all', supervise: true });
-  const worker = await startWorker(runtime);
-  const api = await startServer(runtime);
-  logger.info('ready', { startupMs: Date.now() - started, embeddedDatabase: runtime.database.embedded !== undefined });
-  onShutdownSignal(logger, async () => {
-    await api.stop();
-    await worker.stop();
-    await runtime.close();
+  await runService(logger, async (onStop) => {
+    const runtime = await openRuntime(config, logger, { role: 'all', supervise: true });
+    onStop(() => runtime.close());
+    const worker = await startWorker(runtime);
+    onStop(() => worker.stop());
+    const api = await startServer(runtime);
+    onStop(() => api.stop());
+    logger.info('ready', { startupMs: Date.now() - started, embeddedDatabase: runtime.database.embedded !== undefined });
   });
 });

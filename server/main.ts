@@ -2,17 +2,17 @@
 import { loadConfig } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
 import { openRuntime } from '../core/runtime.js';
-import { onShutdownSignal } from '../core/shutdown.js';
+import { runService } from '../core/shutdown.js';
 import { exitOnStartupError } from '../core/startup.js';
 import { startServer } from './server.js';
 
 await exitOnStartupError(async () => {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, { service: 'gleaner-api' });
-  const runtime = await openRuntime(config, logger, { role: 'api', supervise: false });
-  const api = await startServer(runtime);
-  onShutdownSignal(logger, async () => {
-    await api.stop();
-    await runtime.close();
+  await runService(logger, async (onStop) => {
+    const runtime = await openRuntime(config, logger, { role: 'api', supervise: false });
+    onStop(() => runtime.close());
+    const api = await startServer(runtime);
+    onStop(() => api.stop());
   });
 });

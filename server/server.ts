@@ -12,7 +12,7 @@ export async function startServer(runtime: Runtime): Promise<{ server: Server; p
   }
   const app = createApp({ config, sql: runtime.sql, boss: runtime.boss, logger });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
+    const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s))); // Express 5 passes a listen error to the callback
     s.once('error', reject);
   });
   server.keepAliveTimeout = 65_000;

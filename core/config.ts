@@ -46,6 +46,9 @@ const envSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   WORKER_METRICS_PORT: int(0, 0, 65535),
   API_BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
+  RATE_LIMIT_PER_MINUTE: int(1200, 0, 10_000_000),
+  RATE_LIMIT_BURST: int(200, 1, 1_000_000),
+  MAX_JOBS_IN_FLIGHT_PER_KEY: int(1000, 0, 10_000_000),
   CREATE_INITIAL_KEY: bool(true),
 
   WORKER_CONCURRENCY: int(4, 1, 256),
@@ -91,7 +94,15 @@ export interface Config {
   databasePoolSize: number;
   allowPrivateNetworks: boolean;
   logLevel: string;
-  api: { bodyLimitBytes: number; createInitialKey: boolean };
+  api: {
+    bodyLimitBytes: number;
+    createInitialKey: boolean;
+    /** Requests per minute per API key, per API process; 0 turns the limit off. */
+    rateLimitPerMinute: number;
+    rateLimitBurst: number;
+    /** Pending + processing jobs one key may have; 0 turns the cap off. */
+    maxJobsInFlightPerKey: number;
+  };
   metrics: { token: string | undefined; workerPort: number };
   worker: {
     concurrency: number;
@@ -163,7 +174,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: e.DATABASE_POOL_SIZE,
     allowPrivateNetworks: e.ALLOW_PRIVATE_NETWORKS,
     logLevel: e.LOG_LEVEL,
-    api: { bodyLimitBytes: e.API_BODY_LIMIT_BYTES, createInitialKey: e.CREATE_INITIAL_KEY },
+    api: {
+      bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
+      createInitialKey: e.CREATE_INITIAL_KEY,
+      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      rateLimitBurst: e.RATE_LIMIT_BURST,
+      maxJobsInFlightPerKey: e.MAX_JOBS_IN_FLIGHT_PER_KEY,
+    },
     metrics: { token: e.METRICS_TOKEN, workerPort: e.WORKER_METRICS_PORT },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,

@@ -7,6 +7,7 @@ import type { Boss } from '../core/queue.js';
 import { errorHandler, HttpError } from './errors.js';
 import { requestLog, requireApiKey, requireJson } from './middleware.js';
 import { metricsHandler } from './metricsRoute.js';
+import { rateLimit } from './rateLimit.js';
 import { extractRouter } from './routes/extract.js';
 import { jobsRouter } from './routes/jobs.js';
 import { webhooksRouter } from './routes/webhooks.js';
@@ -42,8 +43,14 @@ export function createApp({ config, sql, boss, logger }: AppDeps): Express {
     }
   });
 
-  app.use('/v1', requireApiKey(sql), requireJson, express.json({ limit: config.api.bodyLimitBytes, strict: true }));
-  app.use(extractRouter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts }));
+  app.use(
+    '/v1',
+    requireApiKey(sql),
+    rateLimit({ perMinute: config.api.rateLimitPerMinute, burst: config.api.rateLimitBurst }),
+    requireJson,
+    express.json({ limit: config.api.bodyLimitBytes, strict: true }),
+  );
+  app.use(extractRouter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey }));
   app.use(jobsRouter({ sql, boss, maxAttempts: config.worker.maxAttempts }));
   app.use(webhooksRouter({ sql, boss, secretGraceMs: config.webhooks.secretGraceMs }));
 

@@ -406,3 +406,30 @@ describe('metrics', () => {
     assert.equal(ok.status, 200);
   });
 });
+
+describe('abuse limits', () => {
+  test('per-key rate limit: 429 with Retry-After once the burst is spent; other keys unaffected', async () => {
+    const limited = await startStack({ config: { RATE_LIMIT_PER_MINUTE: '60', RATE_LIMIT_BURST: '3' } });
+    for (let i = 0; i < 3; i++) assert.equal((await limited.request('GET', '/v1/jobs')).status, 200);
+    const res = await limited.request('GET', '/v1/jobs');
+    assert.equal(res.status, 429);
+    assert.equal(res.body.error.code, 'rate_limited');
+    const retryAfter = Number(res.headers.get('retry-after'));
+    assert.ok(retryAfter >= 1 && retryAfter <= 2, `Retry-After ${retryAfter}`);
+    const { key: other } = await createApiKey(limited.sql, 'other-limited');
+    assert.equal((await limited.request('GET', '/v1/jobs', { key: other })).status, 200);
+  });
+
+  test('per-key cap on jobs in flight', async () => {
+    const capped = await startStack({ config: { MAX_JOBS_IN_FLIGHT_PER_KEY: '2' } });
+    const body = { url: 'https://example.com/' };
+    const first = await capped.request('POST', '/v1/extract/async', { body });
+    assert.equal((await capped.request('POST', '/v1/extract/async', { body })).status, 202);
+    const over = await capped.request('POST', '/v1/extract/async', { body });
+    assert.equal(over.status, 429);
+    assert.equal(over.body.error.code, 'too_many_jobs_in_flight');
+    assert.ok(over.headers.get('retry-after'));
+    await capped.request('POST', `/v1/jobs/${first.body.jobId}/cancel`);
+    assert.equal((await capped.request('POST', '/v1/extract/async', { body })).status, 202);
+  });
+});

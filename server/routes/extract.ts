@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
 import type { Sql } from '../../core/db.js';
-import { createJob, IdempotencyConflictError, type JobInput } from '../../core/jobs.js';
+import { countJobsInFlight, createJob, IdempotencyConflictError, type JobInput } from '../../core/jobs.js';
 import type { Boss } from '../../core/queue.js';
 import { HttpError } from '../errors.js';
 import { extractRequestSchema, idempotencyKeySchema } from '../schemas.js';
@@ -21,7 +21,7 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export function extractRouter(deps: { sql: Sql; boss: Boss; allowPrivateNetworks: boolean; maxAttempts: number }): Router {
+export function extractRouter(deps: { sql: Sql; boss: Boss; allowPrivateNetworks: boolean; maxAttempts: number; maxJobsInFlight: number }): Router {
   const router = Router();
   const schema = extractRequestSchema({ allowPrivateNetworks: deps.allowPrivateNetworks });
 
@@ -31,6 +31,10 @@ export function extractRouter(deps: { sql: Sql; boss: Boss; allowPrivateNetworks
     const body = parseOr400(schema, req.body);
     const rawKey = req.header('idempotency-key');
     const idempotencyKey = rawKey === undefined ? null : parseOr400(idempotencyKeySchema, rawKey, 'Idempotency-Key');
+    if (deps.maxJobsInFlight > 0 && (await countJobsInFlight(deps.sql, apiKey.id, deps.maxJobsInFlight)) >= deps.maxJobsInFlight) {
+      // A soft cap: concurrent submissions may pass it by a few.
+      throw new HttpError(429, 'too_many_jobs_in_flight', `this API key already has ${deps.maxJobsInFlight} jobs pending or processing; wait for some to finish`, undefined, { 'retry-after': '5' });
+    }
     const { callbackUrl, ...rest } = body;
     const input: JobInput = rest;
     try {

@@ -12,6 +12,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     FETCH_TOTAL_TIMEOUT: '3s',
     FETCH_HEADERS_TIMEOUT: '2s',
     FETCH_BODY_TIMEOUT: '2s',
+    RATE_LIMIT_PER_MINUTE: '600000',
+    RATE_LIMIT_BURST: '100000',
     ...overrides,
   });
 }

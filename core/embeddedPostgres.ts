@@ -150,7 +150,13 @@ async function waitForReady(pgData: string, timeoutMs: number): Promise<number |
  * `${dataDir}/postgres`. A server already running on that directory (started
  * by the service while a CLI runs, say) is reused, never started twice.
  */
-export async function startEmbeddedPostgres(dataDir: string, logger: Logger, database = 'gleaner'): Promise<EmbeddedServer> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  logger: Logger,
+  database = 'gleaner',
+  /** A fixed port (a restart that clients must find again); a free one by default. */
+  options: { port?: number } = {},
+): Promise<EmbeddedServer> {
   await fs.mkdir(dataDir, { recursive: true });
   const pgData = path.join(dataDir, 'postgres');
   const password = await readOrCreatePassword(dataDir);
@@ -178,7 +184,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger, dat
       });
       await pg.initialise();
     }
-    port = await freePort();
+    port = options.port ?? (await freePort());
     const logFile = path.join(dataDir, 'postgres.log');
     if (ids) {
       await fs.writeFile(logFile, '', { flag: 'a' });

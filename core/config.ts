@@ -44,6 +44,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
 
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   WORKER_METRICS_PORT: int(0, 0, 65535),
   API_BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
   RATE_LIMIT_PER_MINUTE: int(1200, 0, 10_000_000),
@@ -104,6 +105,8 @@ export interface Config {
     maxJobsInFlightPerKey: number;
   };
   metrics: { token: string | undefined; workerPort: number };
+  /** Token for the operator dashboard; the dashboard is off when unset. */
+  adminToken: string | undefined;
   worker: {
     concurrency: number;
     pollIntervalMs: number;
@@ -153,7 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parsed.error.issues.map((i) => {
         const name = String(i.path[0] ?? '?');
         // Never echo secrets: DATABASE_URL may carry a password.
-        const shown = name === 'DATABASE_URL' || name === 'METRICS_TOKEN' ? '' : ` (got ${JSON.stringify(cleaned[name])})`;
+        const shown = ['DATABASE_URL', 'METRICS_TOKEN', 'ADMIN_TOKEN'].includes(name) ? '' : ` (got ${JSON.stringify(cleaned[name])})`;
         return `${name}: ${i.message}${shown}`;
       }),
     );
@@ -182,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxJobsInFlightPerKey: e.MAX_JOBS_IN_FLIGHT_PER_KEY,
     },
     metrics: { token: e.METRICS_TOKEN, workerPort: e.WORKER_METRICS_PORT },
+    adminToken: e.ADMIN_TOKEN,
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       pollIntervalMs: e.WORKER_POLL_INTERVAL,

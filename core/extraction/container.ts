@@ -1,0 +1,281 @@
+/**
+ * Chooses the element(s) holding the main content: first known markers
+ * (schema.org articleBody, CMS class names, <article>, <main>), then a
+ * readability-style score over paragraphs.
+ */
+import { type DomElement, type DomNode, BLOCK_TAGS, attr, classAndId, descendants, isElement, isText } from './dom.js';
+import { textContent } from './scan.js';
+import { type StatsMap, linkDensity, visibleLength } from './stats.js';
+
+/** Class/id names CMSs give the article body, strongest first (after trafilatura's BODY_XPATH). */
+const BODY_CLASS_TIERS: RegExp[] = [
+  /entry-content|post-content|post_content|postcontent|post-body|post-text|post_text|post-entry|postentry|article-content|article__content|article-body|article__body|articlebody|article-text|articletext|articlecontent|story-body|story-content|storycontent|body-text|field-body|fulltext|art-content|c-entry-content|rich-text|richtext|article__text|post__content|post__body|blog-content|blog-post-content|single-content|text-content/,
+  /content-main|content_main|content-body|contentbody|content__body|main-content|maincontent|page-content|pagecontent|main-column|region-content|(?:^| )(?:content|text|story|post|entry)(?: |$)/,
+];
+
+const CONTAINER_TAGS = new Set(['div', 'section', 'article', 'main', 'td', 'span', 'font', 'center', 'form']);
+
+/** Enough text that a marker is taken to hold the article rather than a teaser or an empty shell. */
+const MIN_MARKER_TEXT = 250;
+
+export interface Candidate {
+  nodes: DomElement[];
+  method: string;
+  /** Chosen among several candidates for carrying the page title: the page is a listing around it. */
+  titled?: boolean;
+}
+
+const TITLE_TAGS = new Set(['h1', 'h2', 'h3']);
+
+/** Whether `el` has a heading that is (part of) the page title: the article the page is about. */
+function hasTitleHeading(el: DomElement, title: string): boolean {
+  for (const d of descendants(el)) {
+    if (!TITLE_TAGS.has(d.name)) continue;
+    const h = normaliseTitle(textContent(d));
+    if (h.length >= 10 && title.includes(h)) return true;
+  }
+  return false;
+}
+
+export function normaliseTitle(s: string): string {
+  return s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+}
+
+/**
+ * On listing-like pages (several candidates, e.g. an article followed by
+ * teaser <article>s), the one headed by the page title, if exactly one is.
+ */
+function titledCandidate(els: DomElement[], stats: StatsMap, title: string): DomElement | null {
+  if (els.length < 2 || !title) return null;
+  const titled = els.filter((el) => ownText(el, stats) >= MIN_MARKER_TEXT && hasTitleHeading(el, title));
+  return titled.length === 1 ? titled[0]! : null;
+}
+
+/** The candidate with the most non-link text. */
+function largest(els: DomElement[], stats: StatsMap): DomElement | null {
+  let best: DomElement | null = null;
+  let bestLen = -1;
+  for (const el of els) {
+    const s = stats.get(el);
+    if (!s) continue;
+    // Text outside links: a list of teaser links is not an article.
+    const len = s.text - s.link;
+    if (len > bestLen) {
+      best = el;
+      bestLen = len;
+    }
+  }
+  return best;
+}
+
+function ownText(el: DomElement, stats: StatsMap): number {
+  const s = stats.get(el);
+  return s ? s.text - s.link : 0;
+}
+
+/** Ancestors of likely article bodies: boilerplate class names on these are ignored. */
+export function findMarkerAncestors(body: DomElement): Set<DomElement> {
+  const out = new Set<DomElement>();
+  for (const el of descendants(body)) {
+    if (!isMarker(el)) continue;
+    // The marker itself too: "article-content sticky-sidebar-relative" is an article body.
+    out.add(el);
+    for (let p = el.parent; p && isElement(p) && !out.has(p); p = p.parent) out.add(p);
+  }
+  return out;
+}
+
+function isMarker(el: DomElement): boolean {
+  if (el.name === 'main' || attr(el, 'itemprop') === 'articleBody' || attr(el, 'role') === 'main') return true;
+  if (!CONTAINER_TAGS.has(el.name)) return false;
+  const ci = classAndId(el);
+  return ci !== '' && BODY_CLASS_TIERS[0]!.test(ci);
+}
+
+/** Marker-based choice; null when no marker holds enough text. */
+export function findMarkedContainer(body: DomElement, stats: StatsMap, skip: (el: DomElement) => boolean, title = ''): Candidate | null {
+  const itemprop: DomElement[] = [];
+  const tiers: DomElement[][] = BODY_CLASS_TIERS.map(() => []);
+  const articles: DomElement[] = [];
+  const mains: DomElement[] = [];
+  // One pass collecting all marker kinds; skipped subtrees (e.g. comments) cannot supply a container.
+  const stack: DomElement[] = [body];
+  while (stack.length) {
+    const el = stack.pop()!;
+    if (skip(el)) continue;
+    if (attr(el, 'itemprop') === 'articleBody') itemprop.push(el);
+    if (el.name === 'article') articles.push(el);
+    if (el.name === 'main' || attr(el, 'role') === 'main') mains.push(el);
+    if (CONTAINER_TAGS.has(el.name)) {
+      const ci = classAndId(el);
+      if (ci) {
+        for (let t = 0; t < BODY_CLASS_TIERS.length; t++) {
+          if (BODY_CLASS_TIERS[t]!.test(ci)) {
+            tiers[t]!.push(el);
+            break;
+          }
+        }
+      }
+    }
+    for (const c of el.children) if (isElement(c)) stack.push(c);
+  }
+  const ordered: [string, DomElement[]][] = [
+    ['itemprop', itemprop],
+    ['class', tiers[0]!],
+    ['article', articles],
+    ['class2', tiers[1]!],
+    ['main', mains],
+  ];
+  for (const [method, els] of ordered) {
+    const titled = titledCandidate(els, stats, title);
+    if (titled) return { nodes: [titled], method, titled: true };
+    const best = largest(els, stats);
+    if (best && ownText(best, stats) >= MIN_MARKER_TEXT) return { nodes: [best], method };
+  }
+  return null;
+}
+
+const POSITIVE_RE = /article|body|content|entry|hentry|h-entry|main|page|post|text|blog|story|artikel|inhalt|beitrag/;
+const NEGATIVE_RE = /hidden|banner|combx|comment|com-|contact|foot|footer|footnote|gdpr|masthead|media|meta|outbrain|promo|related|scroll|share|shoutbox|sidebar|skyscraper|sponsor|shopping|tags|tool|widget|nav|menu|teaser|header/;
+
+function classWeight(el: DomElement): number {
+  const ci = classAndId(el);
+  if (!ci) return 0;
+  let w = 0;
+  if (NEGATIVE_RE.test(ci)) w -= 25;
+  if (POSITIVE_RE.test(ci)) w += 25;
+  return w;
+}
+
+function tagWeight(name: string): number {
+  switch (name) {
+    case 'div':
+    case 'article':
+    case 'main':
+      return 5;
+    case 'pre':
+    case 'td':
+    case 'blockquote':
+      return 3;
+    case 'address':
+    case 'ol':
+    case 'ul':
+    case 'dl':
+    case 'dd':
+    case 'dt':
+    case 'li':
+    case 'form':
+      return -3;
+    default:
+      return 0;
+  }
+}
+
+const PARAGRAPH_TAGS = new Set(['p', 'pre', 'td', 'blockquote', 'dd', 'div', 'section', 'font', 'span', 'li']);
+
+/** Text directly in `el` (text nodes and inline children), i.e. what it would render as one paragraph. */
+function inlineText(el: DomElement, skip: (el: DomElement) => boolean): string {
+  let out = '';
+  for (const c of el.children as DomNode[]) {
+    if (isText(c)) out += c.data;
+    else if (isElement(c) && !BLOCK_TAGS.has(c.name) && !skip(c)) out += inlineText(c, skip);
+  }
+  return out;
+}
+
+function countCommas(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 44 || c === 0x3001 || c === 0xff0c || c === 0x060c) n++;
+  }
+  return n;
+}
+
+/** Prose a parent must have, relative to the current container, to be climbed to; and its link ceiling. */
+const CLIMB_GAIN = 1.5;
+const CLIMB_MAX_LINKS = 0.25;
+
+/**
+ * Articles split into many small boxes (one per paragraph or image) make a
+ * single box win the vote; move up while the parent adds substantial prose
+ * without adding links.
+ */
+function climb(el: DomElement, body: DomElement, stats: StatsMap): DomElement {
+  let cur = el;
+  let node: DomElement = el;
+  while (node !== body && node.parent && isElement(node.parent)) {
+    const parent = node.parent;
+    const ps = stats.get(parent);
+    if (!ps) break;
+    const prose = ps.text - ps.link;
+    node = parent;
+    // Wrappers that add nothing are passed through; the container only moves where prose is gained.
+    if (prose <= ownText(cur, stats) * 1.05) continue;
+    if (prose < CLIMB_GAIN * ownText(cur, stats) || linkDensity(ps) > CLIMB_MAX_LINKS) break;
+    cur = parent;
+  }
+  return cur;
+}
+/** Readability-style: paragraphs vote for their ancestors; link-heavy candidates lose. */
+export function findScoredContainer(body: DomElement, stats: StatsMap, skip: (el: DomElement) => boolean): Candidate | null {
+  const scores = new Map<DomElement, number>();
+  const init = (el: DomElement): number => {
+    let s = scores.get(el);
+    if (s === undefined) {
+      s = tagWeight(el.name) + classWeight(el);
+      scores.set(el, s);
+    }
+    return s;
+  };
+  const stack: DomElement[] = [body];
+  while (stack.length) {
+    const el = stack.pop()!;
+    if (skip(el)) continue;
+    for (const c of el.children) if (isElement(c)) stack.push(c);
+    if (!PARAGRAPH_TAGS.has(el.name)) continue;
+    const text = inlineText(el, skip);
+    const len = visibleLength(text);
+    if (len < 25) continue;
+    const score = 1 + countCommas(text) + Math.min(Math.floor(len / 100), 3);
+    // Divs with their own text are paragraphs too, and can be the container themselves.
+    let target: DomNode | null = el.name === 'p' || el.name === 'li' || el.name === 'td' ? el.parent : el;
+    for (let level = 0; level < 4 && target && isElement(target); level++, target = target.parent) {
+      const div = level === 0 ? 1 : level === 1 ? 2 : level * 3;
+      scores.set(target, init(target) + score / div);
+    }
+  }
+  let best: DomElement | null = null;
+  let bestScore = 0;
+  for (const [el, s] of scores) {
+    const final = s * (1 - linkDensity(stats.get(el)));
+    if (final > bestScore) {
+      best = el;
+      bestScore = final;
+    }
+  }
+  if (!best) return null;
+  best = climb(best, body, stats);
+  // Siblings scoring close to the winner are parts of the same article (split by ads or figures).
+  const parent = best.parent;
+  const nodes: DomElement[] = [best];
+  if (parent && isElement(parent) && parent !== body.parent) {
+    const threshold = Math.max(10, bestScore * 0.2);
+    const siblings: DomElement[] = [];
+    for (const sib of parent.children) {
+      if (!isElement(sib) || skip(sib)) continue;
+      if (sib === best) {
+        siblings.push(sib);
+        continue;
+      }
+      const s = scores.get(sib);
+      const st = stats.get(sib);
+      const ld = linkDensity(st);
+      if (s !== undefined && s * (1 - ld) >= threshold) siblings.push(sib);
+      else if (sib.name === 'p' && st && ((st.text > 80 && ld < 0.25) || (st.text > 0 && ld === 0 && /\.( |$)/.test(inlineText(sib, skip)))))
+        siblings.push(sib);
+    }
+    if (siblings.length > 1) return { nodes: siblings, method: 'score+siblings' };
+  }
+  return { nodes, method: 'score' };
+}

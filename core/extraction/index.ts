@@ -1,0 +1,46 @@
+/**
+ * Main-content extraction: HTML string → metadata, Markdown, plain text, links.
+ *
+ * Pipeline: parse (htmlparser2 via cheerio) → metadata and links from the whole
+ * page → mark junk and boilerplate → choose the content container → filter
+ * link-heavy blocks inside it → render. When the result is implausibly short,
+ * wider selections are tried so a page with text never yields nothing.
+ */
+import { extractContent } from './content.js';
+import { type DomElement, parseHtml } from './dom.js';
+import { collectLinks, documentBase } from './links.js';
+import { extractMetadata } from './metadata.js';
+import type { Heading } from './render.js';
+import { scanDocument, textContent } from './scan.js';
+
+export { decodeHtml } from './decode.js';
+export type { DecodedHtml } from './decode.js';
+export type { Heading } from './render.js';
+
+export interface ExtractedPage {
+  title: string | null;
+  description: string | null;
+  language: string | null;
+  canonicalUrl: string | null;
+  siteName: string | null;
+  author: string | null;
+  publishedAt: string | null;
+  /** Main content, from the same selection as `text`. */
+  markdown: string;
+  text: string;
+  /** Absolute http(s) URLs of all <a href> on the page (deduped, fragment removed), for crawling. */
+  links: string[];
+  headings: Heading[];
+}
+
+export function extractPage(html: string, baseUrl: string): ExtractedPage {
+  const $ = parseHtml(html);
+  const doc = scanDocument($.root()[0] as unknown as DomElement);
+  const base = documentBase(doc, baseUrl);
+  const metadata = extractMetadata(doc, base);
+  const links = collectLinks(doc, base);
+
+  const title = `${metadata.title ?? ''} ${doc.title ? textContent(doc.title) : ''}`;
+  const content = extractContent(doc, base, title);
+  return { ...metadata, markdown: content.markdown, text: content.text, links, headings: content.headings };
+}

@@ -1,0 +1,135 @@
+/**
+ * Page metadata from <head> and JSON-LD. Order of preference per field: JSON-LD
+ * and OpenGraph are written for machines and are usually cleaner than <title>,
+ * which often carries the site name.
+ */
+import { collapseSpaces } from './dom.js';
+import { resolveHttpUrl } from './links.js';
+import { type DocumentScan, textContent } from './scan.js';
+
+export interface PageMetadata {
+  title: string | null;
+  description: string | null;
+  language: string | null;
+  canonicalUrl: string | null;
+  siteName: string | null;
+  author: string | null;
+  publishedAt: string | null;
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type JsonObject = { [k: string]: Json };
+
+function clean(s: string | null | undefined): string | null {
+  if (s == null) return null;
+  const t = collapseSpaces(s).trim();
+  return t ? t : null;
+}
+
+function isObject(v: Json | undefined): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Flattens top-level arrays and @graph containers into a list of JSON-LD nodes. */
+function jsonLdNodes(doc: DocumentScan): JsonObject[] {
+  const out: JsonObject[] = [];
+  const visit = (v: Json | undefined): void => {
+    if (Array.isArray(v)) v.forEach(visit);
+    else if (isObject(v)) {
+      out.push(v);
+      if (v['@graph']) visit(v['@graph']);
+    }
+  };
+  for (const el of doc.jsonLd) {
+    try {
+      visit(JSON.parse(textContent(el)) as Json);
+    } catch {
+      /* invalid JSON-LD is common; ignore that block */
+    }
+  }
+  return out;
+}
+
+function types(node: JsonObject): string[] {
+  const t = node['@type'];
+  if (typeof t === 'string') return [t];
+  if (Array.isArray(t)) return t.filter((x): x is string => typeof x === 'string');
+  return [];
+}
+
+const ARTICLE_TYPE = /Article|BlogPosting|Report|Posting|Review|Recipe|WebPage|CreativeWork|Story/i;
+
+/** A name out of a string, a {name} object, or the first of an array of either. */
+function nameOf(v: Json | undefined): string | null {
+  if (typeof v === 'string') return clean(v);
+  if (Array.isArray(v)) {
+    const names = v.map((x) => nameOf(x)).filter((x): x is string => !!x);
+    return names.length ? names.join(', ') : null;
+  }
+  if (isObject(v)) return nameOf(v['name']);
+  return null;
+}
+
+interface LdFacts {
+  headline: string | null;
+  author: string | null;
+  published: string | null;
+  publisher: string | null;
+}
+
+function jsonLdFacts(doc: DocumentScan): LdFacts {
+  const facts: LdFacts = { headline: null, author: null, published: null, publisher: null };
+  const nodes = jsonLdNodes(doc);
+  // Article-like nodes first: a page's JSON-LD often also describes the site or breadcrumbs.
+  const ordered = [...nodes.filter((n) => types(n).some((t) => ARTICLE_TYPE.test(t))), ...nodes];
+  for (const n of ordered) {
+    facts.headline ??= typeof n['headline'] === 'string' ? clean(n['headline']) : null;
+    facts.author ??= nameOf(n['author']);
+    facts.published ??= typeof n['datePublished'] === 'string' ? clean(n['datePublished']) : null;
+    facts.publisher ??= nameOf(n['publisher']);
+  }
+  for (const n of nodes) {
+    if (!facts.publisher && types(n).some((t) => t === 'WebSite' || t === 'Organization')) facts.publisher = nameOf(n['name']);
+  }
+  return facts;
+}
+
+function notUrl(s: string | null): string | null {
+  return s && !/^https?:\/\//i.test(s) ? s : null;
+}
+
+export function extractMetadata(doc: DocumentScan, base: string): PageMetadata {
+  const meta = new Map<string, string>();
+  for (const el of doc.metas) {
+    const key = (el.attribs['property'] ?? el.attribs['name'] ?? el.attribs['itemprop'] ?? '').trim().toLowerCase();
+    const content = el.attribs['content'];
+    // First occurrence wins: later duplicates are usually from embedded widgets.
+    if (key && content && !meta.has(key)) meta.set(key, content);
+  }
+  const m = (...keys: string[]): string | null => {
+    for (const k of keys) {
+      const v = clean(meta.get(k));
+      if (v) return v;
+    }
+    return null;
+  };
+  const ld = jsonLdFacts(doc);
+
+  const canonicalLink = doc.linkTags.find((l) => (l.attribs['rel'] ?? '').toLowerCase().split(/\s+/).includes('canonical'));
+  const canonicalHref = canonicalLink?.attribs['href'] ?? m('og:url');
+  const lang = doc.html?.attribs['lang'] ?? m('content-language', 'og:locale', 'dc.language');
+
+  return {
+    title: m('og:title', 'twitter:title') ?? ld.headline ?? clean(doc.title ? textContent(doc.title) : null) ?? clean(doc.firstH1 ? textContent(doc.firstH1) : null),
+    description: m('description', 'og:description', 'twitter:description', 'dc.description'),
+    language: clean(lang?.replace('_', '-') ?? null),
+    canonicalUrl: canonicalHref ? resolveHttpUrl(canonicalHref, base) : null,
+    siteName: m('og:site_name', 'application-name') ?? ld.publisher,
+    // article:author is often a profile URL, so it only fills in after JSON-LD.
+    author: m('author', 'dc.creator', 'parsely-author', 'sailthru.author') ?? ld.author ?? notUrl(m('article:author')),
+    publishedAt:
+      m('article:published_time', 'og:article:published_time', 'datepublished', 'dc.date', 'dc.date.issued', 'date', 'pubdate') ??
+      ld.published ??
+      clean(doc.time?.attribs['datetime']),
+  };
+}

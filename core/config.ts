@@ -1,6 +1,7 @@
 // The only place that reads process.env. Everything else receives a Config.
 import path from 'node:path';
 import { z } from 'zod';
+import { parseDuration } from './duration.js';
 
 const bool = (fallback: boolean) =>
   z
@@ -16,19 +17,18 @@ const int = (fallback: number, min: number, max: number) =>
     .max(max, `must be at most ${max}`)
     .default(fallback);
 
-// "90s", "10m", "2h", "500ms" or plain milliseconds.
+// "500ms", "30s", "10m", "2h", "1d" or plain milliseconds.
 const duration = (fallback: string) =>
   z
     .string()
     .default(fallback)
     .transform((v, ctx) => {
-      const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(v.trim());
-      if (!m) {
+      const ms = parseDuration(v, { bareMilliseconds: true });
+      if (ms === undefined) {
         ctx.addIssue({ code: 'custom', message: 'must be a duration like 500ms, 30s, 10m or 2h' });
         return z.NEVER;
       }
-      const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
-      return Math.round(Number(m[1]) * unit);
+      return ms;
     });
 
 const envSchema = z.object({
@@ -165,6 +165,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // A live worker must never look silent: at least two heartbeats per rescue window.
   if (e.HEARTBEAT_INTERVAL * 2 > e.RESCUE_AFTER) {
     throw new ConfigError([`HEARTBEAT_INTERVAL: must be at most half of RESCUE_AFTER (${e.RESCUE_AFTER} ms)`]);
+  }
+  if (e.WEBHOOK_TIMEOUT > 300_000) {
+    throw new ConfigError([`WEBHOOK_TIMEOUT: must be at most 5m (got ${e.WEBHOOK_TIMEOUT} ms)`]);
   }
   if (e.RESCUE_AFTER >= e.STALE_AFTER) {
     throw new ConfigError([`RESCUE_AFTER: must be shorter than STALE_AFTER (${e.STALE_AFTER} ms)`]);

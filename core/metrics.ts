@@ -65,9 +65,14 @@ export function metricsRegistry(sql: Sql): client.Registry {
   return client.Registry.merge([registry, databaseRegistry(sql)]);
 }
 
+/** The token of an `Authorization: Bearer <token>` header, if that is what it is. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] : undefined;
+}
+
 /** True when no token is configured, or the Authorization header carries it (compared in constant time). */
 export function metricsAccessAllowed(authorization: string | undefined, token: string | undefined): boolean {
   if (!token) return true;
-  const presented = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+  const presented = bearerToken(authorization);
   return presented !== undefined && presented.length === token.length && timingSafeEqual(Buffer.from(presented), Buffer.from(token));
 }

@@ -15,6 +15,8 @@ export type Boss = PgBoss;
 export interface QueueOptions {
   /** pg-boss expires an active job after this; kept above the reaper's stale limit so the reaper decides first. */
   expireInSeconds: number;
+  /** Longest webhook attempt; its queue entry expires (and is retried) a minute after that. */
+  webhookTimeoutMs?: number;
   /** Run pg-boss's maintenance and cron scheduling in this process (workers do; the API does not). */
   supervise: boolean;
   poolSize?: number;
@@ -52,6 +54,7 @@ export async function startQueue(url: string, options: QueueOptions, logger: Log
   await boss.createQueue(EXTRACT_QUEUE, { name: EXTRACT_QUEUE, policy: 'standard', retryLimit: 0, expireInSeconds: options.expireInSeconds });
   // A delivery entry left active by a crashed sender expires and is retried by
   // pg-boss: delivery is at-least-once, receivers de-duplicate on webhook-id.
-  await boss.createQueue(WEBHOOK_QUEUE, { name: WEBHOOK_QUEUE, policy: 'standard', retryLimit: 20, retryDelay: 10, expireInSeconds: 120 });
+  const webhookExpiry = Math.ceil((options.webhookTimeoutMs ?? 10_000) / 1000) + 60;
+  await boss.createQueue(WEBHOOK_QUEUE, { name: WEBHOOK_QUEUE, policy: 'standard', retryLimit: 20, retryDelay: 10, expireInSeconds: webhookExpiry });
   return boss;
 }

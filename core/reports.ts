@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Db } from './db.js';
+import { parseDuration } from './duration.js';
 
 export const REPORTS_DIR = fileURLToPath(new URL('../sql/reports/', import.meta.url));
 
@@ -52,14 +53,10 @@ export class ReportError extends Error {
 // ---------------------------------------------------------------------------
 // Durations
 
-const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** "90s", "15m", "24h", "7d", "2w" → milliseconds; undefined when not a duration. */
-export function parseDuration(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/.exec(text.trim());
-  if (!m) return undefined;
-  const ms = Math.round(Number(m[1]) * DURATION_UNITS[m[2]!]!);
-  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+/** A positive duration (15m, 24h, 7d…) in ms, or undefined. */
+export function parsePositiveDuration(text: string): number | undefined {
+  const ms = parseDuration(text);
+  return ms !== undefined && ms > 0 ? ms : undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -196,7 +193,7 @@ function coerce(report: string, p: ReportParameter, value: unknown, now: number)
     case 'timestamptz': {
       if (value instanceof Date) return Number.isNaN(value.getTime()) ? bad('is not a valid date') : value;
       if (typeof value !== 'string') return bad('must be a Date, an ISO timestamp or a duration like 24h');
-      const ago = parseDuration(value);
+      const ago = parsePositiveDuration(value);
       if (ago !== undefined) return new Date(now - ago);
       if (!/^\d{4}-\d{2}-\d{2}/.test(value.trim())) return bad('must be a duration like 15m, 24h, 7d or an ISO timestamp');
       const date = new Date(value.trim());

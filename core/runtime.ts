@@ -22,7 +22,11 @@ export async function openRuntime(config: Config, logger: Logger, opts: { role: 
     if (applied.length) logger.info('migrations applied', { applied });
     // pg-boss expires an active entry a minute after the reaper's limit, so the
     // reaper always decides first and the two never disagree.
-    const boss = await startQueue(database.url, { expireInSeconds: Math.ceil(config.worker.staleAfterMs / 1000) + 60, supervise: opts.supervise }, logger);
+    const boss = await startQueue(
+      database.url,
+      { expireInSeconds: Math.ceil(config.worker.staleAfterMs / 1000) + 60, webhookTimeoutMs: config.webhooks.timeoutMs, supervise: opts.supervise },
+      logger,
+    );
     return {
       config,
       logger,

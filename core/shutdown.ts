@@ -30,13 +30,16 @@ export function onShutdownSignal(logger: Logger, stop: (signal: string) => Promi
 export async function runService(logger: Logger, start: (onStop: (stop: () => Promise<void>) => void) => Promise<void>): Promise<void> {
   const stops: (() => Promise<void>)[] = [];
   let stopped: Promise<void> | null = null;
+  const starting = start((stop) => stops.push(stop));
   const stopAll = () =>
     (stopped ??= (async () => {
+      // A signal during start-up waits for the part being started (pg_ctl, say), then stops it too.
+      await starting.catch(() => {});
       for (const stop of stops.reverse()) await stop();
     })());
   onShutdownSignal(logger, stopAll);
   try {
-    await start((stop) => stops.push(stop));
+    await starting;
   } catch (err) {
     await stopAll().catch((e: Error) => logger.error('stopping after a failed start failed', { error: e.message }));
     throw err;

@@ -26,6 +26,16 @@ export interface DeliveryAttempt {
   createdAt: Date;
 }
 
+/** Only these final states are announced to a callbackUrl. */
+export const announcesWebhook = (job: Pick<Job, 'status' | 'callbackUrl'>): boolean =>
+  job.callbackUrl !== null && (job.status === 'completed' || job.status === 'failed');
+
+/** The job's latest final event, the only one a delivery may still announce; null if it has none. */
+export async function latestFinalEventId(db: Db, job: Pick<Job, 'id' | 'status'>): Promise<string | null> {
+  const [event] = await db`select id from job_events where job_id = ${job.id} and to_status = ${job.status} order by id desc limit 1`;
+  return event ? String(event.id) : null;
+}
+
 /** Same for every attempt of one event, new for a later final event of the same job. */
 export const webhookIdFor = (jobId: string, eventId: string) => `msg_${jobId}_${eventId}`;
 export const webhookEventFor = (job: Pick<Job, 'status'>) => `job.${job.status}`;
@@ -62,12 +72,10 @@ export async function listDeliveries(db: Db, jobId: string): Promise<DeliveryAtt
 
 /** Queue a fresh delivery (attempt 1) of the job's final event; null when the job has none to announce. */
 export async function redeliver(sql: Sql, boss: Boss, job: Job): Promise<{ webhookId: string } | null> {
-  if (!job.callbackUrl || (job.status !== 'completed' && job.status !== 'failed')) return null;
+  if (!announcesWebhook(job)) return null;
   return sql.begin(async (tx) => {
-    const [event] = await tx`
-      select id from job_events where job_id = ${job.id} and to_status = ${job.status} order by id desc limit 1`;
-    if (!event) return null;
-    const eventId = String(event.id);
+    const eventId = await latestFinalEventId(tx, job);
+    if (!eventId) return null;
     await enqueueWebhook(tx, boss, { jobId: job.id, eventId, attempt: 1 });
     return { webhookId: webhookIdFor(job.id, eventId) };
   });

@@ -4,8 +4,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../core/config.js';
 import { openDatabase } from '../core/db.js';
 import { createSilentLogger } from '../core/logger.js';
-import { migrate } from '../core/migrations.js';
-import { listReports, parseDuration, prepareReport, ReportError, runReport, type ReportParams } from '../core/reports.js';
+import { migrationsApplied } from '../core/migrations.js';
+import { listReports, parsePositiveDuration, prepareReport, ReportError, runReport, type ReportParams } from '../core/reports.js';
 
 const USAGE = `usage:
   npm run report -- --list                  list the reports with a one-line description
@@ -85,7 +85,7 @@ if (values.since !== undefined) {
 if (takes('stale_after_seconds')) {
   let ms = config.worker.staleAfterMs;
   if (values['stale-after'] !== undefined) {
-    const given = parseDuration(values['stale-after']);
+    const given = parsePositiveDuration(values['stale-after']);
     if (given === undefined) fail(`--stale-after must be a duration like 90s, 10m or 1h (got ${JSON.stringify(values['stale-after'])})`);
     ms = given;
   }
@@ -124,7 +124,11 @@ function printTable(columns: string[], rows: Record<string, unknown>[]): void {
 let database;
 try {
   database = await openDatabase(config, createSilentLogger(), 'gleaner-report');
-  await migrate(database.sql);
+  // Reports only read: migrating here could lock job writes while indexes build after a deploy.
+  if (!(await migrationsApplied(database.sql))) {
+    process.stderr.write('the database is not migrated yet: start the service or run `npm run migrate` first\n');
+    process.exit(1);
+  }
   const result = await runReport(database.sql, name, resolved);
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ report: name, parameters: resolved, columns: result.columns, rows: result.rows }, null, 2)}\n`);

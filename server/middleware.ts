@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express';
 import { authenticateKey, type ApiKey } from '../core/apiKeys.js';
 import type { Sql } from '../core/db.js';
 import type { Logger } from '../core/logger.js';
-import { metrics } from '../core/metrics.js';
+import { bearerToken, metrics } from '../core/metrics.js';
 import { HttpError } from './errors.js';
 
 /** Request id (from x-request-id when sane) and one log line per request with status and duration. */
@@ -35,9 +35,7 @@ export function requestLog(logger: Logger): RequestHandler {
 }
 
 function presentedKey(authorization: string | undefined, xApiKey: string | undefined): string | undefined {
-  if (xApiKey) return xApiKey.trim();
-  const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
-  return match?.[1];
+  return xApiKey ? xApiKey.trim() : bearerToken(authorization);
 }
 
 /** 401 unless the request carries an active API key (x-api-key or Authorization: Bearer). */

@@ -2,7 +2,7 @@
 // hand-seeded data set with known timestamps, and `npm run report` as a real process.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { listReports, parseDuration, prepareReport, ReportError, runReport, toPositional } from '../core/reports.js';
+import { listReports, parsePositiveDuration as parseDuration, prepareReport, ReportError, runReport, toPositional } from '../core/reports.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { STACK_TRACE, runScript } from './helpers/processes.js';
 

@@ -9,7 +9,10 @@ import { createSilentLogger } from '../core/logger.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'gleaner-test-'));
-const server = await startEmbeddedPostgres(dataDir, createSilentLogger(), 'postgres');
+const server = await startEmbeddedPostgres(dataDir, createSilentLogger(), 'postgres').catch(async (err) => {
+  await fs.rm(dataDir, { recursive: true, force: true });
+  throw err;
+});
 
 const requested = process.argv.slice(2);
 const files = requested.length
@@ -19,7 +22,8 @@ const files = requested.length
       .sort()
       .map((f) => path.join('spec', f));
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${os.availableParallelism()}`, ...files], {
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', // Files run in parallel against one server; more than a few at once only adds contention.
+  `--test-concurrency=${Math.min(4, os.availableParallelism())}`, ...files], {
   cwd: root,
   stdio: 'inherit',
   env: { ...process.env, GLEANER_TEST_DATABASE_URL: server.url },

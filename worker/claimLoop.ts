@@ -8,7 +8,7 @@
 import type PgBoss from 'pg-boss';
 import type { Sql } from '../core/db.js';
 import type { Logger } from '../core/logger.js';
-import type { Boss } from '../core/queue.js';
+import { bossDb, type Boss } from '../core/queue.js';
 
 export interface ClaimLoopOptions {
   queue: string;
@@ -96,7 +96,7 @@ export class ClaimLoop<T extends object> {
         let entries: PgBoss.Job<T>[];
         try {
           this.wakePending = false;
-          entries = await this.boss.fetch<T>(this.options.queue, { batchSize: free });
+          entries = await this.fetch(free);
           failures = 0;
         } catch (err) {
           failures++;
@@ -109,6 +109,28 @@ export class ClaimLoop<T extends object> {
       }
       await this.waitForWake(this.options.pollIntervalMs);
     }
+  }
+
+  /**
+   * pg-boss's fetch() swallows database errors and returns no entries, which
+   * would make an outage look like an empty queue. Fetch through our own pool
+   * (prepared statements) and rethrow what it swallowed.
+   */
+  private async fetch(batchSize: number): Promise<PgBoss.Job<T>[]> {
+    let failure: unknown = null;
+    const db = bossDb(this.sql);
+    const entries = await this.boss.fetch<T>(this.options.queue, {
+      batchSize,
+      db: {
+        executeSql: (text, values) =>
+          db.executeSql(text, values).catch((err: unknown) => {
+            failure = err;
+            throw err;
+          }),
+      },
+    });
+    if (failure) throw failure;
+    return entries;
   }
 
   private launch(entry: PgBoss.Job<T>): void {

@@ -200,6 +200,7 @@ export class JobRunner {
         return;
       }
       const { error, retryable } = classifyError(err);
+      if (error.code === 'internal_error') logger.error('job attempt crashed', { error: (err as Error)?.message, stack: (err as Error)?.stack });
       const delay = retryDelayMs(run.attempt, this.options.retryBaseDelayMs, this.options.retryMaxDelayMs);
       const after = await persist(logger, 'fail', () =>
         failAttempt(this.sql, this.boss, logger, {
@@ -236,6 +237,7 @@ export class JobRunner {
       await Promise.race([this.claims.drain(), sleep(graceMs)]);
     }
     for (const run of this.running.values()) {
+      if (run.controller.signal.aborted) continue; // already lost to a cancel, reap or rescue
       run.interruption = 'shutdown';
       run.controller.abort(new Error('worker shutting down'));
     }

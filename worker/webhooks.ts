@@ -12,7 +12,16 @@ import type { Logger } from '../core/logger.js';
 import { metrics } from '../core/metrics.js';
 import { OutboundError, type OutboundClient } from '../core/outbound.js';
 import { WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, bossDb, type Boss } from '../core/queue.js';
-import { enqueueWebhook, recordAttempt, webhookEventFor, webhookIdFor, type DeliveryOutcome, type WebhookTask } from '../core/webhookDeliveries.js';
+import {
+  announcesWebhook,
+  enqueueWebhook,
+  latestFinalEventId,
+  recordAttempt,
+  webhookEventFor,
+  webhookIdFor,
+  type DeliveryOutcome,
+  type WebhookTask,
+} from '../core/webhookDeliveries.js';
 import { signatureHeader } from '../core/webhookSignature.js';
 import { ClaimLoop } from './claimLoop.js';
 
@@ -84,8 +93,8 @@ export class WebhookSender {
     const task = entry.data;
     const logger = this.logger.child({ jobId: task.jobId });
     const job = await getJob(this.sql, { jobId: task.jobId });
-    if (!job?.callbackUrl || (job.status !== 'completed' && job.status !== 'failed')) {
-      // The job was retried since (a new final state will bring its own delivery) or is gone.
+    if (!job || !announcesWebhook(job) || (await latestFinalEventId(this.sql, job)) !== task.eventId) {
+      // The job was retried since (its new final state brings its own delivery, under its own id) or is gone.
       await this.boss.complete(WEBHOOK_QUEUE, entry.id);
       logger.info('webhook dropped: the job no longer has this final state', { eventId: task.eventId });
       return;

@@ -29,7 +29,7 @@ export async function retryJob(sql: Sql, boss: Boss, p: { jobId: string; apiKeyI
       from: ['failed', 'cancelled'],
       to: 'pending',
       where: tx`and api_key_id = ${p.apiKeyId}`,
-      set: tx`max_attempts = j.attempts + ${p.extraAttempts}, completed_at = null, result = null, worker_id = null, run_after = null`,
+      set: tx`max_attempts = j.attempts + ${p.extraAttempts}, completed_at = null, result = null, error = null, progress = null, worker_id = null, run_after = null`,
       detail: { reason: 'retried by the client' },
     });
     return moved ? enqueueAttempt(tx, boss, p.jobId) : null;

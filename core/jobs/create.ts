@@ -1,8 +1,9 @@
-import type { Sql } from '../db.js';
+import type { Db, Sql } from '../db.js';
 import { newJobId } from '../ids.js';
 import type { Boss } from '../queue.js';
-import { IdempotencyConflictError, toJob, type Job, type JobInput } from './model.js';
+import { IdempotencyConflictError, TooManyJobsInFlightError, toJob, type Job, type JobInput } from './model.js';
 import { enqueueAttempt } from './move.js';
+import { countJobsInFlight } from './queries.js';
 
 export interface CreateJobParams {
   apiKeyId: string;
@@ -11,6 +12,8 @@ export interface CreateJobParams {
   idempotencyKey: string | null;
   requestHash: string | null;
   maxAttempts: number;
+  /** Refuse (TooManyJobsInFlightError) when the key already has this many pending + processing jobs; 0 for no cap. */
+  maxInFlight?: number;
 }
 
 /**
@@ -21,6 +24,12 @@ export interface CreateJobParams {
  */
 export async function createJob(sql: Sql, boss: Boss, p: CreateJobParams): Promise<{ job: Job; replayed: boolean }> {
   return sql.begin(async (tx) => {
+    // A replay is answered even at the cap: it creates nothing.
+    const replay = p.idempotencyKey ? await replayed(tx, p) : null;
+    if (replay) return replay;
+    if (p.maxInFlight && (await countJobsInFlight(tx, p.apiKeyId, p.maxInFlight)) >= p.maxInFlight) {
+      throw new TooManyJobsInFlightError(p.maxInFlight); // a soft cap: concurrent submissions may pass it by a few
+    }
     const id = newJobId();
     const [row] = await tx`
       with created as (
@@ -34,12 +43,19 @@ export async function createJob(sql: Sql, boss: Boss, p: CreateJobParams): Promi
       )
       select * from created`;
     if (!row) {
-      const [existing] = await tx`select * from jobs where api_key_id = ${p.apiKeyId} and idempotency_key = ${p.idempotencyKey}`;
-      if (!existing) throw new Error('idempotency conflict on a job that no longer exists');
-      const job = toJob(existing);
-      if (job.requestHash !== p.requestHash) throw new IdempotencyConflictError(job.id);
-      return { job, replayed: true };
+      // The same key was inserted concurrently: answer as a replay.
+      const again = await replayed(tx, p);
+      if (!again) throw new Error('idempotency conflict on a job that no longer exists');
+      return again;
     }
     return { job: await enqueueAttempt(tx, boss, id), replayed: false };
   });
+}
+
+async function replayed(tx: Db, p: CreateJobParams): Promise<{ job: Job; replayed: true } | null> {
+  const [existing] = await tx`select * from jobs where api_key_id = ${p.apiKeyId} and idempotency_key = ${p.idempotencyKey}`;
+  if (!existing) return null;
+  const job = toJob(existing);
+  if (job.requestHash !== p.requestHash) throw new IdempotencyConflictError(job.id);
+  return { job, replayed: true };
 }

@@ -53,7 +53,7 @@ export async function rescueAbandonedJobs(sql: Sql, boss: Boss, p: { rescueAfter
     const failed = await moveMany(tx, {
       from: ['processing'],
       to: 'failed',
-      where: silent,
+      where: tx`${silent} and attempts >= max_attempts`,
       sweep,
       set: tx`error = ${tx.json({ code: 'abandoned', message: 'the worker running the job stopped responding on its last attempt' } as never)},
               completed_at = now(), heartbeat_at = null`,

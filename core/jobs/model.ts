@@ -99,6 +99,12 @@ export const toEvent = (r: postgres.Row): JobEvent => ({
   detail: r.detail,
 });
 
+export class TooManyJobsInFlightError extends Error {
+  constructor(readonly limit: number) {
+    super(`this API key already has ${limit} jobs pending or processing; wait for some to finish`);
+  }
+}
+
 export class IdempotencyConflictError extends Error {
   constructor(readonly jobId: string) {
     super('this Idempotency-Key was already used with a different request body');

@@ -5,7 +5,7 @@ import type postgres from 'postgres';
 import type { Db } from '../db.js';
 import type { Logger } from '../logger.js';
 import { EXTRACT_QUEUE, JOBS_CHANNEL, bossDb, type Boss } from '../queue.js';
-import { enqueueWebhook } from '../webhookDeliveries.js';
+import { announcesWebhook, enqueueWebhook } from '../webhookDeliveries.js';
 import { TRANSITIONS, toJob, type Job, type JobStatus } from './model.js';
 
 type Fragment = postgres.PendingQuery<postgres.Row[]>;
@@ -79,6 +79,6 @@ export async function finishQueueEntry(tx: Db, boss: Boss, queueJobId: string | 
 
 /** When a job reaches completed or failed and has a callback, queue its delivery in the same transaction. */
 export async function enqueueFinalWebhook(tx: Db, boss: Boss, moved: Moved): Promise<void> {
-  if (!moved.job.callbackUrl || !['completed', 'failed'].includes(moved.job.status)) return;
+  if (!announcesWebhook(moved.job)) return;
   await enqueueWebhook(tx, boss, { jobId: moved.job.id, eventId: moved.eventId, attempt: 1 });
 }

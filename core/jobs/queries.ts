@@ -19,32 +19,29 @@ export interface ListJobsParams {
 
 export class InvalidCursorError extends Error {}
 
-// The cursor carries created_at as PostgreSQL prints it: a JS Date would drop
-// the microseconds and skip rows created in the same millisecond.
-const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
-const encodeCursor = (at: string, id: string) => Buffer.from(`${at}|${id}`).toString('base64url');
-function decodeCursor(cursor: string): { at: string; id: string } {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const i = text.lastIndexOf('|');
-  const at = text.slice(0, i);
-  const id = text.slice(i + 1);
-  if (i < 0 || !/^job_[0-9A-Za-z]+$/.test(id) || !PG_TIMESTAMP.test(at)) throw new InvalidCursorError('cursor is not valid');
-  return { at, id };
+// The cursor carries created_at in epoch microseconds: a JS Date would drop the
+// microseconds and skip rows created in the same millisecond, and the text form
+// depends on the server's DateStyle.
+const encodeCursor = (micros: string, id: string) => Buffer.from(`${micros}|${id}`).toString('base64url');
+function decodeCursor(cursor: string): { micros: string; id: string } {
+  const [micros, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (extra !== undefined || !micros || !/^-?\d{1,20}$/.test(micros) || !id || !/^job_[0-9A-Za-z]+$/.test(id)) throw new InvalidCursorError('cursor is not valid');
+  return { micros, id };
 }
 
 /** Newest first, keyset-paginated. */
 export async function listJobs(db: Db, p: ListJobsParams): Promise<{ jobs: Job[]; nextCursor: string | null }> {
   const after = p.cursor ? decodeCursor(p.cursor) : undefined;
   const rows = await db`
-    select *, created_at::text as cursor_at from jobs
+    select *, (extract(epoch from created_at) * 1000000)::bigint::text as cursor_micros from jobs
     where api_key_id = ${p.apiKeyId}
       ${p.status ? db`and status = ${p.status}` : db``}
-      ${after ? db`and (created_at, id) < (${after.at}::timestamptz, ${after.id})` : db``}
+      ${after ? db`and (created_at, id) < ('epoch'::timestamptz + ${after.micros}::bigint * interval '1 microsecond', ${after.id})` : db``}
     order by created_at desc, id desc
     limit ${p.limit + 1}`;
   const page = rows.slice(0, p.limit);
   const last = page[page.length - 1];
-  return { jobs: page.map(toJob), nextCursor: rows.length > p.limit && last ? encodeCursor(last.cursor_at, last.id) : null };
+  return { jobs: page.map(toJob), nextCursor: rows.length > p.limit && last ? encodeCursor(last.cursor_micros, last.id) : null };
 }
 
 export async function listJobEvents(db: Db, jobId: string): Promise<JobEvent[]> {

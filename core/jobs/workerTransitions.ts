@@ -34,7 +34,7 @@ export async function completeJob(
   p: Held & { result: unknown; progress?: Record<string, unknown> | null },
 ): Promise<Job | null> {
   return sql.begin(async (tx) => {
-    await finishQueueEntry(tx, boss, p.queueJobId);
+    // Job row first, queue entry second: the sweeps lock in the same order (no deadlock).
     const moved = await moveOne(tx, p.jobId, {
       from: ['processing'],
       to: 'completed',
@@ -43,6 +43,7 @@ export async function completeJob(
               ${p.progress ? tx`, progress = ${tx.json(p.progress as never)}` : tx``}`,
       workerId: p.workerId,
     });
+    await finishQueueEntry(tx, boss, p.queueJobId);
     if (!moved) return refused(logger, p.jobId, 'complete', `processing on attempt ${p.attempt}`);
     await enqueueFinalWebhook(tx, boss, moved);
     return moved.job;
@@ -66,28 +67,32 @@ export async function failAttempt(
   p: Held & { error: JobError; retryable: boolean; retryDelayMs: number },
 ): Promise<Job | null> {
   return sql.begin(async (tx) => {
+    const [current] = await tx`select attempts, max_attempts from jobs where id = ${p.jobId} for update`;
+    const attemptsLeft = current !== undefined && (current.max_attempts as number) > p.attempt;
+    const moved =
+      p.retryable && attemptsLeft
+        ? await moveOne(tx, p.jobId, {
+            from: ['processing'],
+            to: 'pending',
+            where: tx`and attempts = ${p.attempt}`,
+            set: tx`error = ${tx.json(p.error as never)}, worker_id = null, heartbeat_at = null,
+                    run_after = now() + ${p.retryDelayMs} * interval '1 millisecond'`,
+            workerId: p.workerId,
+            detail: { reason: 'retry', error: p.error, retryInMs: p.retryDelayMs },
+          })
+        : await moveOne(tx, p.jobId, {
+            from: ['processing'],
+            to: 'failed',
+            where: tx`and attempts = ${p.attempt}`,
+            set: tx`error = ${tx.json(p.error as never)}, completed_at = now(), heartbeat_at = null`,
+            workerId: p.workerId,
+            detail: { error: p.error },
+          });
     await finishQueueEntry(tx, boss, p.queueJobId);
-    const retry = await moveOne(tx, p.jobId, {
-      from: ['processing'],
-      to: 'pending',
-      where: tx`and attempts = ${p.attempt} and ${p.retryable} and attempts < max_attempts`,
-      set: tx`error = ${tx.json(p.error as never)}, worker_id = null, heartbeat_at = null,
-              run_after = now() + ${p.retryDelayMs} * interval '1 millisecond'`,
-      workerId: p.workerId,
-      detail: { reason: 'retry', error: p.error, retryInMs: p.retryDelayMs },
-    });
-    if (retry) return enqueueAttempt(tx, boss, p.jobId, Math.ceil(p.retryDelayMs / 1000));
-    const failed = await moveOne(tx, p.jobId, {
-      from: ['processing'],
-      to: 'failed',
-      where: tx`and attempts = ${p.attempt}`,
-      set: tx`error = ${tx.json(p.error as never)}, completed_at = now(), heartbeat_at = null`,
-      workerId: p.workerId,
-      detail: { error: p.error },
-    });
-    if (!failed) return refused(logger, p.jobId, 'fail', `processing on attempt ${p.attempt}`);
-    await enqueueFinalWebhook(tx, boss, failed);
-    return failed.job;
+    if (!moved) return refused(logger, p.jobId, 'fail', `processing on attempt ${p.attempt}`);
+    if (moved.job.status === 'pending') return enqueueAttempt(tx, boss, p.jobId, Math.ceil(p.retryDelayMs / 1000));
+    await enqueueFinalWebhook(tx, boss, moved);
+    return moved.job;
   });
 }
 
@@ -97,7 +102,6 @@ export async function failAttempt(
  */
 export async function releaseJob(sql: Sql, boss: Boss, logger: Logger, p: Held & { reason: string }): Promise<Job | null> {
   return sql.begin(async (tx) => {
-    await finishQueueEntry(tx, boss, p.queueJobId);
     const moved = await moveOne(tx, p.jobId, {
       from: ['processing'],
       to: 'pending',
@@ -107,6 +111,7 @@ export async function releaseJob(sql: Sql, boss: Boss, logger: Logger, p: Held &
       workerId: p.workerId,
       detail: { reason: p.reason },
     });
+    await finishQueueEntry(tx, boss, p.queueJobId);
     if (!moved) return refused(logger, p.jobId, 'release', `processing on attempt ${p.attempt}`);
     return enqueueAttempt(tx, boss, p.jobId);
   });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
 import type { Sql } from '../../core/db.js';
-import { countJobsInFlight, createJob, IdempotencyConflictError, type JobInput } from '../../core/jobs.js';
+import { createJob, IdempotencyConflictError, TooManyJobsInFlightError, type JobInput } from '../../core/jobs.js';
 import type { Boss } from '../../core/queue.js';
 import { HttpError } from '../errors.js';
 import { extractRequestSchema, idempotencyKeySchema } from '../schemas.js';
@@ -31,10 +31,6 @@ export function extractRouter(deps: { sql: Sql; boss: Boss; allowPrivateNetworks
     const body = parseOr400(schema, req.body);
     const rawKey = req.header('idempotency-key');
     const idempotencyKey = rawKey === undefined ? null : parseOr400(idempotencyKeySchema, rawKey, 'Idempotency-Key');
-    if (deps.maxJobsInFlight > 0 && (await countJobsInFlight(deps.sql, apiKey.id, deps.maxJobsInFlight)) >= deps.maxJobsInFlight) {
-      // A soft cap: concurrent submissions may pass it by a few.
-      throw new HttpError(429, 'too_many_jobs_in_flight', `this API key already has ${deps.maxJobsInFlight} jobs pending or processing; wait for some to finish`, undefined, { 'retry-after': '5' });
-    }
     const { callbackUrl, ...rest } = body;
     const input: JobInput = rest;
     try {
@@ -45,6 +41,7 @@ export function extractRouter(deps: { sql: Sql; boss: Boss; allowPrivateNetworks
         idempotencyKey,
         requestHash: idempotencyKey ? createHash('sha256').update(canonicalJson(body)).digest('hex') : null,
         maxAttempts: deps.maxAttempts,
+        maxInFlight: deps.maxJobsInFlight,
       });
       res.locals.jobId = job.id;
       if (replayed) res.setHeader('idempotent-replayed', 'true');
@@ -52,6 +49,9 @@ export function extractRouter(deps: { sql: Sql; boss: Boss; allowPrivateNetworks
     } catch (err) {
       if (err instanceof IdempotencyConflictError) {
         throw new HttpError(409, 'idempotency_conflict', err.message, { jobId: err.jobId });
+      }
+      if (err instanceof TooManyJobsInFlightError) {
+        throw new HttpError(429, 'too_many_jobs_in_flight', err.message, undefined, { 'retry-after': '5' });
       }
       throw err;
     }

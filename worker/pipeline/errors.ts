@@ -38,6 +38,6 @@ export function classifyError(err: unknown): { error: JobError; retryable: boole
     if (status !== undefined) error.status = status;
     return { error, retryable };
   }
-  const message = err instanceof Error ? err.message : String(err);
-  return { error: { code: 'internal_error', message }, retryable: true };
+  // Anything else is our fault, not the page's: the details go to the log, never to the client.
+  return { error: { code: 'internal_error', message: 'an internal error interrupted the job; it is retried automatically' }, retryable: true };
 }

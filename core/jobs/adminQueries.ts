@@ -1,0 +1,66 @@
+// Reads for the operator dashboard: jobs across every API key. Not exported
+// from core/jobs/index.ts on purpose: nothing reachable with an API key may
+// use these (the API's reads are scoped to the key, in queries.ts).
+import type { Db } from '../db.js';
+import { toJob, type Job, type JobStatus } from './model.js';
+
+export interface AdminJobFilter {
+  status?: JobStatus;
+  apiKeyId?: string;
+  /** Lower-cased host of the job's input url, exactly (`www.example.com` is not `example.com`). */
+  domain?: string;
+  /** created_at >= since */
+  createdSince?: Date;
+  /** created_at < before */
+  createdBefore?: Date;
+}
+
+export interface ListAllJobsParams extends AdminJobFilter {
+  limit: number;
+  /** Opaque position from a previous page's nextCursor. */
+  cursor?: string;
+}
+
+export interface AdminJob extends Job {
+  keyName: string;
+  domain: string | null;
+}
+
+export class InvalidAdminCursorError extends Error {}
+
+// Same form as the API's cursor (created_at in epoch microseconds, then the
+// id: a JS Date would drop the microseconds, and the text form depends on the
+// server's DateStyle), kept separate so the two can change independently.
+const encodeCursor = (micros: string, id: string) => Buffer.from(`${micros}|${id}`).toString('base64url');
+function decodeCursor(cursor: string): { micros: string; id: string } {
+  const [micros, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (extra !== undefined || !micros || !/^-?\d{1,20}$/.test(micros) || !id || !/^job_[0-9A-Za-z]+$/.test(id)) throw new InvalidAdminCursorError('cursor is not valid');
+  return { micros, id };
+}
+
+// The host of input->>'url', as sql/reports/failures.sql computes it.
+const DOMAIN_SQL = `lower(substring(j.input->>'url' from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?(\\[[^]]*\\]|[^:/?#]+)'))`;
+
+/** Every key's jobs, newest first, keyset-paginated, with the owning key's name. */
+export async function listAllJobs(db: Db, p: ListAllJobsParams): Promise<{ jobs: AdminJob[]; nextCursor: string | null }> {
+  const after = p.cursor ? decodeCursor(p.cursor) : undefined;
+  const domain = db.unsafe(DOMAIN_SQL);
+  const rows = await db`
+    select j.*, (extract(epoch from j.created_at) * 1000000)::bigint::text as cursor_micros, k.name as key_name, ${domain} as domain
+    from jobs j join api_keys k on k.id = j.api_key_id
+    where true
+      ${p.status ? db`and j.status = ${p.status}` : db``}
+      ${p.apiKeyId ? db`and j.api_key_id = ${p.apiKeyId}` : db``}
+      ${p.domain ? db`and ${domain} = ${p.domain.toLowerCase()}` : db``}
+      ${p.createdSince ? db`and j.created_at >= ${p.createdSince}` : db``}
+      ${p.createdBefore ? db`and j.created_at < ${p.createdBefore}` : db``}
+      ${after ? db`and (j.created_at, j.id) < ('epoch'::timestamptz + ${after.micros}::bigint * interval '1 microsecond', ${after.id})` : db``}
+    order by j.created_at desc, j.id desc
+    limit ${p.limit + 1}`;
+  const page = rows.slice(0, p.limit);
+  const last = page[page.length - 1];
+  return {
+    jobs: page.map((r) => ({ ...toJob(r), keyName: r.key_name as string, domain: (r.domain as string | null) ?? null })),
+    nextCursor: rows.length > p.limit && last ? encodeCursor(last.cursor_micros, last.id) : null,
+  };
+}

@@ -25,10 +25,8 @@ export async function reapStaleJobs(sql: Sql, boss: Boss, p: { staleAfterMs: num
       set: tx`error = ${tx.json({ code: 'stale', message } as never)}, completed_at = now(), heartbeat_at = null`,
       detail: { reason: 'stale', staleAfterMs: p.staleAfterMs },
     });
-    for (const m of moved) {
-      await finishQueueEntry(tx, boss, m.job.queueJobId);
-      await enqueueFinalWebhook(tx, boss, m);
-    }
+    await finishQueueEntry(tx, boss, moved.map((m) => m.job.queueJobId));
+    for (const m of moved) await enqueueFinalWebhook(tx, boss, m);
     return moved.map((m) => m.job);
   });
 }
@@ -59,15 +57,10 @@ export async function rescueAbandonedJobs(sql: Sql, boss: Boss, p: { rescueAfter
               completed_at = now(), heartbeat_at = null`,
       detail: { reason: 'abandoned', rescueAfterMs: p.rescueAfterMs },
     });
+    await finishQueueEntry(tx, boss, [...rescued, ...failed].map((m) => m.job.queueJobId));
     const again: Job[] = [];
-    for (const m of rescued) {
-      await finishQueueEntry(tx, boss, m.job.queueJobId);
-      again.push(await enqueueAttempt(tx, boss, m.job.id));
-    }
-    for (const m of failed) {
-      await finishQueueEntry(tx, boss, m.job.queueJobId);
-      await enqueueFinalWebhook(tx, boss, m);
-    }
+    for (const m of rescued) again.push(await enqueueAttempt(tx, boss, m.job.id));
+    for (const m of failed) await enqueueFinalWebhook(tx, boss, m);
     return { rescued: again, failed: failed.map((m) => m.job) };
   });
 }
@@ -90,10 +83,8 @@ export async function requeueOrphanedJobs(sql: Sql, boss: Boss, p: { orphanAfter
       order by j.updated_at
       limit ${p.limit ?? BATCH}
       for update of j skip locked`;
-    for (const row of rows) {
-      await finishQueueEntry(tx, boss, row.queue_job_id as string | null);
-      await enqueueAttempt(tx, boss, row.id as string);
-    }
+    await finishQueueEntry(tx, boss, rows.map((r) => r.queue_job_id as string | null));
+    for (const row of rows) await enqueueAttempt(tx, boss, row.id as string);
     return rows.map((r) => r.id as string);
   });
 }

@@ -72,9 +72,10 @@ export async function enqueueAttempt(tx: Db, boss: Boss, jobId: string, startAft
   return toJob(row!);
 }
 
-/** Mark the queue entry that carried an attempt as done, so pg-boss never hands it out again. */
-export async function finishQueueEntry(tx: Db, boss: Boss, queueJobId: string | null): Promise<void> {
-  if (queueJobId) await boss.complete(EXTRACT_QUEUE, queueJobId, {}, { db: bossDb(tx) });
+/** Mark the queue entries that carried attempts as done, so pg-boss never hands them out again. */
+export async function finishQueueEntry(tx: Db, boss: Boss, queueJobIds: string | null | (string | null)[]): Promise<void> {
+  const ids = (Array.isArray(queueJobIds) ? queueJobIds : [queueJobIds]).filter((id): id is string => id !== null);
+  if (ids.length) await boss.complete(EXTRACT_QUEUE, ids, { db: bossDb(tx) });
 }
 
 /** When a job reaches completed or failed and has a callback, queue its delivery in the same transaction. */

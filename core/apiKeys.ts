@@ -54,11 +54,13 @@ export async function listApiKeys(db: Db): Promise<ApiKey[]> {
   return rows.map(toApiKey);
 }
 
-/** Revoke by id or by name; returns the keys revoked. */
+/** Revoke by id, or else by name (all active keys of that name); returns the keys revoked. */
 export async function revokeApiKey(db: Db, idOrName: string): Promise<ApiKey[]> {
+  // An id wins: a key named like another key's id must not be revoked with it.
   const rows = await db`
     update api_keys set revoked_at = now()
-    where (id = ${idOrName} or name = ${idOrName}) and revoked_at is null
+    where revoked_at is null
+      and (id = ${idOrName} or (name = ${idOrName} and not exists (select 1 from api_keys where id = ${idOrName})))
     returning *`;
   return rows.map(toApiKey);
 }

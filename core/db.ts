@@ -21,6 +21,10 @@ export function connect(url: string, max: number, applicationName = 'gleaner'): 
     connection: { application_name: applicationName },
     // Surface an unreachable database quickly instead of queueing forever.
     connect_timeout: 10,
+    // postgres.js waits up to 20 s (3^retries / 100, shared by the pool) before
+    // reconnecting, and queued queries wait with it: after an outage, requests
+    // would hang and LISTEN would return late. Retry within a second instead.
+    backoff: (retries: number) => Math.min(1, 0.05 * 2 ** retries) * (0.5 + Math.random() / 2),
   });
 }
 

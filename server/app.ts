@@ -6,7 +6,9 @@ import { migrationsApplied } from '../core/migrations.js';
 import type { Boss } from '../core/queue.js';
 import { errorHandler, HttpError } from './errors.js';
 import { requestLog, requireApiKey, requireJson } from './middleware.js';
+import { dashboardRouter } from './dashboard/index.js';
 import { metricsHandler } from './metricsRoute.js';
+import { openapiRouter } from './openapi.js';
 import { rateLimit } from './rateLimit.js';
 import { extractRouter } from './routes/extract.js';
 import { jobsRouter } from './routes/jobs.js';
@@ -42,6 +44,10 @@ export function createApp({ config, sql, boss, logger }: AppDeps): Express {
       res.status(503).setHeader('retry-after', '5').json({ status: 'unavailable', reason: 'database unreachable' });
     }
   });
+
+  if (config.adminToken) app.use('/dashboard', dashboardRouter({ config, sql, boss, logger, adminToken: config.adminToken }));
+  else logger.info('dashboard disabled: set ADMIN_TOKEN to enable it');
+  app.use(openapiRouter({ allowPrivateNetworks: config.allowPrivateNetworks })); // public: GET /v1/openapi.json, GET /docs
 
   app.use(
     '/v1',

@@ -1,0 +1,440 @@
+// GET /v1/openapi.json (OpenAPI 3.1) and GET /docs (a short human page), both
+// public. Request schemas are the very zod schemas the routes validate with
+// (server/schemas.ts), turned into JSON Schema by zod 4's z.toJSONSchema;
+// response shapes are described here with zod too.
+import { Router } from 'express';
+import { z } from 'zod';
+import { JOB_STATUSES } from '../core/jobs.js';
+import { html, raw } from './dashboard/html.js';
+import { extractRequestSchema, idempotencyKeySchema, jobIdSchema, listJobsQuerySchema } from './schemas.js';
+
+// ---------------------------------------------------------------------------
+// Response shapes (what the routes' handlers send)
+
+const isoDate = z.string().meta({ format: 'date-time' });
+const nullableDate = isoDate.nullable();
+const jobStatus = z.enum(JOB_STATUSES);
+
+const errorResponse = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ description: 'stable, machine-readable: validation_error, unauthorized, not_found, invalid_state, idempotency_conflict, rate_limited, …' }),
+      message: z.string(),
+      details: z.unknown().optional().meta({ description: 'for validation errors: [{field, message}], one per problem' }),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+const jobInput = z
+  .object({
+    url: z.string(),
+    urls: z.array(z.string()).optional(),
+    maxPages: z.number().int().optional(),
+    singlePage: z.boolean().optional(),
+    includePatterns: z.array(z.string()).optional(),
+    excludePatterns: z.array(z.string()).optional(),
+  })
+  .meta({ id: 'JobInput' });
+
+const jobError = z.object({ code: z.string(), message: z.string() }).catchall(z.unknown()).meta({ id: 'JobError' });
+
+const jobFields = {
+  jobId: z.string(),
+  status: jobStatus,
+  url: z.string(),
+  input: jobInput,
+  callbackUrl: z.string().nullable(),
+  createdAt: isoDate,
+  startedAt: nullableDate,
+  completedAt: nullableDate,
+  updatedAt: isoDate,
+  attempts: z.int(),
+  maxAttempts: z.int(),
+  progress: z.record(z.string(), z.unknown()).nullable().meta({ description: '{currentStep, pagesScraped, totalPages} while running' }),
+  error: jobError.optional().meta({ description: 'present when the job failed or was cancelled' }),
+};
+
+const jobSummary = z.object(jobFields).meta({ id: 'JobSummary' });
+
+const extractResult = z
+  .object({
+    url: z.string(),
+    finalUrl: z.string(),
+    statusCode: z.int(),
+    title: z.string().nullable(),
+    description: z.string().nullable(),
+    language: z.string().nullable(),
+    markdown: z.string(),
+    text: z.string(),
+    headings: z.array(z.unknown()),
+    links: z.array(z.unknown()),
+    pagesScraped: z.int(),
+  })
+  .catchall(z.unknown())
+  .meta({ id: 'ExtractResult' });
+
+const job = z.object({ ...jobFields, result: extractResult.optional().meta({ description: 'present when completed' }) }).meta({ id: 'Job' });
+
+const jobAccepted = z.object({ jobId: z.string(), status: jobStatus, createdAt: isoDate }).meta({ id: 'JobAccepted' });
+
+const jobList = z.object({ jobs: z.array(jobSummary), nextCursor: z.string().nullable().meta({ description: 'pass as ?cursor= for the next page; null on the last' }) }).meta({ id: 'JobList' });
+
+const jobEvents = z
+  .object({
+    jobId: z.string(),
+    events: z.array(
+      z.object({
+        from: jobStatus.nullable(),
+        to: jobStatus,
+        at: isoDate,
+        attempt: z.int(),
+        workerId: z.string().nullable(),
+        detail: z.record(z.string(), z.unknown()).nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'JobEvents' });
+
+const deliveries = z
+  .object({
+    jobId: z.string(),
+    deliveries: z.array(
+      z.object({
+        webhookId: z.string(),
+        event: z.string(),
+        attempt: z.int(),
+        url: z.string(),
+        statusCode: z.int().nullable(),
+        durationMs: z.int().nullable(),
+        error: z.string().nullable(),
+        outcome: z.enum(['delivered', 'retrying', 'failed']),
+        nextAttemptAt: nullableDate,
+        at: isoDate,
+      }),
+    ),
+  })
+  .meta({ id: 'WebhookDeliveries' });
+
+const redelivered = z.object({ jobId: z.string(), webhookId: z.string(), status: z.literal('queued') }).meta({ id: 'Redelivery' });
+const webhookSecret = z.object({ secret: z.string().meta({ description: 'whsec_… (Standard Webhooks)' }) }).meta({ id: 'WebhookSecret' });
+const rotatedSecret = z.object({ secret: z.string(), previousSecretExpiresAt: nullableDate }).meta({ id: 'RotatedWebhookSecret' });
+const health = z.object({ status: z.string(), reason: z.string().optional() }).meta({ id: 'Health' });
+
+// ---------------------------------------------------------------------------
+// The routes
+
+type Method = 'get' | 'post';
+
+interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+export interface RouteSpec {
+  method: Method;
+  /** Express form: /v1/jobs/:jobId */
+  path: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  /** Needs an API key (x-api-key or Authorization: Bearer). */
+  auth: boolean;
+  query?: z.ZodObject;
+  headers?: Record<string, { schema: z.ZodType; description: string }>;
+  body?: z.ZodType;
+  responses: Record<string, ResponseSpec>;
+}
+
+const err = (description: string): ResponseSpec => ({ description, schema: errorResponse });
+const common = {
+  '401': err('missing, unknown or revoked API key'),
+  '429': { ...err('rate limit, or too many jobs in flight for the key'), headers: { 'retry-after': 'seconds to wait' } },
+  '503': { ...err('the database is unavailable'), headers: { 'retry-after': 'seconds to wait' } },
+};
+const notFound = { '404': err('no such job for this key (another key’s job is a 404 too)') };
+
+export function routeSpecs(opts: { allowPrivateNetworks: boolean }): RouteSpec[] {
+  return [
+    {
+      method: 'post',
+      path: '/v1/extract/async',
+      tag: 'jobs',
+      auth: true,
+      summary: 'Submit a page for extraction',
+      description: 'Records the job as pending and enqueues it in one transaction. With an Idempotency-Key, the same key and body return the same job (200, idempotent-replayed: true); a different body with the same key is a 409.',
+      headers: { 'Idempotency-Key': { schema: idempotencyKeySchema, description: 'makes retries of this request safe' } },
+      body: extractRequestSchema(opts),
+      responses: {
+        '202': { description: 'accepted: the job is pending', schema: jobAccepted },
+        '200': { description: 'an idempotent replay: the job created earlier with this key and body', schema: jobAccepted, headers: { 'idempotent-replayed': 'true' } },
+        '400': err('validation error (every field and its problem in details) or malformed JSON'),
+        '409': err('the Idempotency-Key was used with a different body'),
+        '413': err('body over API_BODY_LIMIT_BYTES'),
+        '415': err('body is not JSON'),
+        ...common,
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/jobs',
+      tag: 'jobs',
+      auth: true,
+      summary: 'List this key’s jobs, newest first',
+      query: listJobsQuerySchema,
+      responses: { '200': { description: 'a page of jobs (results left out)', schema: jobList }, '400': err('invalid query or cursor'), ...common },
+    },
+    {
+      method: 'get',
+      path: '/v1/jobs/:jobId',
+      tag: 'jobs',
+      auth: true,
+      summary: 'A job, with its result when completed',
+      responses: { '200': { description: 'the job', schema: job }, '400': err('not a job id'), ...notFound, ...common },
+    },
+    {
+      method: 'get',
+      path: '/v1/jobs/:jobId/events',
+      tag: 'jobs',
+      auth: true,
+      summary: 'Every state change of a job',
+      responses: { '200': { description: 'the events, oldest first', schema: jobEvents }, ...notFound, ...common },
+    },
+    {
+      method: 'post',
+      path: '/v1/jobs/:jobId/cancel',
+      tag: 'jobs',
+      auth: true,
+      summary: 'Cancel a pending or processing job',
+      description: 'A running worker stops at its next heartbeat.',
+      responses: { '200': { description: 'the cancelled job', schema: jobSummary }, ...notFound, '409': err('the job is already finished'), ...common },
+    },
+    {
+      method: 'post',
+      path: '/v1/jobs/:jobId/retry',
+      tag: 'jobs',
+      auth: true,
+      summary: 'Retry a failed or cancelled job',
+      description: 'Back to pending with a fresh budget of attempts.',
+      responses: { '202': { description: 'the job, pending again', schema: jobSummary }, ...notFound, '409': err('the job is not failed or cancelled'), ...common },
+    },
+    {
+      method: 'get',
+      path: '/v1/jobs/:jobId/deliveries',
+      tag: 'webhooks',
+      auth: true,
+      summary: 'Every webhook delivery attempt for a job',
+      responses: { '200': { description: 'the attempts, oldest first', schema: deliveries }, ...notFound, ...common },
+    },
+    {
+      method: 'post',
+      path: '/v1/jobs/:jobId/redeliver',
+      tag: 'webhooks',
+      auth: true,
+      summary: 'Queue the final event’s webhook again (same webhook-id)',
+      responses: { '202': { description: 'queued', schema: redelivered }, ...notFound, '409': err('no callbackUrl, or the job has no final event to deliver'), ...common },
+    },
+    {
+      method: 'get',
+      path: '/v1/webhooks/secret',
+      tag: 'webhooks',
+      auth: true,
+      summary: 'This key’s webhook signing secret (created on first use)',
+      responses: { '200': { description: 'the secret', schema: webhookSecret }, ...common },
+    },
+    {
+      method: 'post',
+      path: '/v1/webhooks/secret/rotate',
+      tag: 'webhooks',
+      auth: true,
+      summary: 'Issue a new signing secret',
+      description: 'The previous secret keeps signing alongside the new one for WEBHOOK_SECRET_GRACE.',
+      responses: { '200': { description: 'the new secret', schema: rotatedSecret }, ...common },
+    },
+    {
+      method: 'get',
+      path: '/v1/openapi.json',
+      tag: 'service',
+      auth: false,
+      summary: 'This description (OpenAPI 3.1)',
+      responses: { '200': { description: 'the OpenAPI document', contentType: 'application/json' } },
+    },
+    {
+      method: 'get',
+      path: '/healthz',
+      tag: 'service',
+      auth: false,
+      summary: 'The process is up',
+      responses: { '200': { description: 'up', schema: health } },
+    },
+    {
+      method: 'get',
+      path: '/readyz',
+      tag: 'service',
+      auth: false,
+      summary: 'The database is reachable and migrations are applied',
+      responses: { '200': { description: 'ready', schema: health }, '503': { description: 'not ready', schema: health } },
+    },
+    {
+      method: 'get',
+      path: '/metrics',
+      tag: 'service',
+      auth: false,
+      summary: 'Prometheus metrics (bearer METRICS_TOKEN when set)',
+      responses: { '200': { description: 'text exposition format', contentType: 'text/plain' }, '401': { description: 'METRICS_TOKEN is set and was not presented' } },
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------
+// Building the document
+
+type JsonSchema = Record<string, unknown>;
+
+/** express `/v1/jobs/:jobId` → OpenAPI `/v1/jobs/{jobId}` */
+export const toOpenApiPath = (p: string) => p.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
+
+const pathParamSchemas: Record<string, { schema: z.ZodType; description: string }> = {
+  jobId: { schema: jobIdSchema, description: 'a job id from POST /v1/extract/async (job_…)' },
+};
+
+/**
+ * Refer to components instead of local $defs and drop the ±2^53 bounds zod
+ * gives every integer; for responses, also drop additionalProperties: false
+ * (new fields may be added to responses without a new version).
+ */
+function tidy(value: unknown, io: 'input' | 'output', key?: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => tidy(v, io));
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  const isMap = key === 'properties' || key === '$defs';
+  for (const [k, v] of Object.entries(value)) {
+    if (isMap) out[k] = tidy(v, io);
+    else if (k === '$ref' && typeof v === 'string') out[k] = v.replace(/^#\/\$defs\//, '#/components/schemas/');
+    else if ((k === 'minimum' || k === 'maximum') && Math.abs(Number(v)) === Number.MAX_SAFE_INTEGER) continue;
+    else if (io === 'output' && k === 'additionalProperties' && v === false) continue;
+    else out[k] = tidy(v, io, k);
+  }
+  return out;
+}
+
+export function buildOpenApi(opts: { allowPrivateNetworks: boolean; version?: string }): Record<string, unknown> {
+  const components: Record<string, JsonSchema> = {};
+
+  // Named shapes (.meta({id})) become components/schemas and are referenced.
+  const convert = (schema: z.ZodType, io: 'input' | 'output'): JsonSchema => {
+    const out = tidy(z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }), io) as JsonSchema;
+    const defs = out.$defs as Record<string, JsonSchema> | undefined;
+    if (defs) for (const [id, def] of Object.entries(defs)) components[id] ??= def;
+    delete out.$defs;
+    delete out.$schema;
+    return out;
+  };
+
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routeSpecs(opts)) {
+    const parameters: unknown[] = [];
+    for (const name of [...r.path.matchAll(/:([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!)) {
+      const p = pathParamSchemas[name];
+      parameters.push({ name, in: 'path', required: true, description: p?.description, schema: p ? convert(p.schema, 'input') : { type: 'string' } });
+    }
+    if (r.query) {
+      const q = convert(r.query, 'input');
+      const required = new Set((q.required as string[] | undefined) ?? []);
+      for (const [name, schema] of Object.entries((q.properties as Record<string, JsonSchema>) ?? {})) {
+        parameters.push({ name, in: 'query', required: required.has(name), schema });
+      }
+    }
+    for (const [name, h] of Object.entries(r.headers ?? {})) {
+      parameters.push({ name, in: 'header', required: false, description: h.description, schema: convert(h.schema, 'input') });
+    }
+    const responses: Record<string, unknown> = {};
+    for (const [status, spec] of Object.entries(r.responses)) {
+      responses[status] = {
+        description: spec.description,
+        ...(spec.headers ? { headers: Object.fromEntries(Object.entries(spec.headers).map(([h, d]) => [h, { description: d, schema: { type: 'string' } }])) } : {}),
+        ...(spec.schema ? { content: { [spec.contentType ?? 'application/json']: { schema: convert(spec.schema, 'output') } } } : spec.contentType ? { content: { [spec.contentType]: {} } } : {}),
+      };
+    }
+    const operation: Record<string, unknown> = {
+      operationId: `${r.method}${toOpenApiPath(r.path).replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      summary: r.summary,
+      ...(r.description ? { description: r.description } : {}),
+      tags: [r.tag],
+      ...(parameters.length ? { parameters } : {}),
+      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: convert(r.body, 'input') } } } } : {}),
+      responses,
+      security: r.auth ? [{ apiKeyHeader: [] }, { bearer: [] }] : [],
+    };
+    (paths[toOpenApiPath(r.path)] ??= {})[r.method] = operation;
+  }
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Gleaner API',
+      version: opts.version ?? '0.1.0',
+      description: 'Turns web pages into searchable knowledge as background jobs. Submit a URL, poll the job (or receive a signed webhook), read the extracted Markdown and text.',
+    },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    tags: [
+      { name: 'jobs', description: 'Submit, read, cancel and retry extraction jobs' },
+      { name: 'webhooks', description: 'Signed callbacks (Standard Webhooks) and their delivery log' },
+      { name: 'service', description: 'Health, metrics and this description' },
+    ],
+    paths,
+    components: {
+      schemas: Object.fromEntries(Object.entries(components).sort(([a], [b]) => a.localeCompare(b))),
+      securitySchemes: {
+        apiKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'an API key (knowledgesdk_live_…)' },
+        bearer: { type: 'http', scheme: 'bearer', description: 'the same API key as Authorization: Bearer <key>' },
+      },
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Routes
+
+function docsPage(specs: RouteSpec[]) {
+  return html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Gleaner API</title>
+<style>${raw(`body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;max-width:60rem;margin:0 auto;padding:1rem;line-height:1.5;color:#1b1f24}
+code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.92em}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #d0d7de;vertical-align:top}
+thead th{font-size:.85rem;color:#57606a}.m{font-weight:700;font-family:ui-monospace,Menlo,monospace}.wrap{overflow-x:auto}a{color:#0b5cad}`)}</style>
+</head><body>
+<header><h1>Gleaner API</h1></header>
+<main>
+<p>The machine-readable description is <a href="/v1/openapi.json"><code>/v1/openapi.json</code></a> (OpenAPI 3.1, generated from the schemas the server validates requests with). Load it into any OpenAPI tool to browse it or generate a client.</p>
+<p>Routes marked “key” need an API key, in <code>x-api-key</code> or as <code>Authorization: Bearer &lt;key&gt;</code>. Errors are JSON: <code>{"error": {"code", "message", "details"}}</code>.</p>
+<h2>Routes</h2>
+<div class="wrap"><table>
+<thead><tr><th scope="col">Method</th><th scope="col">Path</th><th scope="col">What it does</th><th scope="col">Auth</th></tr></thead>
+<tbody>${specs.map((r) => html`<tr><td class="m">${r.method.toUpperCase()}</td><th scope="row"><code>${r.path}</code></th><td>${r.summary}</td><td>${r.auth ? 'key' : 'none'}</td></tr>`)}</tbody>
+</table></div>
+</main></body></html>`;
+}
+
+export function openapiRouter(opts: { allowPrivateNetworks: boolean }): Router {
+  const router = Router();
+  let document: string | undefined;
+  const specs = routeSpecs(opts);
+  const page = docsPage(specs).text;
+
+  router.get('/v1/openapi.json', (_req, res) => {
+    document ??= JSON.stringify(buildOpenApi(opts), null, 2);
+    res.setHeader('cache-control', 'public, max-age=300');
+    res.setHeader('access-control-allow-origin', '*');
+    res.type('application/json').send(document);
+  });
+
+  router.get('/docs', (_req, res) => {
+    res.setHeader('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'");
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('cache-control', 'public, max-age=300');
+    res.type('html').send(page);
+  });
+  return router;
+}

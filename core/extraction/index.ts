@@ -9,7 +9,7 @@
 import { extractContent } from './content.js';
 import { type DomElement, parseHtml } from './dom.js';
 import { collectLinks, documentBase } from './links.js';
-import { extractMetadata } from './metadata.js';
+import { extractMetadata, type PageMetadata } from './metadata.js';
 import type { Heading } from './render.js';
 import { scanDocument, textContent } from './scan.js';
 
@@ -17,14 +17,7 @@ export { decodeHtml } from './decode.js';
 export type { DecodedHtml } from './decode.js';
 export type { Heading } from './render.js';
 
-export interface ExtractedPage {
-  title: string | null;
-  description: string | null;
-  language: string | null;
-  canonicalUrl: string | null;
-  siteName: string | null;
-  author: string | null;
-  publishedAt: string | null;
+export interface ExtractedPage extends PageMetadata {
   /** Main content, from the same selection as `text`. */
   markdown: string;
   text: string;

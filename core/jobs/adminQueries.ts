@@ -3,6 +3,7 @@
 // use these (the API's reads are scoped to the key, in queries.ts).
 import type { Db } from '../db.js';
 import { toJob, type Job, type JobStatus } from './model.js';
+import { decodeJobCursor, encodeJobCursor } from './cursor.js';
 
 export interface AdminJobFilter {
   status?: JobStatus;
@@ -26,24 +27,14 @@ export interface AdminJob extends Job {
   domain: string | null;
 }
 
-export class InvalidAdminCursorError extends Error {}
-
-// Same form as the API's cursor (created_at in epoch microseconds, then the
-// id: a JS Date would drop the microseconds, and the text form depends on the
-// server's DateStyle), kept separate so the two can change independently.
-const encodeCursor = (micros: string, id: string) => Buffer.from(`${micros}|${id}`).toString('base64url');
-function decodeCursor(cursor: string): { micros: string; id: string } {
-  const [micros, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (extra !== undefined || !micros || !/^-?\d{1,20}$/.test(micros) || !id || !/^job_[0-9A-Za-z]+$/.test(id)) throw new InvalidAdminCursorError('cursor is not valid');
-  return { micros, id };
-}
+export { InvalidCursorError as InvalidAdminCursorError } from './cursor.js';
 
 // The host of input->>'url', as sql/reports/failures.sql computes it.
 const DOMAIN_SQL = `lower(substring(j.input->>'url' from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?(\\[[^]]*\\]|[^:/?#]+)'))`;
 
 /** Every key's jobs, newest first, keyset-paginated, with the owning key's name. */
 export async function listAllJobs(db: Db, p: ListAllJobsParams): Promise<{ jobs: AdminJob[]; nextCursor: string | null }> {
-  const after = p.cursor ? decodeCursor(p.cursor) : undefined;
+  const after = p.cursor ? decodeJobCursor(p.cursor) : undefined;
   const domain = db.unsafe(DOMAIN_SQL);
   const rows = await db`
     select j.*, (extract(epoch from j.created_at) * 1000000)::bigint::text as cursor_micros, k.name as key_name, ${domain} as domain
@@ -61,6 +52,6 @@ export async function listAllJobs(db: Db, p: ListAllJobsParams): Promise<{ jobs:
   const last = page[page.length - 1];
   return {
     jobs: page.map((r) => ({ ...toJob(r), keyName: r.key_name as string, domain: (r.domain as string | null) ?? null })),
-    nextCursor: rows.length > p.limit && last ? encodeCursor(last.cursor_micros, last.id) : null,
+    nextCursor: rows.length > p.limit && last ? encodeJobCursor(last.cursor_micros, last.id) : null,
   };
 }

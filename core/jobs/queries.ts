@@ -1,5 +1,6 @@
 // Reads of jobs and their events.
 import type { Db } from '../db.js';
+import { decodeJobCursor, encodeJobCursor } from './cursor.js';
 import { toEvent, toJob, type Job, type JobEvent, type JobStatus } from './model.js';
 
 export async function getJob(db: Db, p: { jobId: string; apiKeyId?: string }): Promise<Job | null> {
@@ -17,21 +18,9 @@ export interface ListJobsParams {
   cursor?: string;
 }
 
-export class InvalidCursorError extends Error {}
-
-// The cursor carries created_at in epoch microseconds: a JS Date would drop the
-// microseconds and skip rows created in the same millisecond, and the text form
-// depends on the server's DateStyle.
-const encodeCursor = (micros: string, id: string) => Buffer.from(`${micros}|${id}`).toString('base64url');
-function decodeCursor(cursor: string): { micros: string; id: string } {
-  const [micros, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (extra !== undefined || !micros || !/^-?\d{1,20}$/.test(micros) || !id || !/^job_[0-9A-Za-z]+$/.test(id)) throw new InvalidCursorError('cursor is not valid');
-  return { micros, id };
-}
-
 /** Newest first, keyset-paginated. */
 export async function listJobs(db: Db, p: ListJobsParams): Promise<{ jobs: Job[]; nextCursor: string | null }> {
-  const after = p.cursor ? decodeCursor(p.cursor) : undefined;
+  const after = p.cursor ? decodeJobCursor(p.cursor) : undefined;
   const rows = await db`
     select *, (extract(epoch from created_at) * 1000000)::bigint::text as cursor_micros from jobs
     where api_key_id = ${p.apiKeyId}
@@ -41,7 +30,7 @@ export async function listJobs(db: Db, p: ListJobsParams): Promise<{ jobs: Job[]
     limit ${p.limit + 1}`;
   const page = rows.slice(0, p.limit);
   const last = page[page.length - 1];
-  return { jobs: page.map(toJob), nextCursor: rows.length > p.limit && last ? encodeCursor(last.cursor_micros, last.id) : null };
+  return { jobs: page.map(toJob), nextCursor: rows.length > p.limit && last ? encodeJobCursor(last.cursor_micros, last.id) : null };
 }
 
 export async function listJobEvents(db: Db, jobId: string): Promise<JobEvent[]> {

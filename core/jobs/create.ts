@@ -1,9 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { Db, Sql } from '../db.js';
 import { newJobId } from '../ids.js';
-import type { Boss } from '../queue.js';
+import { EXTRACT_QUEUE, JOBS_CHANNEL, bossDb, type Boss } from '../queue.js';
 import { IdempotencyConflictError, TooManyJobsInFlightError, toJob, type Job, type JobInput } from './model.js';
-import { enqueueAttempt } from './move.js';
-import { countJobsInFlight } from './queries.js';
 
 export interface CreateJobParams {
   apiKeyId: string;
@@ -24,31 +23,37 @@ export interface CreateJobParams {
  */
 export async function createJob(sql: Sql, boss: Boss, p: CreateJobParams): Promise<{ job: Job; replayed: boolean }> {
   return sql.begin(async (tx) => {
-    // A replay is answered even at the cap: it creates nothing.
-    const replay = p.idempotencyKey ? await replayed(tx, p) : null;
-    if (replay) return replay;
-    if (p.maxInFlight && (await countJobsInFlight(tx, p.apiKeyId, p.maxInFlight)) >= p.maxInFlight) {
-      throw new TooManyJobsInFlightError(p.maxInFlight); // a soft cap: concurrent submissions may pass it by a few
-    }
     const id = newJobId();
+    const queueJobId = randomUUID();
+    const cap = p.maxInFlight ?? 0;
+    // One statement on the happy path: the cap check, the job, its event and the
+    // wake-up (NOTIFY is delivered at commit, after the queue entry below).
     const [row] = await tx`
-      with created as (
-        insert into jobs (id, api_key_id, status, input, callback_url, idempotency_key, request_hash, max_attempts)
-        values (${id}, ${p.apiKeyId}, 'pending', ${tx.json(p.input as never)}, ${p.callbackUrl}, ${p.idempotencyKey}, ${p.requestHash}, ${p.maxAttempts})
+      with open_jobs as (
+        select count(*) as n from (
+          select 1 from jobs where ${cap > 0} and api_key_id = ${p.apiKeyId} and status in ('pending', 'processing') limit ${cap}
+        ) open
+      ), created as (
+        insert into jobs (id, api_key_id, status, input, callback_url, idempotency_key, request_hash, max_attempts, queue_job_id)
+        select ${id}, ${p.apiKeyId}, 'pending', ${tx.json(p.input as never)}, ${p.callbackUrl}, ${p.idempotencyKey}, ${p.requestHash}, ${p.maxAttempts}, ${queueJobId}
+        where ${cap} = 0 or (select n from open_jobs) < ${cap}
         on conflict (api_key_id, idempotency_key) where idempotency_key is not null do nothing
         returning *
       ), event as (
         insert into job_events (job_id, from_status, to_status, attempt)
         select id, null, 'pending', 0 from created
       )
-      select * from created`;
+      select *, pg_notify(${JOBS_CHANNEL}, '') from created`;
     if (!row) {
-      // The same key was inserted concurrently: answer as a replay.
-      const again = await replayed(tx, p);
-      if (!again) throw new Error('idempotency conflict on a job that no longer exists');
-      return again;
+      // Nothing inserted: the idempotency key was used before (a replay, even at
+      // the cap, creates nothing) or the key is at its cap (a soft cap:
+      // concurrent submissions may pass it by a few).
+      const replay = p.idempotencyKey ? await replayed(tx, p) : null;
+      if (replay) return replay;
+      throw new TooManyJobsInFlightError(cap);
     }
-    return { job: await enqueueAttempt(tx, boss, id), replayed: false };
+    await boss.send(EXTRACT_QUEUE, { jobId: id }, { db: bossDb(tx), id: queueJobId });
+    return { job: toJob(row), replayed: false };
   });
 }
 

@@ -40,11 +40,13 @@ export async function latestFinalEventId(db: Db, job: Pick<Job, 'id' | 'status'>
 export const webhookIdFor = (jobId: string, eventId: string) => `msg_${jobId}_${eventId}`;
 export const webhookEventFor = (job: Pick<Job, 'status'>) => `job.${job.status}`;
 
-/** Queue an attempt, in the caller's transaction, and wake the senders when it is due now. */
-export async function enqueueWebhook(tx: Db, boss: Boss, task: WebhookTask, startAfterSeconds = 0): Promise<void> {
-  const id = await boss.send(WEBHOOK_QUEUE, task, { db: bossDb(tx), startAfter: startAfterSeconds });
-  if (!id) throw new Error(`queue refused webhook for ${task.jobId}`);
-  if (startAfterSeconds === 0) await tx`select pg_notify(${WEBHOOKS_CHANNEL}, '')`;
+/** Queue delivery attempts in the caller's transaction; those due now wake the senders (one NOTIFY for the lot). */
+export async function enqueueWebhooks(tx: Db, boss: Boss, tasks: WebhookTask[], startAfterSeconds = 0): Promise<void> {
+  for (const task of tasks) {
+    const id = await boss.send(WEBHOOK_QUEUE, task, { db: bossDb(tx), startAfter: startAfterSeconds });
+    if (!id) throw new Error(`queue refused webhook for ${task.jobId}`);
+  }
+  if (tasks.length > 0 && startAfterSeconds === 0) await tx`select pg_notify(${WEBHOOKS_CHANNEL}, '')`;
 }
 
 export async function recordAttempt(tx: Db, a: Omit<DeliveryAttempt, 'createdAt'>): Promise<void> {
@@ -76,7 +78,7 @@ export async function redeliver(sql: Sql, boss: Boss, job: Job): Promise<{ webho
   return sql.begin(async (tx) => {
     const eventId = await latestFinalEventId(tx, job);
     if (!eventId) return null;
-    await enqueueWebhook(tx, boss, { jobId: job.id, eventId, attempt: 1 });
+    await enqueueWebhooks(tx, boss, [{ jobId: job.id, eventId, attempt: 1 }]);
     return { webhookId: webhookIdFor(job.id, eventId) };
   });
 }

@@ -14,7 +14,7 @@ import { OutboundError, type OutboundClient } from '../core/outbound.js';
 import { WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, bossDb, type Boss } from '../core/queue.js';
 import {
   announcesWebhook,
-  enqueueWebhook,
+  enqueueWebhooks,
   latestFinalEventId,
   recordAttempt,
   webhookEventFor,
@@ -117,7 +117,7 @@ export class WebhookSender {
         nextAttemptAt: result.retryInMs === null ? null : new Date(Date.now() + result.retryInMs),
       });
       if (result.retryInMs !== null) {
-        await enqueueWebhook(tx, this.boss, { ...task, attempt: task.attempt + 1 }, result.retryInMs / 1000);
+        await enqueueWebhooks(tx, this.boss, [{ ...task, attempt: task.attempt + 1 }], result.retryInMs / 1000);
       }
       await this.boss.complete(WEBHOOK_QUEUE, entry.id, {}, { db: bossDb(tx) });
     });

@@ -5,7 +5,7 @@ import type { Sql } from '../db.js';
 import { EXTRACT_QUEUE } from '../queue.js';
 import type { Boss } from '../queue.js';
 import type { Job } from './model.js';
-import { enqueueAttempt, enqueueFinalWebhook, finishQueueEntry, moveMany } from './move.js';
+import { enqueueAttempt, enqueueFinalWebhooks, finishQueueEntry, moveMany } from './move.js';
 
 const BATCH = 1000;
 
@@ -26,7 +26,7 @@ export async function reapStaleJobs(sql: Sql, boss: Boss, p: { staleAfterMs: num
       detail: { reason: 'stale', staleAfterMs: p.staleAfterMs },
     });
     await finishQueueEntry(tx, boss, moved.map((m) => m.job.queueJobId));
-    for (const m of moved) await enqueueFinalWebhook(tx, boss, m);
+    await enqueueFinalWebhooks(tx, boss, moved);
     return moved.map((m) => m.job);
   });
 }
@@ -60,7 +60,7 @@ export async function rescueAbandonedJobs(sql: Sql, boss: Boss, p: { rescueAfter
     await finishQueueEntry(tx, boss, [...rescued, ...failed].map((m) => m.job.queueJobId));
     const again: Job[] = [];
     for (const m of rescued) again.push(await enqueueAttempt(tx, boss, m.job.id));
-    for (const m of failed) await enqueueFinalWebhook(tx, boss, m);
+    await enqueueFinalWebhooks(tx, boss, failed);
     return { rescued: again, failed: failed.map((m) => m.job) };
   });
 }

@@ -5,7 +5,7 @@ import type postgres from 'postgres';
 import type { Db } from '../db.js';
 import type { Logger } from '../logger.js';
 import { EXTRACT_QUEUE, JOBS_CHANNEL, bossDb, type Boss } from '../queue.js';
-import { announcesWebhook, enqueueWebhook } from '../webhookDeliveries.js';
+import { announcesWebhook, enqueueWebhooks } from '../webhookDeliveries.js';
 import { TRANSITIONS, toJob, type Job, type JobStatus } from './model.js';
 
 type Fragment = postgres.PendingQuery<postgres.Row[]>;
@@ -78,8 +78,8 @@ export async function finishQueueEntry(tx: Db, boss: Boss, queueJobIds: string |
   if (ids.length) await boss.complete(EXTRACT_QUEUE, ids, { db: bossDb(tx) });
 }
 
-/** When a job reaches completed or failed and has a callback, queue its delivery in the same transaction. */
-export async function enqueueFinalWebhook(tx: Db, boss: Boss, moved: Moved): Promise<void> {
-  if (!announcesWebhook(moved.job)) return;
-  await enqueueWebhook(tx, boss, { jobId: moved.job.id, eventId: moved.eventId, attempt: 1 });
+/** Jobs that reached completed or failed with a callback get their delivery queued in the same transaction. */
+export async function enqueueFinalWebhooks(tx: Db, boss: Boss, moved: Moved[]): Promise<void> {
+  const tasks = moved.filter((m) => announcesWebhook(m.job)).map((m) => ({ jobId: m.job.id, eventId: m.eventId, attempt: 1 }));
+  await enqueueWebhooks(tx, boss, tasks);
 }

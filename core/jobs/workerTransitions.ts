@@ -5,7 +5,7 @@ import type { Db, Sql } from '../db.js';
 import type { Logger } from '../logger.js';
 import type { Boss } from '../queue.js';
 import type { Job, JobError, JobStatus } from './model.js';
-import { enqueueAttempt, enqueueFinalWebhook, finishQueueEntry, moveOne, refused } from './move.js';
+import { enqueueAttempt, enqueueFinalWebhooks, finishQueueEntry, moveOne, refused } from './move.js';
 
 interface Held {
   jobId: string;
@@ -45,7 +45,7 @@ export async function completeJob(
     });
     await finishQueueEntry(tx, boss, p.queueJobId);
     if (!moved) return refused(logger, p.jobId, 'complete', `processing on attempt ${p.attempt}`);
-    await enqueueFinalWebhook(tx, boss, moved);
+    await enqueueFinalWebhooks(tx, boss, [moved]);
     return moved.job;
   });
 }
@@ -91,7 +91,7 @@ export async function failAttempt(
     await finishQueueEntry(tx, boss, p.queueJobId);
     if (!moved) return refused(logger, p.jobId, 'fail', `processing on attempt ${p.attempt}`);
     if (moved.job.status === 'pending') return enqueueAttempt(tx, boss, p.jobId, Math.ceil(p.retryDelayMs / 1000));
-    await enqueueFinalWebhook(tx, boss, moved);
+    await enqueueFinalWebhooks(tx, boss, [moved]);
     return moved.job;
   });
 }

@@ -47,6 +47,8 @@ export async function startQueue(url: string, options: QueueOptions, logger: Log
     // queue entry is never retried by pg-boss itself.
     retryLimit: 0,
     expireInSeconds: options.expireInSeconds,
+    // Expiry is checked in maintenance; the default 2 minutes would delay a dead sender's webhook by that much.
+    maintenanceIntervalSeconds: 30,
   });
   boss.on('error', (err) => logger.error('queue error', { error: err.message }));
   await boss.start();
@@ -54,7 +56,9 @@ export async function startQueue(url: string, options: QueueOptions, logger: Log
   await boss.createQueue(EXTRACT_QUEUE, { name: EXTRACT_QUEUE, policy: 'standard', retryLimit: 0, expireInSeconds: options.expireInSeconds });
   // A delivery entry left active by a crashed sender expires and is retried by
   // pg-boss: delivery is at-least-once, receivers de-duplicate on webhook-id.
-  const webhookExpiry = Math.ceil((options.webhookTimeoutMs ?? 10_000) / 1000) + 60;
+  // An attempt cannot outlive its timeout, so an entry still active 30 s later
+  // belongs to a sender that died: pg-boss expires it and hands it out again.
+  const webhookExpiry = Math.ceil((options.webhookTimeoutMs ?? 10_000) / 1000) + 30;
   await boss.createQueue(WEBHOOK_QUEUE, { name: WEBHOOK_QUEUE, policy: 'standard', retryLimit: 20, retryDelay: 10, expireInSeconds: webhookExpiry });
   return boss;
 }

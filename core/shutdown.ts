@@ -38,6 +38,11 @@ export async function runService(logger: Logger, start: (onStop: (stop: () => Pr
       for (const stop of stops.reverse()) await stop();
     })());
   onShutdownSignal(logger, stopAll);
+  // A stray rejected promise (a dropped connection's, say) must not take a
+  // running service down in the middle of an outage: log it and carry on.
+  process.on('unhandledRejection', (reason) => {
+    logger.error('unhandled promise rejection', { error: reason instanceof Error ? reason.message : String(reason) });
+  });
   try {
     await starting;
   } catch (err) {

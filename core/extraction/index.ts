@@ -10,10 +10,12 @@ import { extractContent } from './content.js';
 import { type DomElement, parseHtml } from './dom.js';
 import { collectLinks, documentBase } from './links.js';
 import { extractMetadata, type PageMetadata } from './metadata.js';
+import { MAX_NESTING_DEPTH, nestsDeeperThan, PageTooComplexError } from './nesting.js';
 import type { Heading } from './render.js';
 import { scanDocument, textContent } from './scan.js';
 
 export { decodeHtml } from './decode.js';
+export { PageTooComplexError } from './nesting.js';
 export type { DecodedHtml } from './decode.js';
 export type { Heading } from './render.js';
 
@@ -26,7 +28,9 @@ export interface ExtractedPage extends PageMetadata {
   headings: Heading[];
 }
 
+/** @throws PageTooComplexError for pages nested too deep to parse in reasonable time. */
 export function extractPage(html: string, baseUrl: string): ExtractedPage {
+  if (nestsDeeperThan(html)) throw new PageTooComplexError(MAX_NESTING_DEPTH);
   const $ = parseHtml(html);
   const doc = scanDocument($.root()[0] as unknown as DomElement);
   const base = documentBase(doc, baseUrl);

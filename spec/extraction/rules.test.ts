@@ -112,3 +112,22 @@ describe('robustness', () => {
     assert.doesNotMatch(r.text, /leftright/);
   });
 });
+
+describe('pathological nesting', () => {
+  it('a page nested far too deep is refused quickly instead of parsed', async () => {
+    const { extractPage, PageTooComplexError } = await import('../../core/extraction/index.js');
+    const html = `<html><body>${'<div>'.repeat(150_000)}deep${'</div>'.repeat(10)}</body></html>`;
+    const started = performance.now();
+    assert.throws(() => extractPage(html, 'https://example.com/'), PageTooComplexError);
+    assert.ok(performance.now() - started < 1000, 'refused in well under a second');
+  });
+
+  it('unclosed paragraphs, list items and inline tags closed by their block do not count as depth', async () => {
+    const { nestsDeeperThan } = await import('../../core/extraction/nesting.js');
+    assert.equal(nestsDeeperThan(`<ul>${'<li>item'.repeat(20_000)}</ul>`, 100), false);
+    assert.equal(nestsDeeperThan(`${'<p>para'.repeat(20_000)}`, 100), false);
+    assert.equal(nestsDeeperThan(`${'<div><b><i>x</div>'.repeat(20_000)}`, 100), false);
+    assert.equal(nestsDeeperThan(`<script>${'<div>'.repeat(500)}</script>`, 100), false);
+    assert.equal(nestsDeeperThan(`${'<span>'.repeat(101)}`, 100), true);
+  });
+});

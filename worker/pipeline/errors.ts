@@ -1,3 +1,4 @@
+import { PageTooComplexError } from '../../core/extraction/index.js';
 import { OutboundError } from '../../core/outbound.js';
 import type { JobError } from '../../core/jobs.js';
 
@@ -29,6 +30,9 @@ function transientDns(err: OutboundError): boolean {
 export function classifyError(err: unknown): { error: JobError; retryable: boolean } {
   if (err instanceof PipelineError) {
     return { error: { code: err.code, message: err.message, ...err.details }, retryable: err.retryable };
+  }
+  if (err instanceof PageTooComplexError) {
+    return { error: { code: 'too_complex', message: err.message }, retryable: false };
   }
   if (err instanceof OutboundError) {
     const status = err.status;

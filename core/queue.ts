@@ -1,11 +1,15 @@
 // The pg-boss instance and the bridge that lets pg-boss write inside one of
 // our postgres.js transactions (so a job row and its queue entry commit together).
 import PgBoss from 'pg-boss';
+import postgres from 'postgres';
 import type { Db } from './db.js';
 import type { Logger } from './logger.js';
 
 export const EXTRACT_QUEUE = 'extract';
 export const WEBHOOK_QUEUE = 'webhook';
+/** pg-boss cron target of the stale-job reaper (worker/maintenance/reaper.ts). */
+export const REAPER_QUEUE = 'maintenance-reap';
+const QUEUE_SETUP_LOCK = 0x71756575; // "queu"
 /** NOTIFY channels that wake workers the moment work is committed. */
 export const JOBS_CHANNEL = 'gleaner_jobs';
 export const WEBHOOKS_CHANNEL = 'gleaner_webhooks';
@@ -51,14 +55,23 @@ export async function startQueue(url: string, options: QueueOptions, logger: Log
     maintenanceIntervalSeconds: 30,
   });
   boss.on('error', (err) => logger.error('queue error', { error: err.message }));
-  await boss.start();
-  // create_queue ignores a queue that exists, so concurrent starts are safe.
-  await boss.createQueue(EXTRACT_QUEUE, { name: EXTRACT_QUEUE, policy: 'standard', retryLimit: 0, expireInSeconds: options.expireInSeconds });
-  // A delivery entry left active by a crashed sender expires and is retried by
-  // pg-boss: delivery is at-least-once, receivers de-duplicate on webhook-id.
-  // An attempt cannot outlive its timeout, so an entry still active 30 s later
-  // belongs to a sender that died: pg-boss expires it and hands it out again.
-  const webhookExpiry = Math.ceil((options.webhookTimeoutMs ?? 10_000) / 1000) + 30;
-  await boss.createQueue(WEBHOOK_QUEUE, { name: WEBHOOK_QUEUE, policy: 'standard', retryLimit: 20, retryDelay: 10, expireInSeconds: webhookExpiry });
+  // Processes starting together (API and workers) would otherwise race through
+  // pg-boss's schema set-up and partition creation and deadlock: one at a time.
+  const lock = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await lock`select pg_advisory_lock(${QUEUE_SETUP_LOCK})`;
+    await boss.start();
+    // create_queue ignores a queue that exists.
+    await boss.createQueue(EXTRACT_QUEUE, { name: EXTRACT_QUEUE, policy: 'standard', retryLimit: 0, expireInSeconds: options.expireInSeconds });
+    // An attempt cannot outlive its timeout, so an entry still active 30 s later
+    // belongs to a sender that died: pg-boss expires it and hands it out again
+    // (at-least-once; receivers de-duplicate on webhook-id).
+    const webhookExpiry = Math.ceil((options.webhookTimeoutMs ?? 10_000) / 1000) + 30;
+    await boss.createQueue(WEBHOOK_QUEUE, { name: WEBHOOK_QUEUE, policy: 'standard', retryLimit: 20, retryDelay: 10, expireInSeconds: webhookExpiry });
+    await boss.createQueue(REAPER_QUEUE, { name: REAPER_QUEUE, policy: 'singleton', retryLimit: 0, expireInSeconds: 300 });
+  } finally {
+    await lock`select pg_advisory_unlock(${QUEUE_SETUP_LOCK})`.catch(() => {});
+    await lock.end();
+  }
   return boss;
 }

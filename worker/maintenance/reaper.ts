@@ -6,9 +6,10 @@ import type { Sql } from '../../core/db.js';
 import { reapStaleJobs, type Job } from '../../core/jobs.js';
 import type { Logger } from '../../core/logger.js';
 import { metrics } from '../../core/metrics.js';
-import type { Boss } from '../../core/queue.js';
+import { REAPER_QUEUE, type Boss } from '../../core/queue.js';
 
-export const REAPER_QUEUE = 'maintenance-reap';
+export { REAPER_QUEUE };
+
 export const REAPER_CRON = '* * * * *';
 
 export interface ReaperOptions {
@@ -31,7 +32,6 @@ export async function reapOnce(sql: Sql, boss: Boss, logger: Logger, opts: Reape
 
 /** Run a pass every minute from pg-boss's cron (every worker registers; pg-boss runs each tick once). */
 export async function scheduleReaper(sql: Sql, boss: Boss, logger: Logger, opts: ReaperOptions & { onReaped?: (jobs: Job[]) => void }): Promise<void> {
-  await boss.createQueue(REAPER_QUEUE, { name: REAPER_QUEUE, policy: 'singleton', retryLimit: 0, expireInSeconds: 300 });
   await boss.schedule(REAPER_QUEUE, REAPER_CRON);
   await boss.work(REAPER_QUEUE, { pollingIntervalSeconds: 10 }, async () => {
     const reaped = await reapOnce(sql, boss, logger, opts);

@@ -4,6 +4,7 @@
  * most of the time budget on large pages.
  */
 import * as cheerio from 'cheerio';
+import { parseDocumentWithDepthLimit } from './nesting.js';
 
 export interface DomNode {
   type: string;
@@ -32,7 +33,7 @@ export function isText(node: DomNode): node is DomText {
  * and forgiving enough for extraction (we never re-serialise the tree).
  */
 export function parseHtml(html: string): cheerio.CheerioAPI {
-  return cheerio.load(html, { xml: { xmlMode: false, decodeEntities: true, lowerCaseAttributeNames: true } });
+  return cheerio.load(parseDocumentWithDepthLimit(html), { xml: { xmlMode: false, decodeEntities: true, lowerCaseAttributeNames: true } });
 }
 
 /** Elements that end a line of text; everything else is inline. */

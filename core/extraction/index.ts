@@ -10,7 +10,6 @@ import { extractContent } from './content.js';
 import { type DomElement, parseHtml } from './dom.js';
 import { collectLinks, documentBase } from './links.js';
 import { extractMetadata, type PageMetadata } from './metadata.js';
-import { MAX_NESTING_DEPTH, nestsDeeperThan, PageTooComplexError } from './nesting.js';
 import type { Heading } from './render.js';
 import { scanDocument, textContent } from './scan.js';
 
@@ -30,7 +29,6 @@ export interface ExtractedPage extends PageMetadata {
 
 /** @throws PageTooComplexError for pages nested too deep to parse in reasonable time. */
 export function extractPage(html: string, baseUrl: string): ExtractedPage {
-  if (nestsDeeperThan(html)) throw new PageTooComplexError(MAX_NESTING_DEPTH);
   const $ = parseHtml(html);
   const doc = scanDocument($.root()[0] as unknown as DomElement);
   const base = documentBase(doc, baseUrl);

@@ -61,14 +61,18 @@ export async function startQueue(url: string, options: QueueOptions, logger: Log
   try {
     await lock`select pg_advisory_lock(${QUEUE_SETUP_LOCK})`;
     await boss.start();
-    // create_queue ignores a queue that exists.
-    await boss.createQueue(EXTRACT_QUEUE, { name: EXTRACT_QUEUE, policy: 'standard', retryLimit: 0, expireInSeconds: options.expireInSeconds });
+    const ensure = async (queue: PgBoss.Queue) => {
+      // create_queue ignores a queue that exists; update it so changed settings (timeouts) apply to existing installs.
+      await boss.createQueue(queue.name, queue);
+      await boss.updateQueue(queue.name, queue);
+    };
+    await ensure({ name: EXTRACT_QUEUE, policy: 'standard', retryLimit: 0, expireInSeconds: options.expireInSeconds });
     // An attempt cannot outlive its timeout, so an entry still active 30 s later
     // belongs to a sender that died: pg-boss expires it and hands it out again
     // (at-least-once; receivers de-duplicate on webhook-id).
     const webhookExpiry = Math.ceil((options.webhookTimeoutMs ?? 10_000) / 1000) + 30;
-    await boss.createQueue(WEBHOOK_QUEUE, { name: WEBHOOK_QUEUE, policy: 'standard', retryLimit: 20, retryDelay: 10, expireInSeconds: webhookExpiry });
-    await boss.createQueue(REAPER_QUEUE, { name: REAPER_QUEUE, policy: 'singleton', retryLimit: 0, expireInSeconds: 300 });
+    await ensure({ name: WEBHOOK_QUEUE, policy: 'standard', retryLimit: 20, retryDelay: 10, expireInSeconds: webhookExpiry });
+    await ensure({ name: REAPER_QUEUE, policy: 'singleton', retryLimit: 0, expireInSeconds: 300 });
   } finally {
     await lock`select pg_advisory_unlock(${QUEUE_SETUP_LOCK})`.catch(() => {});
     await lock.end();

@@ -38,10 +38,14 @@ export async function runService(logger: Logger, start: (onStop: (stop: () => Pr
       for (const stop of stops.reverse()) await stop();
     })());
   onShutdownSignal(logger, stopAll);
-  // A stray rejected promise (a dropped connection's, say) must not take a
-  // running service down in the middle of an outage: log it and carry on.
+  // A connection dropped in an outage can leave a rejected promise nobody
+  // awaits; that must not take a running service down. Anything else is a bug:
+  // stop in order and exit non-zero so a supervisor restarts the process.
   process.on('unhandledRejection', (reason) => {
-    logger.error('unhandled promise rejection', { error: reason instanceof Error ? reason.message : String(reason) });
+    const code = (reason as { code?: unknown } | null)?.code;
+    const connectionError = typeof code === 'string' && /^(CONNECTION_|CONNECT_TIMEOUT|ECONNRESET|ECONNREFUSED|EPIPE|57P0|08)/.test(code);
+    logger.error('unhandled promise rejection', { error: reason instanceof Error ? reason.message : String(reason), code });
+    if (!connectionError) stopAll().finally(() => process.exit(1));
   });
   try {
     await starting;

@@ -103,7 +103,12 @@ export class WebhookSender {
     const event = webhookEventFor(job);
     const result = await this.attempt(job, webhookId, task.attempt);
 
-    await this.sql.begin(async (tx) => {
+    const recorded = await this.sql.begin(async (tx) => {
+      // Only the sender still holding the entry may record and schedule: if it
+      // expired meanwhile (this sender stalled), pg-boss handed it to another
+      // sender, and a second record would fork the retry chain.
+      const done = (await this.boss.complete(WEBHOOK_QUEUE, entry.id, {}, { db: bossDb(tx) })) as unknown as { affected?: number } | undefined;
+      if (!done?.affected) return false;
       await recordAttempt(tx, {
         jobId: job.id,
         event,
@@ -119,8 +124,12 @@ export class WebhookSender {
       if (result.retryInMs !== null) {
         await enqueueWebhooks(tx, this.boss, [{ ...task, attempt: task.attempt + 1 }], result.retryInMs / 1000);
       }
-      await this.boss.complete(WEBHOOK_QUEUE, entry.id, {}, { db: bossDb(tx) });
+      return true;
     });
+    if (!recorded) {
+      logger.warn('webhook attempt not recorded: its queue entry expired and was handed to another sender', { webhookId, attempt: task.attempt });
+      return;
+    }
 
     metrics.webhooks.inc({ outcome: result.outcome });
     const fields = { webhookId, event, attempt: task.attempt, statusCode: result.statusCode, ms: result.durationMs };

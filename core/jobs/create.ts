@@ -52,7 +52,8 @@ export async function createJob(sql: Sql, boss: Boss, p: CreateJobParams): Promi
       if (replay) return replay;
       throw new TooManyJobsInFlightError(cap);
     }
-    await boss.send(EXTRACT_QUEUE, { jobId: id }, { db: bossDb(tx), id: queueJobId });
+    const sent = await boss.send(EXTRACT_QUEUE, { jobId: id }, { db: bossDb(tx), id: queueJobId });
+    if (sent !== queueJobId) throw new Error(`queue refused job ${id}`);
     return { job: toJob(row), replayed: false };
   });
 }

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import type { Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embeddedPostgres.js';
@@ -28,8 +30,21 @@ export function connect(url: string, max: number, applicationName = 'gleaner'): 
   });
 }
 
+/** Whether scripts/patch-postgres.mjs ran (it does on npm install/ci, not with --ignore-scripts). */
+function postgresDriverPatched(): boolean {
+  try {
+    const entry = fileURLToPath(import.meta.resolve('postgres'));
+    return readFileSync(entry.replace(/index\.js$/, 'connection.js'), 'utf8').includes('// gleaner:');
+  } catch {
+    return false;
+  }
+}
+
 /** DATABASE_URL when set, otherwise the embedded server under DATA_DIR. */
 export async function openDatabase(config: Config, logger: Logger, applicationName = 'gleaner'): Promise<Database> {
+  if (!postgresDriverPatched()) {
+    logger.warn('the postgres.js driver is not patched (installed with --ignore-scripts?): a database outage can crash the process; run `node scripts/patch-postgres.mjs`');
+  }
   let embedded: EmbeddedServer | undefined;
   let url = config.databaseUrl;
   if (!url) {

@@ -37,12 +37,3 @@ export async function listJobEvents(db: Db, jobId: string): Promise<JobEvent[]> 
   const rows = await db`select * from job_events where job_id = ${jobId} order by id`;
   return rows.map(toEvent);
 }
-
-/** Pending + processing jobs of a key, counted up to `upTo` (enough to enforce a cap cheaply). */
-export async function countJobsInFlight(db: Db, apiKeyId: string, upTo: number): Promise<number> {
-  const [row] = await db`
-    select count(*)::int as n from (
-      select 1 from jobs where api_key_id = ${apiKeyId} and status in ('pending', 'processing') limit ${upTo}
-    ) open`;
-  return row!.n as number;
-}

@@ -222,6 +222,17 @@ function isLocalhostName(hostname: string): boolean {
  * Hostnames that merely resolve to private addresses pass here; the
  * connect-time check in core/outbound catches them.
  */
+/** The rule every URL we will request must pass, at submit time and on every hop: http(s), no credentials. */
+export function webUrlProblem(url: URL): { code: 'unsupported_protocol' | 'credentials_in_url'; message: string } | null {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return { code: 'unsupported_protocol', message: `unsupported protocol ${url.protocol.replace(/:$/, '')} (only http and https are allowed)` };
+  }
+  if (url.username !== '' || url.password !== '') {
+    return { code: 'credentials_in_url', message: 'URLs with embedded credentials are not allowed' };
+  }
+  return null;
+}
+
 export function checkUrlSyntax(url: string, opts: { allowPrivateNetworks: boolean }): UrlCheckResult {
   let parsed: URL;
   try {
@@ -229,16 +240,8 @@ export function checkUrlSyntax(url: string, opts: { allowPrivateNetworks: boolea
   } catch {
     return { ok: false, code: 'invalid_url', message: 'not a valid absolute URL' };
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    return {
-      ok: false,
-      code: 'unsupported_protocol',
-      message: `unsupported protocol ${parsed.protocol.replace(/:$/, '')} (only http and https are allowed)`,
-    };
-  }
-  if (parsed.username !== '' || parsed.password !== '') {
-    return { ok: false, code: 'credentials_in_url', message: 'URLs with embedded credentials are not allowed' };
-  }
+  const problem = webUrlProblem(parsed);
+  if (problem) return { ok: false, ...problem };
   if (parsed.hostname === '') return { ok: false, code: 'invalid_url', message: 'URL has no host' };
   if (!opts.allowPrivateNetworks) {
     if (isLocalhostName(parsed.hostname)) {

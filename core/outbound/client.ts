@@ -3,7 +3,7 @@
 // connector; undici never follows anything on its own.
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { isBlockedAddress } from '../ssrf.js';
+import { isBlockedAddress, webUrlProblem } from '../ssrf.js';
 import { destroyQuietly, readCappedText, readLimitedBody } from './body.js';
 import { createGuardedConnector } from './connector.js';
 import type { ResolveFn } from './connector.js';
@@ -83,12 +83,9 @@ function parseTarget(raw: string, base?: URL): URL {
   } catch {
     throw new OutboundError('invalid_url', raw, base === undefined ? 'not a valid absolute URL' : `invalid redirect location ${JSON.stringify(raw)}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new OutboundError('unsupported_protocol', url.href, `unsupported protocol ${url.protocol.replace(/:$/, '')} (only http and https are allowed)`);
-  }
-  if (url.username !== '' || url.password !== '') {
-    throw new OutboundError('invalid_url', url.href, 'URLs with embedded credentials are not allowed');
-  }
+  const problem = webUrlProblem(url);
+  // OutboundError has no credentials code of its own: such a URL is invalid for a request.
+  if (problem) throw new OutboundError(problem.code === 'credentials_in_url' ? 'invalid_url' : problem.code, url.href, problem.message);
   url.hash = ''; // never sent; also keeps loop detection exact
   return url;
 }

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import type { OutboundOptions } from './outbound/client.js';
 
 const bool = (fallback: boolean) =>
   z
@@ -125,15 +126,8 @@ export interface Config {
     retryScheduleMs: number[];
     secretGraceMs: number;
   };
-  fetch: {
-    userAgent: string;
-    connectTimeoutMs: number;
-    headersTimeoutMs: number;
-    bodyTimeoutMs: number;
-    totalTimeoutMs: number;
-    maxBodyBytes: number;
-    maxRedirects: number;
-  };
+  /** The outbound client's limits; the address policy comes from allowPrivateNetworks. */
+  fetch: Omit<OutboundOptions, 'allowPrivateNetworks' | 'lookup' | 'isAddressAllowed'>;
 }
 
 export class ConfigError extends Error {

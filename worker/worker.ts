@@ -1,51 +1,44 @@
 import http from 'node:http';
 import type { Config } from '../core/config.js';
 import { metricsAccessAllowed, metricsRegistry } from '../core/metrics.js';
-import { createOutboundClient } from '../core/outbound.js';
+import { createOutboundClient, type OutboundOptions } from '../core/outbound.js';
 import type { Runtime } from '../core/runtime.js';
 import { REAPER_QUEUE, scheduleReaper } from './maintenance/reaper.js';
 import { startRescuer } from './maintenance/rescuer.js';
 import { singlePagePipeline } from './pipeline/singlePage.js';
 import type { Pipeline } from './pipeline/types.js';
-import { JobRunner } from './runner.js';
-import { WebhookSender } from './webhooks.js';
+import { JobRunner, type RunnerOptions } from './runner.js';
+import { WebhookSender, type WebhookSenderOptions } from './webhooks.js';
 
-export function outboundOptions(config: Config) {
-  return {
-    allowPrivateNetworks: config.allowPrivateNetworks,
-    userAgent: config.fetch.userAgent,
-    connectTimeoutMs: config.fetch.connectTimeoutMs,
-    headersTimeoutMs: config.fetch.headersTimeoutMs,
-    bodyTimeoutMs: config.fetch.bodyTimeoutMs,
-    totalTimeoutMs: config.fetch.totalTimeoutMs,
-    maxBodyBytes: config.fetch.maxBodyBytes,
-    maxRedirects: config.fetch.maxRedirects,
-  };
-}
+export const outboundOptions = (config: Config): OutboundOptions => ({ allowPrivateNetworks: config.allowPrivateNetworks, ...config.fetch });
+
+export const runnerOptions = (config: Config): RunnerOptions => ({
+  concurrency: config.worker.concurrency,
+  pollIntervalMs: config.worker.pollIntervalMs,
+  shutdownGraceMs: config.worker.shutdownGraceMs,
+  retryBaseDelayMs: config.worker.retryBaseDelayMs,
+  retryMaxDelayMs: config.worker.retryMaxDelayMs,
+  heartbeatIntervalMs: config.worker.heartbeatIntervalMs,
+});
+
+export const webhookSenderOptions = (config: Config): WebhookSenderOptions => ({
+  concurrency: config.webhooks.concurrency,
+  pollIntervalMs: config.worker.pollIntervalMs,
+  timeoutMs: config.webhooks.timeoutMs,
+  retryScheduleMs: config.webhooks.retryScheduleMs,
+  userAgent: config.fetch.userAgent,
+});
 
 /** A started worker: the runner plus what it owns. */
 export async function startWorker(runtime: Runtime, pipeline?: Pipeline): Promise<{ runner: JobRunner; stop(): Promise<void> }> {
   const { config } = runtime;
   const client = createOutboundClient(outboundOptions(config));
-  const runner = new JobRunner(runtime.sql, runtime.boss, runtime.logger, pipeline ?? singlePagePipeline(client), {
-    concurrency: config.worker.concurrency,
-    pollIntervalMs: config.worker.pollIntervalMs,
-    shutdownGraceMs: config.worker.shutdownGraceMs,
-    retryBaseDelayMs: config.worker.retryBaseDelayMs,
-    retryMaxDelayMs: config.worker.retryMaxDelayMs,
-    heartbeatIntervalMs: config.worker.heartbeatIntervalMs,
-  });
+  const runner = new JobRunner(runtime.sql, runtime.boss, runtime.logger, pipeline ?? singlePagePipeline(client), runnerOptions(config));
   await runner.start();
   const { sql, boss, logger } = runtime;
   await scheduleReaper(sql, boss, logger, { staleAfterMs: config.worker.staleAfterMs });
   const stopRescuer = startRescuer(sql, boss, logger, { rescueAfterMs: config.worker.rescueAfterMs });
-  const webhooks = new WebhookSender(sql, boss, logger, client, {
-    concurrency: config.webhooks.concurrency,
-    pollIntervalMs: config.worker.pollIntervalMs,
-    timeoutMs: config.webhooks.timeoutMs,
-    retryScheduleMs: config.webhooks.retryScheduleMs,
-    userAgent: config.fetch.userAgent,
-  });
+  const webhooks = new WebhookSender(sql, boss, logger, client, webhookSenderOptions(config));
   await webhooks.start();
   return {
     runner,

@@ -15,7 +15,7 @@ import { singlePagePipeline } from '../../worker/pipeline/singlePage.js';
 import type { Pipeline } from '../../worker/pipeline/types.js';
 import { JobRunner } from '../../worker/runner.js';
 import { WebhookSender } from '../../worker/webhooks.js';
-import { outboundOptions } from '../../worker/worker.js';
+import { outboundOptions, runnerOptions, webhookSenderOptions } from '../../worker/worker.js';
 import { testConfig } from './config.js';
 import { createTestDatabase } from './database.js';
 
@@ -76,14 +76,7 @@ export async function startStack(opts: { config?: Record<string, string>; worker
     async startWorker(w = {}) {
       const workerConfig = w.config ?? config;
       const client = createOutboundClient(outboundOptions(workerConfig));
-      const runner = new JobRunner(db.sql, boss, logger, w.pipeline ?? singlePagePipeline(client), {
-        concurrency: workerConfig.worker.concurrency,
-        pollIntervalMs: workerConfig.worker.pollIntervalMs,
-        shutdownGraceMs: workerConfig.worker.shutdownGraceMs,
-        retryBaseDelayMs: workerConfig.worker.retryBaseDelayMs,
-        retryMaxDelayMs: workerConfig.worker.retryMaxDelayMs,
-        heartbeatIntervalMs: 500,
-      });
+      const runner = new JobRunner(db.sql, boss, logger, w.pipeline ?? singlePagePipeline(client), { ...runnerOptions(workerConfig), heartbeatIntervalMs: 500 });
       await runner.start();
       runners.push({ runner, close: () => client.close() });
       stack.runner ??= runner;
@@ -93,10 +86,7 @@ export async function startStack(opts: { config?: Record<string, string>; worker
       const senderConfig = w.config ?? config;
       const client = createOutboundClient(outboundOptions(senderConfig));
       const sender = new WebhookSender(db.sql, boss, logger, client, {
-        concurrency: senderConfig.webhooks.concurrency,
-        pollIntervalMs: senderConfig.worker.pollIntervalMs,
-        timeoutMs: senderConfig.webhooks.timeoutMs,
-        retryScheduleMs: senderConfig.webhooks.retryScheduleMs,
+        ...webhookSenderOptions(senderConfig),
         userAgent: 'gleaner-test',
         ...(w.random ? { random: w.random } : {}),
       });

@@ -2,18 +2,17 @@
 // entry points as real child processes (every line of their output kept in
 // files for the secrets scan), local HTTP servers, and small waiting and
 // sampling helpers. Self-contained: nothing here imports node:test.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import readline from 'node:readline';
 import postgres from 'postgres';
-import { configVariableNames } from '../../core/config.js';
 import { connect, type Sql } from '../../core/db.js';
 import { migrate } from '../../core/migrations.js';
+import { spawnService as spawnChild, type ServiceProcess } from '../lib/serviceProcess.js';
 
-export const projectRoot = path.resolve(import.meta.dirname, '..', '..');
+export { projectRoot } from '../lib/serviceProcess.js';
+export { percentile } from '../lib/tempDatabase.js';
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Things to undo when a scenario ends, last first; errors are swallowed (best effort). */
@@ -79,128 +78,15 @@ export async function createDatabase(serverUrl: string, scope: Scope, label: str
 // ---------------------------------------------------------------------------
 // Child processes
 
-export interface LogLine {
-  message: string;
-  level: string;
-  receivedAt: number;
-  [field: string]: unknown;
-}
-
-export interface ServiceProcess {
-  label: string;
-  child: ChildProcess;
-  pid: number;
-  logs: LogLine[];
-  stderr(): string;
-  readonly alive: boolean;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  waitForLog(match: (line: LogLine) => boolean, timeoutMs: number, what: string): Promise<LogLine>;
-  kill(signal?: NodeJS.Signals): void;
-  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
-}
-
-/** The parent's environment without anything the service reads, plus `overrides`. */
-export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of configVariableNames) delete env[name];
-  for (const name of Object.keys(env)) if (name.startsWith('NODE_TEST') || name === 'GLEANER_TEST_DATABASE_URL') delete env[name];
-  delete env.NODE_OPTIONS;
-  return { ...env, ...overrides };
-}
+export type { LogLine, ServiceProcess } from '../lib/serviceProcess.js';
+export { childEnv } from '../lib/serviceProcess.js';
 
 let spawned = 0;
 
-/** `node --import tsx <script>` in the project root; stdout and stderr are copied to files in logDir. */
+/** An entry point as a child process; its stdout and stderr are copied to files in logDir for the secrets scan. */
 export function spawnService(script: string, env: Record<string, string>, opts: { logDir: string; label: string; scope: Scope; args?: string[] }): ServiceProcess {
-  const n = ++spawned;
-  const base = path.join(opts.logDir, `${opts.label}-${n}`);
-  const outFile: WriteStream = createWriteStream(`${base}.stdout.log`);
-  const errFile: WriteStream = createWriteStream(`${base}.stderr.log`);
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...(opts.args ?? [])], {
-    cwd: projectRoot,
-    env: childEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: LogLine[] = [];
-  const waiters = new Set<() => void>();
-  let err = '';
-  let alive = true;
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
-    err += chunk;
-    errFile.write(chunk);
-  });
-  const lines = readline.createInterface({ input: child.stdout! });
-  lines.on('line', (line) => {
-    outFile.write(line + '\n');
-    try {
-      const parsed = JSON.parse(line) as LogLine;
-      if (parsed && typeof parsed === 'object' && typeof parsed.message === 'string') {
-        parsed.receivedAt = Date.now();
-        logs.push(parsed);
-        for (const w of waiters) w();
-      }
-    } catch {
-      // not a log line
-    }
-  });
-  const closed = new Promise<void>((resolve) => lines.once('close', () => resolve()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => {
-      alive = false;
-      for (const w of waiters) w();
-      void Promise.race([closed, sleep(500)]).then(() => {
-        outFile.end();
-        errFile.end();
-        resolve({ code, signal });
-      });
-    });
-  });
-  const proc: ServiceProcess = {
-    label: opts.label,
-    child,
-    pid: child.pid!,
-    logs,
-    stderr: () => err,
-    get alive() {
-      return alive;
-    },
-    exited,
-    waitForLog(match, timeoutMs, what) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const found = logs.find(match);
-          if (found) {
-            done();
-            resolve(found);
-          } else if (!alive) {
-            done();
-            reject(new Error(`${opts.label} exited before ${what}; stderr: ${err.slice(-2000)}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`no ${what} from ${opts.label} within ${timeoutMs} ms; stderr: ${err.slice(-2000)}`));
-        }, timeoutMs);
-        const done = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
-    },
-    kill(signal = 'SIGKILL') {
-      if (alive) child.kill(signal);
-    },
-    async stop(signal = 'SIGTERM', timeoutMs = 10_000) {
-      if (alive) child.kill(signal);
-      const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      await exited;
-      clearTimeout(killer);
-    },
-  };
-  opts.scope.defer(() => proc.stop('SIGKILL', 1000));
+  const proc = spawnChild(script, env, { label: opts.label, args: opts.args ?? [], logBase: path.join(opts.logDir, `${opts.label}-${++spawned}`) });
+  opts.scope.defer(async () => void (await proc.stop('SIGKILL', 1000)));
   return proc;
 }
 
@@ -334,8 +220,3 @@ export function rememberSecret(value: string): string {
   return value;
 }
 
-export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}

@@ -1,146 +1,21 @@
 // Real child processes for the entry points (scripts/start.ts, worker/main.ts,
 // scripts/keys.ts): spawn with a clean environment, read their JSON log lines,
 // stop them with a signal, and kill whatever is left when the test file ends.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import readline from 'node:readline';
-import { configVariableNames } from '../../core/config.js';
+import { spawnService, type Exit, type ServiceProcess } from '../../scripts/lib/serviceProcess.js';
 import { onCleanup } from './cleanup.js';
 
-export const projectRoot = path.resolve(import.meta.dirname, '..', '..');
+export { childEnv, projectRoot, type Exit, type LogLine, type ServiceProcess } from '../../scripts/lib/serviceProcess.js';
 
-export interface LogLine {
-  message: string;
-  level: string;
-  [field: string]: unknown;
-}
-
-export interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-export interface ServiceProcess {
-  child: ChildProcess;
-  pid: number;
-  /** Wall-clock time of the spawn call. */
-  spawnedAt: number;
-  /** Every stdout line that parsed as a JSON log entry, with the time it arrived. */
-  logs: (LogLine & { receivedAt: number })[];
-  stdout(): string;
-  stderr(): string;
-  readonly alive: boolean;
-  exited: Promise<Exit>;
-  waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number, what?: string): Promise<LogLine & { receivedAt: number }>;
-  /** Send a signal and wait for the exit (SIGKILL after timeoutMs); returns the exit and how long it took. */
-  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<Exit & { ms: number }>;
-}
-
-/**
- * The test process's environment without any variable the service reads (so
- * a developer's DATABASE_URL or PORT cannot leak in) and without node:test's
- * own markers, plus `overrides`.
- */
-export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of configVariableNames) delete env[name];
-  for (const name of Object.keys(env)) if (name.startsWith('NODE_TEST') || name === 'GLEANER_TEST_DATABASE_URL') delete env[name];
-  delete env.NODE_OPTIONS;
-  return { ...env, ...overrides };
-}
-
-/** Spawn `node --import tsx <script> ...args` in the project root. */
+/** Spawn `node --import tsx <script> ...args` in the project root; SIGKILLed when the test file ends if still alive. */
 export function spawnScript(script: string, args: string[], env: Record<string, string>): ServiceProcess {
-  const spawnedAt = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-    cwd: projectRoot,
-    env: childEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  const logs: ServiceProcess['logs'] = [];
-  const waiters = new Set<() => void>();
-  let alive = true;
-  let stdoutClosed = false;
-
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => (err += chunk));
-  const lines = readline.createInterface({ input: child.stdout! });
-  lines.once('close', () => (stdoutClosed = true));
-  lines.on('line', (line) => {
-    out += line + '\n';
-    try {
-      const parsed = JSON.parse(line) as LogLine;
-      if (parsed && typeof parsed === 'object' && typeof parsed.message === 'string') {
-        logs.push({ ...parsed, receivedAt: Date.now() });
-        for (const w of waiters) w();
-      }
-    } catch {
-      // not a log line
-    }
-  });
-  const exited = new Promise<Exit>((resolve) => {
-    child.on('exit', (code, signal) => {
-      alive = false;
-      // Let the last stdout lines drain before anyone looks at them.
-      if (stdoutClosed) resolve({ code, signal });
-      else lines.once('close', () => resolve({ code, signal }));
-      setTimeout(() => resolve({ code, signal }), 500).unref();
-      for (const w of waiters) w();
-    });
-  });
-
-  const proc: ServiceProcess = {
-    child,
-    pid: child.pid!,
-    spawnedAt,
-    logs,
-    stdout: () => out,
-    stderr: () => err,
-    get alive() {
-      return alive;
-    },
-    exited,
-    waitForLog(match, timeoutMs = 30_000, what = 'log line') {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const found = logs.find((l) => match(l));
-          if (found) {
-            done();
-            resolve(found);
-          } else if (!alive) {
-            done();
-            reject(new Error(`${script} exited before ${what}; stderr:\n${err}\nstdout:\n${out}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`no ${what} from ${script} within ${timeoutMs} ms; stderr:\n${err}\nstdout:\n${out}`));
-        }, timeoutMs);
-        const done = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
-    },
-    async stop(signal = 'SIGTERM', timeoutMs = 15_000) {
-      const started = Date.now();
-      if (alive) child.kill(signal);
-      const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      const exit = await exited;
-      clearTimeout(killer);
-      return { ...exit, ms: Date.now() - started };
-    },
-  };
+  const proc = spawnService(script, env, { args });
   onCleanup(async () => {
     if (proc.alive) {
-      child.kill('SIGKILL');
-      await exited;
+      proc.kill('SIGKILL');
+      await proc.exited;
     }
   });
   return proc;

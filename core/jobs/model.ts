@@ -12,7 +12,6 @@ export const TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
   failed: ['pending'],
   cancelled: ['pending'],
 };
-export const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
 export interface JobInput {
   url: string;

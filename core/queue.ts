@@ -67,11 +67,12 @@ export async function startQueue(url: string, options: QueueOptions, logger: Log
       await boss.updateQueue(queue.name, queue);
     };
     await ensure({ name: EXTRACT_QUEUE, policy: 'standard', retryLimit: 0, expireInSeconds: options.expireInSeconds });
-    // An attempt cannot outlive its timeout, so an entry still active 30 s later
-    // belongs to a sender that died: pg-boss expires it and hands it out again
-    // (at-least-once; receivers de-duplicate on webhook-id).
-    const webhookExpiry = Math.ceil((options.webhookTimeoutMs ?? 10_000) / 1000) + 30;
-    await ensure({ name: WEBHOOK_QUEUE, policy: 'standard', retryLimit: 20, retryDelay: 10, expireInSeconds: webhookExpiry });
+    // An attempt cannot outlive its timeout, so an entry still active 10 s later
+    // belongs to a sender that died: it expires and is handed out again at once
+    // (at-least-once; receivers de-duplicate on webhook-id). A live sender that
+    // overran its entry records nothing (worker/webhooks.ts), so nothing forks.
+    const webhookExpiry = Math.ceil((options.webhookTimeoutMs ?? 10_000) / 1000) + 10;
+    await ensure({ name: WEBHOOK_QUEUE, policy: 'standard', retryLimit: 20, retryDelay: 1, expireInSeconds: webhookExpiry });
     await ensure({ name: REAPER_QUEUE, policy: 'singleton', retryLimit: 0, expireInSeconds: 300 });
   } finally {
     await lock`select pg_advisory_unlock(${QUEUE_SETUP_LOCK})`.catch(() => {});

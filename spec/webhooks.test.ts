@@ -6,6 +6,7 @@ import { before, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { getJob } from '../core/jobs.js';
 import { listDeliveries } from '../core/webhookDeliveries.js';
+import { rescueOnce } from '../worker/maintenance/rescuer.js';
 import { testConfig } from './helpers/config.js';
 import { articlePage, fixtureSite, startHttpServer, type TestServer } from './helpers/http.js';
 import { startStack, type Stack } from './helpers/stack.js';
@@ -221,4 +222,27 @@ test('by default a callback to a private address is refused at delivery too, and
   assert.equal(deliveries[0]!.outcome, 'failed');
   assert.match(deliveries[0]!.error!, /private|loopback|reserved/);
   assert.equal(hook.received.length, 0);
+});
+
+test('a delivery held by a sender that died mid-attempt is handed out again once its time is up', async () => {
+  const quiet = await startStack({ worker: true, config: SCHEDULE });
+  const hook = await receiver([200]);
+  const res = await quiet.request('POST', '/v1/extract/async', { body: { url: `${site.url}/page`, callbackUrl: hook.url } });
+  await quiet.waitForStatus(res.body.jobId, ['completed']);
+  // As if a sender had fetched the entry long ago and been SIGKILLed: still active, never finished.
+  const held = await quiet.sql`
+    update pgboss.job set state = 'active', started_on = now() - interval '10 minutes'
+    where name = 'webhook' and data->>'jobId' = ${res.body.jobId} returning id`;
+  assert.equal(held.length, 1);
+  await rescueOnce(quiet.sql, quiet.boss, quiet.logger, { rescueAfterMs: 60_000 });
+  const [entry] = await quiet.sql`select state from pgboss.job where id = ${held[0]!.id}`;
+  assert.equal(entry!.state, 'retry');
+  await quiet.startWebhookSender();
+  await waitFor(async () => hook.received.length === 1);
+  const deliveries = await waitFor(async () => {
+    const all = await listDeliveries(quiet.sql, res.body.jobId);
+    return all.length === 1 ? all : undefined;
+  });
+  assert.equal(deliveries[0]!.outcome, 'delivered');
+  assert.equal(hook.received[0]!.headers['webhook-id'], deliveries[0]!.webhookId);
 });

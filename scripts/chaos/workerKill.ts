@@ -164,9 +164,9 @@ async function run(options: ScenarioOptions, scope: import('./harness.js').Scope
   await waitUntil('every webhook acknowledged', () => unacked().length === 0, 30_000, 200).catch(() => {});
   let stuckNote = '';
   if (unacked().length > 0) {
-    // A delivery entry taken by a worker that was killed mid-attempt stays active until pg-boss expires it (120 s).
+    // A delivery entry taken by a worker that was killed mid-attempt stays active until it expires (WEBHOOK_TIMEOUT + 10 s, checked by the rescuer).
     const stuck = await db.sql`select count(*)::int as n from pgboss.job where name = 'webhook' and state = 'active'`;
-    stuckNote = `; ${stuck[0]!.n} delivery entries active under killed workers (pg-boss expiry: 120 s + maintenance)`;
+    stuckNote = `; ${stuck[0]!.n} delivery entries active under killed workers (expiry: WEBHOOK_TIMEOUT + 10 s)`;
     log(`  ${unacked().length} webhooks outstanding${stuckNote}; waiting for pg-boss expiry`);
     await waitUntil('every webhook acknowledged after queue expiry', () => unacked().length === 0, options.reduced ? 5_000 : 300_000, 500).catch(() => {});
   }

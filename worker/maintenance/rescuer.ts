@@ -3,7 +3,7 @@
 // 60 s) goes back to pending for another attempt at once (event detail
 // "rescued"), or fails with {code: "abandoned"} when it has no attempts left.
 // The same pass re-queues pending jobs whose queue entry died with a worker
-// between fetch and claim. Runs in every worker on a timer; passes skip rows
+// between fetch and claim, and expires webhook deliveries held by a dead sender. Runs in every worker on a timer; passes skip rows
 // another worker's pass holds.
 import type { Sql } from '../../core/db.js';
 import { requeueOrphanedJobs, rescueAbandonedJobs, type Job } from '../../core/jobs.js';
@@ -25,6 +25,10 @@ export async function rescueOnce(sql: Sql, boss: Boss, logger: Logger, opts: Res
   for (const job of failed) logger.warn('job failed: its worker went silent on the last attempt', { jobId: job.id, attempt: job.attempts });
   const requeued = await requeueOrphanedJobs(sql, boss, { orphanAfterMs: opts.rescueAfterMs });
   for (const jobId of requeued) logger.warn('pending job re-queued: its queue entry was lost', { jobId });
+  // Webhook deliveries have no heartbeat: one taken by a sender that died is
+  // handed out again once its attempt's time is up (the entry's expiry). Doing
+  // that here rather than only in pg-boss's maintenance shortens the wait.
+  await boss.expire();
   return { rescued, failed, requeued };
 }
 

@@ -86,6 +86,26 @@ const envSchema = z.object({
   FETCH_TOTAL_TIMEOUT: duration('30s'),
   FETCH_MAX_BYTES: int(5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
   FETCH_MAX_REDIRECTS: int(5, 0, 20),
+
+  CRAWL_USER_AGENT: z.string().min(1).default('GleanerBot'),
+  CRAWL_HOST_CONCURRENCY: int(2, 1, 32),
+  CRAWL_HOST_DELAY: duration('250ms'),
+
+  EMBEDDING_MODEL: z.string().min(1).default('Xenova/all-MiniLM-L6-v2'),
+  EMBEDDING_MODEL_DIR: z.string().min(1).optional(),
+  EMBEDDING_CACHE_DIR: z.string().min(1).optional(),
+  EMBEDDING_REMOTE_HOST: z.string().url('must be a URL').default('https://huggingface.co/'),
+  EMBEDDING_BATCH_SIZE: int(16, 1, 256),
+  EMBEDDING_THREADS: int(0, 0, 64),
+  EMBEDDING_MAX_TOKENS: int(256, 16, 512),
+  CHUNK_TOKENS: int(200, 32, 512),
+  CHUNK_OVERLAP_TOKENS: int(40, 0, 256),
+
+  TYPESENSE_URL: z.string().url('must be a URL').optional(),
+  TYPESENSE_API_KEY: z.string().min(1).optional(),
+  TYPESENSE_COLLECTION: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').default('gleaner_chunks'),
+
+  EXTRACT_SYNC_TIMEOUT: duration('30s'),
 });
 
 export interface Config {
@@ -126,6 +146,33 @@ export interface Config {
     retryScheduleMs: number[];
     secretGraceMs: number;
   };
+  crawl: {
+    /** The name matched against robots.txt groups. */
+    robotsUserAgent: string;
+    /** Requests in flight to one host within a job. */
+    hostConcurrency: number;
+    /** Pause between two requests to one host within a job. */
+    hostDelayMs: number;
+  };
+  embedding: {
+    /** Hub model id (e.g. Xenova/all-MiniLM-L6-v2). */
+    model: string;
+    /** A local folder holding the model; when set, remote loading is off. */
+    modelDir: string | undefined;
+    /** Where downloaded models are cached. */
+    cacheDir: string;
+    remoteHost: string;
+    batchSize: number;
+    /** onnxruntime intra-op threads; 0 lets onnxruntime choose. */
+    threads: number;
+    /** Longest input in model tokens; longer text is truncated. */
+    maxTokens: number;
+  };
+  chunking: { maxTokens: number; overlapTokens: number };
+  /** Set when Typesense is the search index; Postgres otherwise. */
+  typesense: { url: string; apiKey: string; collection: string } | undefined;
+  /** How long POST /v1/extract waits for the job before answering 202. */
+  extractSyncTimeoutMs: number;
   /** The outbound client's limits; the address policy comes from allowPrivateNetworks. */
   fetch: Omit<OutboundOptions, 'allowPrivateNetworks' | 'lookup' | 'isAddressAllowed'>;
 }
@@ -150,7 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parsed.error.issues.map((i) => {
         const name = String(i.path[0] ?? '?');
         // Never echo secrets: DATABASE_URL may carry a password.
-        const shown = ['DATABASE_URL', 'METRICS_TOKEN', 'ADMIN_TOKEN'].includes(name) ? '' : ` (got ${JSON.stringify(cleaned[name])})`;
+        const shown = ['DATABASE_URL', 'METRICS_TOKEN', 'ADMIN_TOKEN', 'TYPESENSE_API_KEY'].includes(name) ? '' : ` (got ${JSON.stringify(cleaned[name])})`;
         return `${name}: ${i.message}${shown}`;
       }),
     );
@@ -166,10 +213,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.RESCUE_AFTER >= e.STALE_AFTER) {
     throw new ConfigError([`RESCUE_AFTER: must be shorter than STALE_AFTER (${e.STALE_AFTER} ms)`]);
   }
+  if (e.CHUNK_OVERLAP_TOKENS * 2 > e.CHUNK_TOKENS) {
+    throw new ConfigError([`CHUNK_OVERLAP_TOKENS: must be at most half of CHUNK_TOKENS (${e.CHUNK_TOKENS})`]);
+  }
+  if (e.CHUNK_TOKENS > e.EMBEDDING_MAX_TOKENS) {
+    throw new ConfigError([`CHUNK_TOKENS: must be at most EMBEDDING_MAX_TOKENS (${e.EMBEDDING_MAX_TOKENS})`]);
+  }
+  if ((e.TYPESENSE_URL === undefined) !== (e.TYPESENSE_API_KEY === undefined)) {
+    throw new ConfigError(['TYPESENSE_URL and TYPESENSE_API_KEY: set both to use Typesense, or neither for the Postgres index']);
+  }
+  const dataDir = path.resolve(e.DATA_DIR);
   return {
     port: e.PORT,
     host: e.HOST,
-    dataDir: path.resolve(e.DATA_DIR),
+    dataDir,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     allowPrivateNetworks: e.ALLOW_PRIVATE_NETWORKS,
@@ -200,6 +257,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
       secretGraceMs: e.WEBHOOK_SECRET_GRACE,
     },
+    crawl: { robotsUserAgent: e.CRAWL_USER_AGENT, hostConcurrency: e.CRAWL_HOST_CONCURRENCY, hostDelayMs: e.CRAWL_HOST_DELAY },
+    embedding: {
+      model: e.EMBEDDING_MODEL,
+      modelDir: e.EMBEDDING_MODEL_DIR === undefined ? undefined : path.resolve(e.EMBEDDING_MODEL_DIR),
+      cacheDir: path.resolve(e.EMBEDDING_CACHE_DIR ?? path.join(dataDir, 'models')),
+      remoteHost: e.EMBEDDING_REMOTE_HOST,
+      batchSize: e.EMBEDDING_BATCH_SIZE,
+      threads: e.EMBEDDING_THREADS,
+      maxTokens: e.EMBEDDING_MAX_TOKENS,
+    },
+    chunking: { maxTokens: e.CHUNK_TOKENS, overlapTokens: e.CHUNK_OVERLAP_TOKENS },
+    typesense:
+      e.TYPESENSE_URL !== undefined && e.TYPESENSE_API_KEY !== undefined
+        ? { url: e.TYPESENSE_URL, apiKey: e.TYPESENSE_API_KEY, collection: e.TYPESENSE_COLLECTION }
+        : undefined,
+    extractSyncTimeoutMs: e.EXTRACT_SYNC_TIMEOUT,
     fetch: {
       userAgent: e.FETCH_USER_AGENT,
       connectTimeoutMs: e.FETCH_CONNECT_TIMEOUT,

@@ -1,0 +1,15 @@
+/** A loaded sentence-embedding model, shared by everything in one process. */
+export interface Embedder {
+  /** The hub id or folder the model came from. */
+  readonly modelId: string;
+  /** Length of every vector embed() returns (384 for MiniLM-L6-v2). */
+  readonly dimension: number;
+  /** Longest input in model tokens (special tokens included); longer text is truncated. */
+  readonly maxTokens: number;
+  /** Number of model tokens in `text`, without special tokens and without truncation. */
+  countTokens(text: string): number;
+  /** Mean-pooled, L2-normalised vectors, one per text, in order; batched internally. */
+  embed(texts: string[], opts?: { signal?: AbortSignal }): Promise<Float32Array[]>;
+  /** Free the onnxruntime session. */
+  close(): Promise<void>;
+}

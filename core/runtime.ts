@@ -3,6 +3,7 @@
 import type { Config } from './config.js';
 import { openDatabase, type Database, type Sql } from './db.js';
 import type { Logger } from './logger.js';
+import { openKnowledge, type Knowledge } from './knowledge.js';
 import { migrate } from './migrations.js';
 import { startQueue, type Boss } from './queue.js';
 
@@ -12,6 +13,8 @@ export interface Runtime {
   database: Database;
   sql: Sql;
   boss: Boss;
+  /** Model and search index, loaded on first use. */
+  knowledge: Knowledge;
   close(): Promise<void>;
 }
 
@@ -27,13 +30,16 @@ export async function openRuntime(config: Config, logger: Logger, opts: { role: 
       { expireInSeconds: Math.ceil(config.worker.staleAfterMs / 1000) + 60, webhookTimeoutMs: config.webhooks.timeoutMs, supervise: opts.supervise },
       logger,
     );
+    const knowledge = openKnowledge(config, database.sql, logger);
     return {
       config,
       logger,
       database,
       sql: database.sql,
       boss,
+      knowledge,
       async close() {
+        await knowledge.close().catch((err: Error) => logger.warn('model or index close failed', { error: err.message }));
         await boss.stop({ graceful: false, wait: true }).catch((err: Error) => logger.warn('queue stop failed', { error: err.message }));
         await database.close();
       },

@@ -8,6 +8,9 @@ import { createJob, getJob } from '../core/jobs.js';
 import { createSilentLogger } from '../core/logger.js';
 import { startQueue } from '../core/queue.js';
 import type { Runtime } from '../core/runtime.js';
+import { openKnowledge } from '../core/knowledge.js';
+import { createOutboundClient, outboundOptions } from '../core/outbound.js';
+import { singlePagePipeline } from '../worker/pipeline/singlePage.js';
 import { startWorker } from '../worker/worker.js';
 import { percentile, tempDatabase } from './lib/tempDatabase.js';
 
@@ -16,7 +19,7 @@ const db = await tempDatabase();
 const config = loadConfig({ ALLOW_PRIVATE_NETWORKS: 'true', LOG_LEVEL: 'error', DATABASE_URL: db.url, WORKER_CONCURRENCY: '8' });
 const logger = createSilentLogger();
 const boss = await startQueue(db.url, { expireInSeconds: 660, supervise: true }, logger);
-const runtime: Runtime = { config, logger, database: { sql: db.sql, url: db.url, embedded: undefined, close: async () => {} }, sql: db.sql, boss, close: async () => {} };
+const runtime: Runtime = { config, logger, database: { sql: db.sql, url: db.url, embedded: undefined, close: async () => {} }, sql: db.sql, boss, knowledge: openKnowledge(config, db.sql, logger), close: async () => {} };
 
 const page = '<html><head><title>Bench</title></head><body><article><h1>Bench</h1><p>A short article body for the delivery benchmark, long enough to extract.</p></article></body></html>';
 const site = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(page));
@@ -38,7 +41,9 @@ await Promise.all([new Promise<void>((r) => site.listen(0, '127.0.0.1', r)), new
 const siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
 const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
 
-const worker = await startWorker(runtime);
+// The plain page pipeline: this measures delivery, not embedding.
+const pageClient = createOutboundClient(outboundOptions(config));
+const worker = await startWorker(runtime, singlePagePipeline(pageClient));
 const { apiKey } = await createApiKey(db.sql, 'bench');
 const ids: string[] = [];
 for (let i = 0; i < JOBS; i++) {
@@ -58,6 +63,7 @@ console.log(`webhook delivery latency, job completed → receiver 2xx, ${JOBS} j
 console.log(`  p50 ${percentile(latencies, 50)} ms   p99 ${percentile(latencies, 99)} ms   max ${latencies.at(-1)} ms`);
 
 await worker.stop();
+await pageClient.close();
 await boss.stop({ graceful: false, wait: true });
 site.close();
 receiver.close();

@@ -12,6 +12,8 @@ import { chromium } from 'playwright-core';
 import { loadConfig } from '../core/config.js';
 import { createSilentLogger } from '../core/logger.js';
 import { startQueue } from '../core/queue.js';
+import { openKnowledge } from '../core/knowledge.js';
+import { createOutboundClient, outboundOptions } from '../core/outbound.js';
 import { createApp } from '../server/app.js';
 import { seedDemoData } from '../spec/helpers/dashboardData.js';
 import { tempDatabase } from './lib/tempDatabase.js';
@@ -41,7 +43,9 @@ try {
   stop.push(() => boss.stop({ graceful: false, wait: true }));
   const seeded = await seedDemoData(db.sql, { jobsPerDay: Number(values.jobs), staleAfterSeconds: config.worker.staleAfterMs / 1000 });
   log(`seeded ${seeded.jobs} jobs`);
-  const app = createApp({ config, sql: db.sql, boss, logger });
+  const client = createOutboundClient(outboundOptions(config));
+  stop.push(() => client.close());
+  const app = createApp({ config, sql: db.sql, boss, logger, knowledge: openKnowledge(config, db.sql, logger), client });
   const server = await new Promise<import('node:http').Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -13,15 +13,23 @@ import { rateLimit } from './rateLimit.js';
 import { extractRouter } from './routes/extract.js';
 import { jobsRouter } from './routes/jobs.js';
 import { webhooksRouter } from './routes/webhooks.js';
+import { scrapeRouter } from './routes/scrape.js';
+import { searchRouter } from './routes/search.js';
+import type { Knowledge } from '../core/knowledge.js';
+import type { OutboundClient } from '../core/outbound.js';
 
 export interface AppDeps {
   config: Config;
   sql: Sql;
   boss: Boss;
   logger: Logger;
+  /** The model and index for /v1/search. */
+  knowledge: Knowledge;
+  /** The guarded client for /v1/scrape. */
+  client: OutboundClient;
 }
 
-export function createApp({ config, sql, boss, logger }: AppDeps): Express {
+export function createApp({ config, sql, boss, logger, knowledge, client }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -56,8 +64,10 @@ export function createApp({ config, sql, boss, logger }: AppDeps): Express {
     requireJson,
     express.json({ limit: config.api.bodyLimitBytes, strict: true }),
   );
-  app.use(extractRouter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey }));
+  app.use(extractRouter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, syncTimeoutMs: config.extractSyncTimeoutMs }));
   app.use(jobsRouter({ sql, boss, maxAttempts: config.worker.maxAttempts }));
+  app.use(scrapeRouter({ client, logger, allowPrivateNetworks: config.allowPrivateNetworks }));
+  app.use(searchRouter({ knowledge }));
   app.use(webhooksRouter({ sql, boss, secretGraceMs: config.webhooks.secretGraceMs }));
 
   app.use((req, _res) => {

@@ -6,7 +6,8 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { JOB_STATUSES } from '../core/jobs.js';
 import { html, raw } from './dashboard/html.js';
-import { extractRequestSchema, idempotencyKeySchema, jobIdSchema, listJobsQuerySchema } from './schemas.js';
+import { CATEGORIES } from '../core/categories.js';
+import { extractRequestSchema, idempotencyKeySchema, jobIdSchema, listJobsQuerySchema, scrapeRequestSchema, searchRequestSchema } from './schemas.js';
 
 // ---------------------------------------------------------------------------
 // Response shapes (what the routes' handlers send)
@@ -56,22 +57,68 @@ const jobFields = {
 
 const jobSummary = z.object(jobFields).meta({ id: 'JobSummary' });
 
+const knowledgeItem = z
+  .object({
+    title: z.string(),
+    description: z.string(),
+    content: z.string().meta({ description: 'the page’s main content as Markdown' }),
+    category: z.enum(CATEGORIES),
+    source: z.string().meta({ description: 'the page URL (normalised)' }),
+  })
+  .meta({ id: 'KnowledgeItem' });
+
 const extractResult = z
+  .object({
+    knowledgeItems: z.array(knowledgeItem),
+    business: z
+      .object({ name: z.string().nullable(), description: z.string().nullable(), domain: z.string(), language: z.string().nullable() })
+      .optional()
+      .meta({ description: 'from the first page’s own metadata, when it has a site name or description' }),
+    pagesScraped: z.int(),
+    urlsDiscovered: z.int(),
+    chunksIndexed: z.int(),
+    pages: z.array(z.object({ url: z.string(), title: z.string(), category: z.enum(CATEGORIES), chunks: z.int() })),
+    failedPages: z.array(z.object({ url: z.string(), reason: z.string(), message: z.string() }).catchall(z.unknown())).meta({ description: 'pages that could not be used, with the reason' }),
+  })
+  .catchall(z.unknown())
+  .meta({ id: 'ExtractResult' });
+
+const scrapedPage = z
   .object({
     url: z.string(),
     finalUrl: z.string(),
     statusCode: z.int(),
+    contentType: z.string().nullable(),
     title: z.string().nullable(),
     description: z.string().nullable(),
     language: z.string().nullable(),
+    canonicalUrl: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()),
     markdown: z.string(),
     text: z.string(),
-    headings: z.array(z.unknown()),
-    links: z.array(z.unknown()),
-    pagesScraped: z.int(),
+    headings: z.array(z.object({ level: z.int(), text: z.string() })),
+    links: z.array(z.string()),
   })
   .catchall(z.unknown())
-  .meta({ id: 'ExtractResult' });
+  .meta({ id: 'ScrapedPage' });
+
+const searchResults = z
+  .object({
+    query: z.string(),
+    results: z.array(
+      z.object({
+        score: z.number().meta({ description: 'higher is better; comparable within one answer' }),
+        title: z.string(),
+        snippet: z.string().meta({ description: 'plain text around the query’s words' }),
+        source: z.string(),
+        category: z.string(),
+        headingPath: z.array(z.string()),
+        jobId: z.string(),
+        chunkId: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'SearchResults' });
 
 const job = z.object({ ...jobFields, result: extractResult.optional().meta({ description: 'present when completed' }) }).meta({ id: 'Job' });
 
@@ -175,6 +222,52 @@ export function routeSpecs(opts: { allowPrivateNetworks: boolean }): RouteSpec[]
         '415': err('body is not JSON'),
         ...common,
       },
+    },
+    {
+      method: 'post',
+      path: '/v1/extract',
+      tag: 'jobs',
+      auth: true,
+      summary: 'Submit and wait for the result',
+      description: 'The same job as /v1/extract/async, but the answer waits up to EXTRACT_SYNC_TIMEOUT: 200 with the finished job (completed or failed), else 202 with the jobId and a Location to poll.',
+      headers: { 'Idempotency-Key': { schema: idempotencyKeySchema, description: 'makes retries of this request safe' } },
+      body: extractRequestSchema(opts),
+      responses: {
+        '200': { description: 'the finished job', schema: job },
+        '202': { description: 'still running: poll the Location', schema: jobAccepted, headers: { location: '/v1/jobs/{jobId}' } },
+        '400': err('validation error (every field and its problem in details) or malformed JSON'),
+        '409': err('the Idempotency-Key was used with a different body'),
+        '413': err('body over API_BODY_LIMIT_BYTES'),
+        '415': err('body is not JSON'),
+        ...common,
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/scrape',
+      tag: 'knowledge',
+      auth: true,
+      summary: 'One page’s Markdown, metadata and links, now',
+      description: 'Synchronous: no job and no indexing; the same fetcher, address guard and extraction as a job.',
+      body: scrapeRequestSchema(opts),
+      responses: {
+        '200': { description: 'the page', schema: scrapedPage },
+        '400': err('validation error, or the URL resolves to a refused address'),
+        '422': err('the page answered with something that is not a usable HTML page (code in details)'),
+        '502': err('the page could not be fetched (code and status in details)'),
+        '504': err('the page did not answer in time'),
+        ...common,
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/search',
+      tag: 'knowledge',
+      auth: true,
+      summary: 'Search this key’s indexed pages',
+      description: 'Hybrid ranking: full-text candidates re-ranked by embedding similarity, or vector-only when no word of the query occurs. Only the caller’s own chunks are searched.',
+      body: searchRequestSchema,
+      responses: { '200': { description: 'ranked results', schema: searchResults }, '400': err('validation error'), ...common },
     },
     {
       method: 'get',

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { createInitialKeyIfNone } from '../core/apiKeys.js';
 import type { Runtime } from '../core/runtime.js';
+import { createOutboundClient, outboundOptions } from '../core/outbound.js';
 import { createApp } from './app.js';
 
 /** Listen; on a first start with no keys, create one and print it once to stderr (never to the log). */
@@ -10,7 +11,10 @@ export async function startServer(runtime: Runtime): Promise<{ server: Server; p
     const key = await createInitialKeyIfNone(runtime.sql);
     if (key) process.stderr.write(`\nCreated the first API key (shown only this once; keep it safe):\n${key}\n\n`);
   }
-  const app = createApp({ config, sql: runtime.sql, boss: runtime.boss, logger });
+  // Load the model and open the index now: a missing model fails start-up, not the first search.
+  await runtime.knowledge.index();
+  const client = createOutboundClient(outboundOptions(config));
+  const app = createApp({ config, sql: runtime.sql, boss: runtime.boss, logger, knowledge: runtime.knowledge, client });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s))); // Express 5 passes a listen error to the callback
     s.once('error', reject);
@@ -23,10 +27,12 @@ export async function startServer(runtime: Runtime): Promise<{ server: Server; p
   return {
     server,
     port,
-    stop: () =>
-      new Promise<void>((resolve) => {
+    stop: async () => {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
-      }),
+      });
+      await client.close();
+    },
   };
 }

@@ -76,7 +76,7 @@ describe('HTTP: access', () => {
       format: winston.format.json(),
       transports: [new winston.transports.Stream({ stream: new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) }) })],
     });
-    const app = createApp({ config: testConfig(), sql: stack.sql, boss: stack.boss, logger });
+    const app = createApp({ config: testConfig(), sql: stack.sql, boss: stack.boss, knowledge: stack.knowledge, client: stack.client, logger });
     const server: Server = await new Promise((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });

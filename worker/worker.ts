@@ -1,16 +1,16 @@
 import http from 'node:http';
 import type { Config } from '../core/config.js';
 import { metricsAccessAllowed, metricsRegistry } from '../core/metrics.js';
-import { createOutboundClient, type OutboundOptions } from '../core/outbound.js';
+import { createOutboundClient, outboundOptions } from '../core/outbound.js';
 import type { Runtime } from '../core/runtime.js';
 import { REAPER_QUEUE, scheduleReaper } from './maintenance/reaper.js';
 import { startRescuer } from './maintenance/rescuer.js';
-import { singlePagePipeline } from './pipeline/singlePage.js';
+import { knowledgePipeline, type KnowledgePipelineOptions } from './pipeline/knowledge.js';
 import type { Pipeline } from './pipeline/types.js';
 import { JobRunner, type RunnerOptions } from './runner.js';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks.js';
 
-export const outboundOptions = (config: Config): OutboundOptions => ({ allowPrivateNetworks: config.allowPrivateNetworks, ...config.fetch });
+export { outboundOptions };
 
 export const runnerOptions = (config: Config): RunnerOptions => ({
   concurrency: config.worker.concurrency,
@@ -29,11 +29,25 @@ export const webhookSenderOptions = (config: Config): WebhookSenderOptions => ({
   userAgent: config.fetch.userAgent,
 });
 
+export const knowledgePipelineOptions = (config: Config): KnowledgePipelineOptions => ({
+  crawl: { robotsUserAgent: config.crawl.robotsUserAgent, hostConcurrency: config.crawl.hostConcurrency, hostDelayMs: config.crawl.hostDelayMs },
+  chunking: config.chunking,
+  batchSize: config.embedding.batchSize,
+});
+
 /** A started worker: the runner plus what it owns. */
 export async function startWorker(runtime: Runtime, pipeline?: Pipeline): Promise<{ runner: JobRunner; stop(): Promise<void> }> {
   const { config } = runtime;
+  // Load the model and open the index before claiming anything: a missing model fails here, not in every job.
+  if (!pipeline) await runtime.knowledge.index();
   const client = createOutboundClient(outboundOptions(config));
-  const runner = new JobRunner(runtime.sql, runtime.boss, runtime.logger, pipeline ?? singlePagePipeline(client), runnerOptions(config));
+  const runner = new JobRunner(
+    runtime.sql,
+    runtime.boss,
+    runtime.logger,
+    pipeline ?? knowledgePipeline({ client, knowledge: runtime.knowledge, options: knowledgePipelineOptions(config) }),
+    runnerOptions(config),
+  );
   await runner.start();
   const { sql, boss, logger } = runtime;
   await scheduleReaper(sql, boss, logger, { staleAfterMs: config.worker.staleAfterMs });

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
-import { Router } from 'express';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Router, type Request, type Response } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
 import type { Sql } from '../../core/db.js';
-import { createJob, IdempotencyConflictError, TooManyJobsInFlightError, type JobInput } from '../../core/jobs.js';
+import { createJob, getJob, IdempotencyConflictError, TooManyJobsInFlightError, type Job, type JobInput } from '../../core/jobs.js';
 import type { Boss } from '../../core/queue.js';
 import { HttpError } from '../errors.js';
 import { extractRequestSchema, idempotencyKeySchema } from '../schemas.js';
 import { parseOr400 } from '../validation.js';
+import { jobView } from './jobs.js';
 
 /** Stable JSON (sorted keys) so the same body always hashes the same. */
 function canonicalJson(value: unknown): string {
@@ -21,11 +23,37 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export function extractRouter(deps: { sql: Sql; boss: Boss; allowPrivateNetworks: boolean; maxAttempts: number; maxJobsInFlight: number }): Router {
+export interface ExtractRouterDeps {
+  sql: Sql;
+  boss: Boss;
+  allowPrivateNetworks: boolean;
+  maxAttempts: number;
+  maxJobsInFlight: number;
+  /** How long POST /v1/extract waits for the job before answering 202. */
+  syncTimeoutMs: number;
+}
+
+// Polling the job row is enough here: a waiting request costs one indexed
+// read per interval, and the interval grows so long jobs cost little.
+async function waitForFinish(sql: Sql, jobId: string, apiKeyId: string, timeoutMs: number, signal: AbortSignal): Promise<Job | null> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 25;
+  for (;;) {
+    const job = await getJob(sql, { jobId, apiKeyId });
+    if (!job || job.status === 'completed' || job.status === 'failed') return job;
+    const left = deadline - Date.now();
+    if (left <= 0 || signal.aborted) return job;
+    await sleep(Math.min(delay, left));
+    delay = Math.min(delay * 2, 500);
+  }
+}
+
+export function extractRouter(deps: ExtractRouterDeps): Router {
   const router = Router();
   const schema = extractRequestSchema({ allowPrivateNetworks: deps.allowPrivateNetworks });
 
-  router.post('/v1/extract/async', async (req, res) => {
+  /** Validate, then create the job (or replay it); the response is left to the caller. */
+  async function submit(req: Request, res: Response): Promise<{ job: Job; replayed: boolean }> {
     const apiKey = res.locals.apiKey as ApiKey;
     if (req.body === undefined) throw new HttpError(400, 'validation_error', 'invalid body: a JSON object with a url is required', [{ field: 'body', message: 'is required' }]);
     const body = parseOr400(schema, req.body);
@@ -45,7 +73,7 @@ export function extractRouter(deps: { sql: Sql; boss: Boss; allowPrivateNetworks
       });
       res.locals.jobId = job.id;
       if (replayed) res.setHeader('idempotent-replayed', 'true');
-      res.status(replayed ? 200 : 202).json({ jobId: job.id, status: job.status, createdAt: job.createdAt.toISOString() });
+      return { job, replayed };
     } catch (err) {
       if (err instanceof IdempotencyConflictError) {
         throw new HttpError(409, 'idempotency_conflict', err.message, { jobId: err.jobId });
@@ -55,6 +83,28 @@ export function extractRouter(deps: { sql: Sql; boss: Boss; allowPrivateNetworks
       }
       throw err;
     }
+  }
+
+  router.post('/v1/extract/async', async (req, res) => {
+    const { job, replayed } = await submit(req, res);
+    res.status(replayed ? 200 : 202).json({ jobId: job.id, status: job.status, createdAt: job.createdAt.toISOString() });
+  });
+
+  // The synchronous variant: the same job, but the answer waits for it up to
+  // EXTRACT_SYNC_TIMEOUT; a job still running then is answered like the async route.
+  router.post('/v1/extract', async (req, res) => {
+    const { job: created } = await submit(req, res);
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    const job = (await waitForFinish(deps.sql, created.id, created.apiKeyId, deps.syncTimeoutMs, gone.signal)) ?? created;
+    if (job.status === 'completed' || job.status === 'failed') {
+      res.status(200).json(jobView(job));
+      return;
+    }
+    res
+      .status(202)
+      .setHeader('location', `/v1/jobs/${job.id}`)
+      .json({ jobId: job.id, status: job.status, createdAt: job.createdAt.toISOString(), message: `the job is still ${job.status}; poll GET /v1/jobs/${job.id} or pass a callbackUrl` });
   });
 
   return router;

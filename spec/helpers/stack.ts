@@ -10,12 +10,14 @@ import { createSilentLogger, type Logger } from '../../core/logger.js';
 import { startQueue, type Boss } from '../../core/queue.js';
 import { createApp } from '../../server/app.js';
 import type { Sql } from '../../core/db.js';
-import { createOutboundClient } from '../../core/outbound.js';
+import { createOutboundClient, type OutboundClient } from '../../core/outbound.js';
+import { openKnowledge, type Knowledge } from '../../core/knowledge.js';
 import { singlePagePipeline } from '../../worker/pipeline/singlePage.js';
 import type { Pipeline } from '../../worker/pipeline/types.js';
 import { JobRunner } from '../../worker/runner.js';
 import { WebhookSender } from '../../worker/webhooks.js';
-import { outboundOptions, runnerOptions, webhookSenderOptions } from '../../worker/worker.js';
+import { knowledgePipeline } from '../../worker/pipeline/knowledge.js';
+import { knowledgePipelineOptions, outboundOptions, runnerOptions, webhookSenderOptions } from '../../worker/worker.js';
 import { testConfig } from './config.js';
 import { createTestDatabase } from './database.js';
 
@@ -29,7 +31,13 @@ export interface Stack {
   key: string;
   apiKeyId: string;
   runner: JobRunner | null;
+  /** The API's model and index (loaded on first use). */
+  knowledge: Knowledge;
+  /** The API's guarded outbound client. */
+  client: OutboundClient;
   startWorker(opts?: { pipeline?: Pipeline; config?: Config }): Promise<JobRunner>;
+  /** The service's pipeline (crawl, chunk, embed, index) on this stack's model, index and a client of its own. */
+  knowledgePipeline(config?: Config): Pipeline;
   startWebhookSender(opts?: { config?: Config; random?: () => number }): Promise<WebhookSender>;
   request(method: string, path: string, opts?: { body?: unknown; key?: string | null; headers?: Record<string, string>; rawBody?: string }): Promise<{ status: number; body: any; headers: Headers }>;
   waitForStatus(jobId: string, statuses: JobStatus[], timeoutMs?: number): Promise<Job>;
@@ -40,7 +48,10 @@ export async function startStack(opts: { config?: Record<string, string>; worker
   const db = await createTestDatabase();
   const logger = createSilentLogger();
   const boss = await startQueue(db.url, { expireInSeconds: 660, supervise: false, poolSize: 3 }, logger);
-  const app = createApp({ config, sql: db.sql, boss, logger });
+  // Loaded only if a test searches or indexes: most files never touch the model.
+  const knowledge = openKnowledge(config, db.sql, logger);
+  const client = createOutboundClient(outboundOptions(config));
+  const app = createApp({ config, sql: db.sql, boss, logger, knowledge, client });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -48,6 +59,7 @@ export async function startStack(opts: { config?: Record<string, string>; worker
   const { key, apiKey } = await createApiKey(db.sql, 'test');
   const runners: { runner: JobRunner; close(): Promise<void> }[] = [];
   const senders: { sender: WebhookSender; close(): Promise<void> }[] = [];
+  const pipelineClients: OutboundClient[] = [];
 
   onCleanup(async () => {
     for (const r of runners) {
@@ -58,8 +70,11 @@ export async function startStack(opts: { config?: Record<string, string>; worker
       await s.sender.stop();
       await s.close();
     }
+    for (const c of pipelineClients) await c.close();
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
+    await client.close();
+    await knowledge.close();
     await boss.stop({ graceful: false, wait: true });
   });
 
@@ -73,6 +88,8 @@ export async function startStack(opts: { config?: Record<string, string>; worker
     key,
     apiKeyId: apiKey.id,
     runner: null,
+    knowledge,
+    client,
     async startWorker(w = {}) {
       const workerConfig = w.config ?? config;
       const client = createOutboundClient(outboundOptions(workerConfig));
@@ -81,6 +98,11 @@ export async function startStack(opts: { config?: Record<string, string>; worker
       runners.push({ runner, close: () => client.close() });
       stack.runner ??= runner;
       return runner;
+    },
+    knowledgePipeline(pipelineConfig = config) {
+      const pipelineClient = createOutboundClient(outboundOptions(pipelineConfig));
+      pipelineClients.push(pipelineClient);
+      return knowledgePipeline({ client: pipelineClient, knowledge, options: knowledgePipelineOptions(pipelineConfig) });
     },
     async startWebhookSender(w = {}) {
       const senderConfig = w.config ?? config;

@@ -1,19 +1,9 @@
 import { PageTooComplexError } from '../../core/extraction/index.js';
 import { OutboundError } from '../../core/outbound.js';
 import type { JobError } from '../../core/jobs.js';
+import { PipelineError } from '../../core/pipelineError.js';
 
-/** A failure a step reports on purpose, with a stable code for clients. */
-export class PipelineError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly retryable: boolean,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = 'PipelineError';
-  }
-}
+export { PipelineError };
 
 // Worth another attempt: the network or the upstream may recover.
 const RETRYABLE_OUTBOUND = new Set(['connect_failed', 'timeout']);

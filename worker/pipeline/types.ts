@@ -3,6 +3,8 @@ import type { Logger } from '../../core/logger.js';
 
 export interface StepContext {
   jobId: string;
+  /** The job's owner: the search index tenant. */
+  apiKeyId: string;
   logger: Logger;
   /** Aborted when the job is cancelled or the worker shuts down. */
   signal: AbortSignal;

@@ -1,0 +1,75 @@
+// One page, fetched through the guarded client and extracted: what a job's
+// pipeline does per page and what POST /v1/scrape returns without a job.
+import type { Logger } from './logger.js';
+import { decodeHtml, extractPage, type ExtractedPage } from './extraction/index.js';
+import type { OutboundClient } from './outbound.js';
+import { PipelineError } from './pipelineError.js';
+
+export interface FetchedPage {
+  requestedUrl: string;
+  url: string;
+  status: number;
+  contentType: string | null;
+  charset: string;
+  html: string;
+  bytes: number;
+  redirects: string[];
+  fetchedAt: string;
+  durationMs: number;
+}
+
+const HTML_TYPES = ['text/html', 'application/xhtml+xml', 'text/plain'];
+
+/** GET the page and decode it to text; binary bodies are refused as not_html. */
+export async function fetchHtmlPage(client: OutboundClient, url: string, opts: { signal: AbortSignal; logger: Logger }): Promise<FetchedPage> {
+  const response = await client.fetch(url, { signal: opts.signal, accept: HTML_TYPES });
+  if (response.body.includes(0)) {
+    throw new PipelineError('not_html', `the response from ${response.url} is binary, not an HTML page`, false, { url: response.url });
+  }
+  const { html, charset } = decodeHtml(response.body, response.contentType);
+  opts.logger.debug('page fetched', { url: response.url, status: response.status, bytes: response.body.length, ms: response.durationMs });
+  return {
+    requestedUrl: url,
+    url: response.url,
+    status: response.status,
+    contentType: response.contentType,
+    charset,
+    html,
+    bytes: response.body.length,
+    redirects: response.redirects,
+    fetchedAt: new Date().toISOString(),
+    durationMs: response.durationMs,
+  };
+}
+
+/** The public description of one page: metadata, Markdown, text, headings and links. */
+export function describePage(page: FetchedPage, content: ExtractedPage) {
+  return {
+    url: page.requestedUrl,
+    finalUrl: page.url,
+    statusCode: page.status,
+    contentType: page.contentType,
+    charset: page.charset,
+    fetchedAt: page.fetchedAt,
+    title: content.title,
+    description: content.description,
+    language: content.language,
+    canonicalUrl: content.canonicalUrl,
+    metadata: { siteName: content.siteName, author: content.author, publishedAt: content.publishedAt },
+    markdown: content.markdown,
+    text: content.text,
+    headings: content.headings,
+    links: content.links,
+  };
+}
+export type PageDescription = ReturnType<typeof describePage>;
+
+/** Fetch and extract one page; a page without text is an error (empty_content). */
+export async function scrapePage(client: OutboundClient, url: string, opts: { signal: AbortSignal; logger: Logger }): Promise<PageDescription> {
+  const page = await fetchHtmlPage(client, url, opts);
+  const content = extractPage(page.html, page.url);
+  if (!content.text.trim()) {
+    throw new PipelineError('empty_content', `no text content found at ${page.url}`, false, { url: page.url });
+  }
+  return describePage(page, content);
+}

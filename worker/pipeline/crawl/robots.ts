@@ -1,0 +1,121 @@
+// robots.txt, read once per origin per crawl, with Google's documented rules
+// for the cases the standard (RFC 9309) leaves to the crawler:
+//   - 2xx: the file's rules for our user agent (or the "*" group); content
+//     after the first 500 KiB is ignored.
+//   - 3xx: followed by the outbound client (at most its redirect limit).
+//   - 4xx other than 429: there is no robots.txt; everything is allowed.
+//   - 429, 5xx, and an unreachable server (DNS, connect, timeout): the whole
+//     origin is treated as disallowed, since the site may be overloaded or
+//     its rules unknown.
+// Crawl-delay (not in RFC 9309, ignored by Google, honoured by Bing and
+// Yandex) is kept as a floor on the per-host delay, capped.
+import { createRequire } from 'node:module';
+import { OutboundError, type FetchedResponse } from '../../../core/outbound.js';
+
+/** The parts of robots-parser's Robot that are used. */
+interface ParsedRobots {
+  isAllowed(url: string, ua?: string): boolean | undefined;
+  getCrawlDelay(ua?: string): number | undefined;
+  getSitemaps(): string[];
+}
+
+// robots-parser is CommonJS whose typings declare an ES default export that
+// does not exist at run time; load it the way Node does.
+const robotsParser = createRequire(import.meta.url)('robots-parser') as (url: string, contents: string) => ParsedRobots;
+
+/** RFC 9309 §2.5 lets parsers stop at 500 KiB; Google does. */
+const MAX_ROBOTS_BYTES = 500 * 1024;
+
+export type RobotsStatus = 'parsed' | 'missing' | 'unavailable';
+
+export interface RobotsPolicy {
+  /** parsed: the file's rules; missing: 4xx, allow all; unavailable: 5xx/429/unreachable, disallow all. */
+  status: RobotsStatus;
+  /** Why the file is unavailable (for failure messages). */
+  problem?: string;
+  isAllowed(url: string): boolean;
+  /** Crawl-delay for our user agent in ms, capped; undefined when not given. */
+  crawlDelayMs: number | undefined;
+  /** Sitemap: lines, as absolute URLs. */
+  sitemaps: string[];
+}
+
+export interface RobotsOptions {
+  userAgent: string;
+  /** Longest Crawl-delay honoured; longer values are cut to this. */
+  maxCrawlDelayMs: number;
+}
+
+/** GET one robots.txt (through the host's politeness limits); throws OutboundError. */
+export type RobotsFetch = (robotsUrl: string) => Promise<FetchedResponse>;
+
+const allowAll = (status: RobotsStatus): RobotsPolicy => ({ status, isAllowed: () => true, crawlDelayMs: undefined, sitemaps: [] });
+
+const disallowAll = (problem: string): RobotsPolicy => ({ status: 'unavailable', problem, isAllowed: () => false, crawlDelayMs: undefined, sitemaps: [] });
+
+/** Build the policy from a robots.txt body. */
+export function parseRobots(robotsUrl: string, body: string, opts: RobotsOptions): RobotsPolicy {
+  const robots = robotsParser(robotsUrl, body);
+  const delaySeconds = robots.getCrawlDelay(opts.userAgent);
+  const crawlDelayMs =
+    delaySeconds !== undefined && Number.isFinite(delaySeconds) && delaySeconds > 0
+      ? Math.min(Math.round(delaySeconds * 1000), opts.maxCrawlDelayMs)
+      : undefined;
+  const sitemaps: string[] = [];
+  for (const s of robots.getSitemaps()) {
+    try {
+      sitemaps.push(new URL(s, robotsUrl).href);
+    } catch {
+      /* not a URL: skip it */
+    }
+  }
+  return {
+    status: 'parsed',
+    // undefined means "another origin's URL": never asked, since policies are per origin.
+    isAllowed: (url) => robots.isAllowed(url, opts.userAgent) !== false,
+    crawlDelayMs,
+    sitemaps,
+  };
+}
+
+/**
+ * Fetch and interpret `origin`/robots.txt. Never throws for the site's
+ * behaviour (that becomes the policy); rethrows only an abort of our own.
+ */
+export async function loadRobots(origin: string, fetch: RobotsFetch, opts: RobotsOptions, signal: AbortSignal): Promise<RobotsPolicy> {
+  const robotsUrl = new URL('/robots.txt', origin).href;
+  let response: FetchedResponse;
+  try {
+    response = await fetch(robotsUrl);
+  } catch (err) {
+    if (signal.aborted) throw err;
+    if (err instanceof OutboundError && err.code === 'http_status' && err.status !== undefined) {
+      if (err.status >= 400 && err.status < 500 && err.status !== 429) return allowAll('missing');
+      return disallowAll(`robots.txt answered HTTP ${err.status}`);
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    // Too large or undecodable counts as unreadable rules: stay out rather than guess.
+    return disallowAll(`robots.txt could not be read: ${message}`);
+  }
+  const bytes = response.body.subarray(0, MAX_ROBOTS_BYTES);
+  // Parsed as the file of the origin that was asked, even after a redirect:
+  // the rules found at the end of the redirects govern that origin.
+  return parseRobots(robotsUrl, new TextDecoder('utf-8').decode(bytes), opts);
+}
+
+/** One policy per origin per crawl; concurrent callers share the one fetch. */
+export class RobotsCache {
+  private readonly byOrigin = new Map<string, Promise<RobotsPolicy>>();
+
+  constructor(private readonly load: (origin: string) => Promise<RobotsPolicy>) {}
+
+  forUrl(url: string): Promise<RobotsPolicy> {
+    const origin = new URL(url).origin;
+    let policy = this.byOrigin.get(origin);
+    if (policy === undefined) {
+      policy = this.load(origin);
+      this.byOrigin.set(origin, policy);
+    }
+    return policy;
+  }
+}

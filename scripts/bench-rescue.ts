@@ -10,12 +10,15 @@ import { createJob, getJob, listJobEvents } from '../core/jobs.js';
 import { createSilentLogger } from '../core/logger.js';
 import { startQueue } from '../core/queue.js';
 import { percentile, tempDatabase } from './lib/tempDatabase.js';
+import { standInModelDir } from './lib/serviceProcess.js';
+import { ensureTestModel } from './lib/testModel.js';
 
 const rescueAfter = process.argv[2] ?? '60s';
 const heartbeat = process.argv[3] ?? (rescueAfter === '60s' ? '15s' : '2s');
 const JOBS = 8;
 const root = path.resolve(import.meta.dirname, '..');
 
+await ensureTestModel(standInModelDir);
 const db = await tempDatabase();
 const boss = await startQueue(db.url, { expireInSeconds: 660, supervise: false }, createSilentLogger());
 
@@ -35,7 +38,7 @@ function worker(): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
     cwd: root,
     stdio: 'ignore',
-    env: { ...process.env, DATABASE_URL: db.url, ALLOW_PRIVATE_NETWORKS: 'true', RESCUE_AFTER: rescueAfter, HEARTBEAT_INTERVAL: heartbeat, FETCH_TOTAL_TIMEOUT: '10m', FETCH_HEADERS_TIMEOUT: '10m', FETCH_BODY_TIMEOUT: '10m', WORKER_CONCURRENCY: String(JOBS), LOG_LEVEL: 'error' },
+    env: { ...process.env, EMBEDDING_MODEL_DIR: standInModelDir, DATABASE_URL: db.url, ALLOW_PRIVATE_NETWORKS: 'true', RESCUE_AFTER: rescueAfter, HEARTBEAT_INTERVAL: heartbeat, FETCH_TOTAL_TIMEOUT: '10m', FETCH_HEADERS_TIMEOUT: '10m', FETCH_BODY_TIMEOUT: '10m', WORKER_CONCURRENCY: String(JOBS), LOG_LEVEL: 'error' },
   });
 }
 

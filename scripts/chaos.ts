@@ -11,6 +11,8 @@ import { parseArgs } from 'node:util';
 import { startEmbeddedPostgres } from '../core/embeddedPostgres.js';
 import { createSilentLogger } from '../core/logger.js';
 import { knownSecrets } from './chaos/harness.js';
+import { ensureTestModel } from './lib/testModel.js';
+import { standInModelDir } from './lib/serviceProcess.js';
 import { scenarios } from './chaos/index.js';
 import { scanLogsForSecrets } from './chaos/secrets.js';
 import { held, type ScenarioReport } from './chaos/types.js';
@@ -26,6 +28,8 @@ const selected = only.length ? scenarios.filter((s) => only.includes(s.name)) : 
 const SCENARIO_TIMEOUT_MS = 10 * 60_000;
 
 const started = Date.now();
+// Services load the embedding model at start-up; none can be downloaded here.
+await ensureTestModel(standInModelDir);
 const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gleaner-chaos-'));
 const logDir = path.join(dir, 'logs');
 await fs.mkdir(logDir);

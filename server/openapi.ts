@@ -109,7 +109,7 @@ const searchResults = z
       z.object({
         score: z.number().meta({ description: 'higher is better; comparable within one answer' }),
         title: z.string(),
-        snippet: z.string().meta({ description: 'plain text around the query’s words' }),
+        snippet: z.string().meta({ description: "the chunk’s text around the query’s words, HTML-escaped, matches wrapped in <mark>" }),
         source: z.string(),
         category: z.string(),
         headingPath: z.array(z.string()),

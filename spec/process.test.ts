@@ -112,7 +112,7 @@ describe('worker process: graceful shutdown', () => {
     const second = await startWorkerProcess({ SHUTDOWN_GRACE: '5s' });
     const done = await stack.waitForStatus(jobId, ['completed', 'failed'], 20_000);
     assert.equal(done.status, 'completed');
-    assert.equal((done.result as { title: string }).title, 'Stalled');
+    assert.equal((done.result as { knowledgeItems: { title: string }[] }).knowledgeItems[0]?.title, 'Stalled');
     const events = await listJobEvents(stack.sql, jobId);
     assert.deepEqual(
       events.map((e) => [e.fromStatus, e.toStatus]),
@@ -245,7 +245,7 @@ describe('npm start on a persistent embedded database', () => {
     jobId = created.body.jobId;
     const job = await waitForJob(jobId, firstKey);
     assert.equal(job.status, 'completed');
-    assert.equal(job.result.title, 'Persistence');
+    assert.equal(job.result.knowledgeItems[0].title, 'Persistence');
     t.diagnostic(`cold start (spawn → ready, incl. initdb): ${timings.cold} ms (in-process ${timings.coldInProcess} ms)`);
   });
 
@@ -298,8 +298,8 @@ describe('npm start on a persistent embedded database', () => {
     const job = await api('GET', `/v1/jobs/${jobId}`, firstKey);
     assert.equal(job.status, 200, JSON.stringify(job.body));
     assert.equal(job.body.status, 'completed');
-    assert.equal(job.body.result.title, 'Persistence');
-    assert.match(job.body.result.text, /survive a restart/);
+    assert.equal(job.body.result.knowledgeItems[0].title, 'Persistence');
+    assert.match(job.body.result.knowledgeItems[0].content, /survive a restart/);
     assert.equal((await api('GET', '/v1/jobs', cliKey)).status, 200);
 
     const exit = await service.stop('SIGTERM', 30_000);

@@ -6,8 +6,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { startEmbeddedPostgres } from '../core/embeddedPostgres.js';
 import { createSilentLogger } from '../core/logger.js';
+import { ensureTestModel } from '../scripts/lib/testModel.js';
+import { DEFAULT_TEST_MODEL_DIR } from './helpers/config.js';
 
 const root = path.resolve(import.meta.dirname, '..');
+// The embedding tests and the pipeline need a model and the hub is out of reach:
+// a random-weight stand-in, rebuilt only when its marker says it is stale.
+const modelDir = path.resolve(process.env.GLEANER_TEST_MODEL_DIR || DEFAULT_TEST_MODEL_DIR);
+const modelStarted = performance.now();
+if (await ensureTestModel(modelDir)) {
+  console.log(`Wrote the stand-in embedding model to ${modelDir} in ${((performance.now() - modelStarted) / 1000).toFixed(1)} s.`);
+}
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'gleaner-test-'));
 const server = await startEmbeddedPostgres(dataDir, createSilentLogger(), 'postgres').catch(async (err) => {
   await fs.rm(dataDir, { recursive: true, force: true });
@@ -26,7 +35,7 @@ const child = spawn(process.execPath, ['--import', 'tsx', '--test', // Files run
   `--test-concurrency=${Math.min(4, os.availableParallelism())}`, ...files], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, GLEANER_TEST_DATABASE_URL: server.url },
+  env: { ...process.env, GLEANER_TEST_DATABASE_URL: server.url, GLEANER_TEST_MODEL_DIR: modelDir },
 });
 const stopAll = () => child.kill('SIGTERM');
 process.on('SIGINT', stopAll);

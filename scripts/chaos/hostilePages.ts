@@ -69,7 +69,7 @@ const CASES: Case[] = [
   { path: '/charset-lying', what: 'charset=utf-8 on a latin-1 body', expect: ['completed'] },
   { path: '/no-content-type', what: 'HTML without Content-Type', expect: ['completed'] },
   { path: '/binary-html', what: 'random binary labelled text/html', expect: ['not_html'] },
-  { path: '/pdf', what: 'application/pdf', expect: ['unsupported_content_type'] },
+  { path: '/pdf', what: 'application/pdf', expect: ['unsupported_content_type', 'not_html'] },
   { path: '/empty', what: 'empty 200', expect: ['empty_content'] },
   { path: '/deep', what: 'deeply nested <div>s', expect: ['too_complex'], alone: true },
 ];

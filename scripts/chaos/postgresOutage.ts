@@ -76,6 +76,8 @@ async function run(options: ScenarioOptions, scope: Scope): Promise<ScenarioRepo
     HEARTBEAT_INTERVAL: '1s',
     RETRY_BASE_DELAY: '200ms',
     RETRY_MAX_DELAY: '2s',
+    // Enough slots that a job waits for the notification, not for a free slot: pickup is what is measured.
+    WORKER_CONCURRENCY: '16',
   };
   const procOpts = { logDir: options.logDir, scope };
   const [api, worker] = await Promise.all([startApiProcess(env, { ...procOpts, label: 'outage-api' }), startWorkerProcess(env, { ...procOpts, label: 'outage-worker' })]);

@@ -10,6 +10,9 @@ import { configVariableNames } from '../../core/config.js';
 
 export const projectRoot = path.resolve(import.meta.dirname, '..', '..');
 
+/** The stand-in embedding model the tests and the chaos suite run services on (written by ensureTestModel). */
+export const standInModelDir = path.resolve(process.env.GLEANER_TEST_MODEL_DIR || path.join(projectRoot, '.test-data', 'model'));
+
 export interface LogLine {
   message: string;
   level: string;
@@ -49,7 +52,8 @@ export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
   for (const name of configVariableNames) delete env[name];
   for (const name of Object.keys(env)) if (name.startsWith('NODE_TEST') || name === 'GLEANER_TEST_DATABASE_URL') delete env[name];
   delete env.NODE_OPTIONS;
-  return { ...env, ...overrides };
+  // No model can be downloaded here: services run on the stand-in unless told otherwise.
+  return { ...env, EMBEDDING_MODEL_DIR: standInModelDir, ...overrides };
 }
 
 const tail = (text: string) => (text.length > 4000 ? `…${text.slice(-4000)}` : text);

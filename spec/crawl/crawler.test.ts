@@ -274,8 +274,9 @@ describe('robots.txt', () => {
   it('a disallowed start URL is a robots_disallowed failure and is never fetched', async () => {
     const site = await startFixtureSite();
     const err = await crawlFails(site, { url: `${site.baseUrl}/private/staff-rota`, singlePage: true });
-    assert.equal(err.code, 'no_pages');
-    assert.deepEqual((err.details.failures as { reason: string }[]).map((f) => f.reason), ['robots_disallowed']);
+    // One page asked for: its own reason is the error.
+    assert.equal(err.code, 'robots_disallowed');
+    assert.equal(err.retryable, false);
     assert.deepEqual(site.paths(), ['/robots.txt']);
   });
 
@@ -308,7 +309,8 @@ describe('robots.txt', () => {
     await crawl(site, { maxPages: 3, includePatterns: ['/', '/about', '/pricing'] }, { hostDelayMs: 0, hostConcurrency: 2 });
     const starts = site.requests.map((r) => r.start);
     assert.ok(starts.length >= 4);
-    for (let i = 1; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 1]! >= 280, `gap ${starts[i]! - starts[i - 1]!} ms`);
+    // robots.txt itself (the first request) does not start the clock.
+    for (let i = 2; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 1]! >= 280, `gap ${starts[i]! - starts[i - 1]!} ms`);
   });
 });
 
@@ -338,8 +340,32 @@ describe('duplicates', () => {
     assert.deepEqual(requested(site, '/docs/getting-started'), []);
   });
 
-  it('a redirect off the site is a failure, whether or not the other site answers', async () => {
+  it('a discovered link that redirects off the site is a failure, whether or not the other site answers', async () => {
     const other = await startFixtureSite(); // another port: another site
+    const site = await startFixtureSite({
+      routes: {
+        '/': (_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><head><title>Home</title></head><body><main><h1>Home</h1><p>${'Words about the home page. '.repeat(20)}</p><a href="/about">About</a> <a href="/partners">Partners</a> <a href="/status">Status</a></main></body></html>`),
+        '/partners': (_req, res) => res.writeHead(302, { location: `${other.baseUrl}/about` }).end(),
+        '/status': (_req, res) => res.writeHead(302, { location: 'http://127.0.0.1:1/status' }).end(),
+      },
+    });
+    const { result } = await crawl(site, { maxPages: 20, includePatterns: ['/', '/about', '/partners', '/status'] });
+    assert.deepEqual(pathsOf(result).sort(), ['/', '/about']);
+    assert.ok(result.pages.every((p) => p.url.startsWith(site.baseUrl)));
+    assert.deepEqual(
+      result.failures.map((f) => [new URL(f.url).pathname, f.reason]).sort(),
+      [
+        ['/partners', 'offsite_redirect'],
+        ['/status', 'offsite_redirect'],
+      ],
+    );
+  });
+
+  it('a URL the client named follows its redirect to another site', async () => {
+    // Its own text: the same text on two sites would be a duplicate.
+    const other = await startFixtureSite({
+      routes: { '/about': (_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><head><title>Partner</title></head><body><main><h1>Partner</h1><p>${'A partner company page with its own words. '.repeat(20)}</p></main></body></html>`) },
+    });
     const site = await startFixtureSite({
       routes: {
         '/partners': (_req, res) => res.writeHead(302, { location: `${other.baseUrl}/about` }).end(),
@@ -348,14 +374,9 @@ describe('duplicates', () => {
     });
     const b = site.baseUrl;
     const { result } = await crawl(site, { urls: [`${b}/about`, `${b}/partners`, `${b}/status`] });
-    assert.deepEqual(pathsOf(result), ['/about']);
-    assert.deepEqual(
-      result.failures.map((f) => [new URL(f.url).pathname, f.reason]).sort(),
-      [
-        ['/partners', 'offsite_redirect'],
-        ['/status', 'offsite_redirect'],
-      ],
-    );
+    assert.deepEqual(result.pages.map((p) => p.url).sort(), [`${b}/about`, `${other.baseUrl}/about`].sort());
+    assert.deepEqual(result.failures.map((f) => [new URL(f.url).pathname, f.reason]), [['/status', 'connect_failed']]);
+    assert.ok(other.paths().includes('/robots.txt'), 'the other site’s robots.txt is honoured');
   });
 });
 
@@ -367,7 +388,9 @@ describe('politeness', () => {
     const starts = site.requests.map((r) => r.start);
     assert.ok(starts.length >= 6);
     // Measured where the server sees requests arrive; a few ms of jitter between two arrivals is allowed.
-    for (let i = 1; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 1]! >= 110, `gap ${Math.round(starts[i]! - starts[i - 1]!)} ms between ${site.requests[i - 1]!.path} and ${site.requests[i]!.path}`);
+    // robots.txt (the first request) does not start the clock.
+    assert.equal(site.requests[0]?.path, '/robots.txt');
+    for (let i = 2; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 1]! >= 110, `gap ${Math.round(starts[i]! - starts[i - 1]!)} ms between ${site.requests[i - 1]!.path} and ${site.requests[i]!.path}`);
   });
 
   it('never has more than hostConcurrency requests in flight', async () => {
@@ -480,6 +503,7 @@ describe('when every page fails', () => {
     const site = await startFixtureSite({ routes: { '/': (_req, res) => res.writeHead(502).end() } });
     const err = await crawlFails(site, {});
     assert.equal(err.retryable, true);
-    assert.deepEqual((err.details.failures as { reason: string; status: number }[]).map((f) => [f.reason, f.status]), [['upstream_status', 502]]);
+    // A single page: its own reason and status are the error.
+    assert.deepEqual([err.code, err.details.status], ['upstream_status', 502]);
   });
 });

@@ -1,4 +1,8 @@
+import path from 'node:path';
 import { loadConfig, type Config } from '../../core/config.js';
+
+/** Where spec/run.ts writes the stand-in embedding model (see scripts/make-test-model.ts). */
+export const DEFAULT_TEST_MODEL_DIR = path.resolve(import.meta.dirname, '../../.test-data/model');
 
 /** The service's config as tests use it: loopback allowed, short timeouts and delays. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
@@ -14,6 +18,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     FETCH_BODY_TIMEOUT: '2s',
     RATE_LIMIT_PER_MINUTE: '600000',
     RATE_LIMIT_BURST: '100000',
+    // spec/run.ts passes the stand-in model's folder; a file run on its own uses the default one.
+    EMBEDDING_MODEL_DIR: process.env.GLEANER_TEST_MODEL_DIR || DEFAULT_TEST_MODEL_DIR,
     ...overrides,
   });
 }

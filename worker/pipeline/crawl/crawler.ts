@@ -244,7 +244,9 @@ class CrawlEngine {
     this.hosts = new HostPolicy({ concurrency: Math.max(1, options.hostConcurrency), delayMs: Math.max(0, options.hostDelayMs) });
     const robotsOpts = { userAgent: options.robotsUserAgent, maxCrawlDelayMs: options.maxCrawlDelayMs ?? DEFAULT_MAX_CRAWL_DELAY_MS };
     this.robots = new RobotsCache(async (origin) => {
-      const policy = await loadRobots(origin, (url) => this.politeGet(url), robotsOpts, this.signal);
+      // robots.txt is read before any page of its origin and does not start the politeness clock:
+      // a one-page job is not slowed by the delay, and every later request is spaced as configured.
+      const policy = await loadRobots(origin, (url) => this.deps.client.fetch(url, { signal: this.signal }), robotsOpts, this.signal);
       if (policy.crawlDelayMs !== undefined) this.hosts.setMinDelay(hostOf(origin), policy.crawlDelayMs);
       if (policy.status !== 'parsed') this.ctx.logger.debug('robots.txt', { origin, status: policy.status, problem: policy.problem });
       return policy;
@@ -306,6 +308,12 @@ class CrawlEngine {
 
   private noPagesError(): PipelineError {
     const { failures } = this.result;
+    // One page asked for and it failed: the page's own reason is the job's error (upstream_status, too_complex, …).
+    const only = failures[0];
+    if (this.mode === 'single' && failures.length === 1 && only) {
+      const { url, reason, message, ...rest } = only;
+      return new PipelineError(reason, message, this.anyRetryable, { url, ...rest });
+    }
     const counts = new Map<string, number>();
     for (const f of failures) counts.set(f.reason, (counts.get(f.reason) ?? 0) + 1);
     const why = [...counts].map(([reason, n]) => (n > 1 ? `${reason} ×${n}` : reason)).join(', ');
@@ -546,7 +554,9 @@ class CrawlEngine {
     const finalKey = normalizeUrl(page.url) ?? c.key;
     let asPage = c.asPage;
     if (finalKey !== c.key) {
-      if (!sameSite(page.url, c.fetchUrl)) {
+      // A URL the client named may redirect anywhere the address guard allows (http → https://www, a moved page);
+      // a discovered link that leaves the site is not followed.
+      if (!c.named && !sameSite(page.url, c.fetchUrl)) {
         this.states.set(c.key, 'done');
         this.addFailure(c.key, 'offsite_redirect', `redirected to ${page.url}, which is on another site`, false);
         return;
@@ -645,7 +655,12 @@ class CrawlEngine {
   private allowedByRobots(c: Candidate, key: string, url: string, policy: RobotsPolicy): boolean {
     if (policy.status === 'unavailable') {
       this.states.set(key, 'done');
-      this.addFailure(key, 'robots_unavailable', `not crawled: ${policy.problem ?? 'robots.txt is unavailable'}`, true);
+      if (policy.unreachable) {
+        const { error, retryable } = classifyError(policy.unreachable);
+        this.addFailure(key, error.code, error.message, retryable);
+      } else {
+        this.addFailure(key, 'robots_unavailable', `not crawled: ${policy.problem ?? 'robots.txt is unavailable'}`, true);
+      }
       return false;
     }
     if (policy.isAllowed(url)) return true;
@@ -660,7 +675,7 @@ class CrawlEngine {
 
   private recordError(c: Candidate, err: unknown): void {
     // The client follows redirects itself; a failure on a hop off the site is about leaving the site.
-    if (err instanceof OutboundError && err.url !== c.fetchUrl && !sameSite(err.url, c.fetchUrl)) {
+    if (!c.named && err instanceof OutboundError && err.url !== c.fetchUrl && !sameSite(err.url, c.fetchUrl)) {
       this.addFailure(c.key, 'offsite_redirect', `redirected off the site to ${err.url} (${err.message})`, false);
       return;
     }

@@ -33,6 +33,8 @@ export interface RobotsPolicy {
   status: RobotsStatus;
   /** Why the file is unavailable (for failure messages). */
   problem?: string;
+  /** The host could not be reached at all (refused address, DNS, connect, timeout): the page would fail the same way. */
+  unreachable?: OutboundError;
   isAllowed(url: string): boolean;
   /** Crawl-delay for our user agent in ms, capped; undefined when not given. */
   crawlDelayMs: number | undefined;
@@ -52,6 +54,9 @@ export type RobotsFetch = (robotsUrl: string) => Promise<FetchedResponse>;
 const allowAll = (status: RobotsStatus): RobotsPolicy => ({ status, isAllowed: () => true, crawlDelayMs: undefined, sitemaps: [] });
 
 const disallowAll = (problem: string): RobotsPolicy => ({ status: 'unavailable', problem, isAllowed: () => false, crawlDelayMs: undefined, sitemaps: [] });
+
+// Failures of reaching the host, not of the file: reported as the page's own error.
+const UNREACHABLE = new Set(['blocked_address', 'dns_failed', 'connect_failed', 'timeout', 'invalid_url', 'unsupported_protocol']);
 
 /** Build the policy from a robots.txt body. */
 export function parseRobots(robotsUrl: string, body: string, opts: RobotsOptions): RobotsPolicy {
@@ -94,6 +99,7 @@ export async function loadRobots(origin: string, fetch: RobotsFetch, opts: Robot
       return disallowAll(`robots.txt answered HTTP ${err.status}`);
     }
     const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof OutboundError && UNREACHABLE.has(err.code)) return { ...disallowAll(`robots.txt could not be read: ${message}`), unreachable: err };
     // Too large or undecodable counts as unreadable rules: stay out rather than guess.
     return disallowAll(`robots.txt could not be read: ${message}`);
   }

@@ -1,0 +1,218 @@
+// `npm run bench:embedding [-- --passages N] [--batch-sizes 16,8] [--runs N] [--tokens N]`
+//
+// Embedding throughput on realistic ~200-token passages (windows of this
+// repository's README, English prose with technical words), two ways per batch
+// size:
+//   raw       onnxruntime-node InferenceSession.run on pre-tokenised, padded
+//             batches: the physical limit of the model on this machine
+//   embedder  Embedder.embed(): tokenise + run + mean-pool + normalise
+// Uses EMBEDDING_MODEL_DIR, or writes the random-weight stand-in to a temp dir
+// (same architecture, so the same speed as the real all-MiniLM-L6-v2).
+// EMBEDDING_THREADS applies to both. The functions are exported for `npm run bench`.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../core/config.js';
+import { loadEmbedder, type EmbedderOptions } from '../core/embeddings/load.js';
+import { meanPoolNormalize } from '../core/embeddings/pooling.js';
+import { createSilentLogger } from '../core/logger.js';
+
+export interface Throughput {
+  passages: number;
+  batchSize: number;
+  /** Median over the timed runs. */
+  passagesPerSecond: number;
+  /** Every timed run, in ms. */
+  runsMs: number[];
+  /** Longest event-loop stall seen during the timed runs (ms). */
+  maxEventLoopStallMs: number;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+/** One untimed warm-up, then `runs` timed calls of fn; with the event loop watched. */
+async function timeRuns(runs: number, fn: () => Promise<void>): Promise<{ runsMs: number[]; maxEventLoopStallMs: number }> {
+  await fn();
+  const stall = monitorEventLoopDelay({ resolution: 10 });
+  stall.enable();
+  const runsMs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn();
+    runsMs.push(performance.now() - t);
+  }
+  // A stall is recorded when the late timer finally fires: give it that turn.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  stall.disable();
+  return { runsMs, maxEventLoopStallMs: stall.max / 1e6 };
+}
+
+/**
+ * `count` passages of about `tokens` model tokens each: overlapping windows of
+ * the README's words, grown until countTokens reaches the target.
+ */
+export async function makePassages(count: number, tokens: number, countTokens: (text: string) => number): Promise<string[]> {
+  const readme = await fs.readFile(path.resolve(import.meta.dirname, '../README.md'), 'utf8');
+  // Prose words only: no code blocks, table rules, URLs or other long runs that tokenise into dozens of pieces.
+  const words = readme
+    .replace(/```[\s\S]*?```/g, ' ')
+    .split(/\s+/)
+    .filter((w) => w.length > 0 && w.length <= 20 && /^[\p{L}\p{N}.,;:!?'"()–—-]+$/u.test(w));
+  const passages: string[] = [];
+  for (let i = 0; passages.length < count; i++) {
+    const start = (i * 97) % Math.max(1, words.length - 400);
+    let end = start + Math.round(tokens * 0.4);
+    while (end < words.length && countTokens(words.slice(start, end).join(' ')) < tokens) end++;
+    passages.push(words.slice(start, end).join(' '));
+  }
+  return passages;
+}
+
+/** Padded int64 batches exactly as the embedder builds them: [CLS] ids… [SEP], right-padded with 0. */
+export async function pretokenise(modelDir: string, passages: string[], batchSize: number, maxTokens: number): Promise<Array<{ ids: BigInt64Array; mask: BigInt64Array; rows: number; seq: number }>> {
+  const { AutoTokenizer } = await import('@huggingface/transformers');
+  const tokenizer = await AutoTokenizer.from_pretrained(modelDir, { local_files_only: true });
+  const rows = passages.map((p) => tokenizer.encode(p, { add_special_tokens: true }));
+  const batches = [];
+  for (let start = 0; start < rows.length; start += batchSize) {
+    const batch = rows.slice(start, start + batchSize).map((r) => (r.length > maxTokens ? [...r.slice(0, maxTokens - 1), r.at(-1) as number] : r));
+    const seq = Math.max(...batch.map((r) => r.length));
+    const ids = new BigInt64Array(batch.length * seq);
+    const mask = new BigInt64Array(batch.length * seq);
+    batch.forEach((r, b) => r.forEach((id, s) => ((ids[b * seq + s] = BigInt(id)), (mask[b * seq + s] = 1n))));
+    batches.push({ ids, mask, rows: batch.length, seq });
+  }
+  return batches;
+}
+
+/** (a) onnxruntime-node alone on pre-tokenised batches; also returns the pooled vectors of the last run, for a cross-check. */
+export async function measureRawOnnx(opts: { modelDir: string; passages: string[]; batchSize: number; maxTokens: number; threads: number; runs: number }): Promise<Throughput & { vectors: Float32Array[] }> {
+  const ort = await import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(path.join(opts.modelDir, 'onnx/model.onnx'), {
+    ...(opts.threads > 0 ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
+    logSeverityLevel: 3,
+  });
+  try {
+    const batches = await pretokenise(opts.modelDir, opts.passages, opts.batchSize, opts.maxTokens);
+    let vectors: Float32Array[] = [];
+    const timing = await timeRuns(opts.runs, async () => {
+      vectors = [];
+      for (const b of batches) {
+        const dims = [b.rows, b.seq];
+        const out = await session.run({
+          input_ids: new ort.Tensor('int64', b.ids, dims),
+          attention_mask: new ort.Tensor('int64', b.mask, dims),
+          token_type_ids: new ort.Tensor('int64', new BigInt64Array(b.ids.length), dims),
+        });
+        const hidden = out.last_hidden_state as { data: Float32Array; dims: readonly number[] };
+        vectors.push(...meanPoolNormalize(hidden.data, b.mask, b.rows, b.seq, hidden.dims[2] as number));
+      }
+    });
+    return { passages: opts.passages.length, batchSize: opts.batchSize, passagesPerSecond: (opts.passages.length * 1000) / median(timing.runsMs), ...timing, vectors };
+  } finally {
+    await session.release();
+  }
+}
+
+/** (b) the service's Embedder, end to end; also returns its vectors. */
+export async function measureEmbedder(opts: { options: EmbedderOptions; passages: string[]; runs: number }): Promise<Throughput & { vectors: Float32Array[] }> {
+  const embedder = await loadEmbedder(opts.options, createSilentLogger());
+  try {
+    let vectors: Float32Array[] = [];
+    const timing = await timeRuns(opts.runs, async () => {
+      vectors = await embedder.embed(opts.passages);
+    });
+    return { passages: opts.passages.length, batchSize: opts.options.batchSize, passagesPerSecond: (opts.passages.length * 1000) / median(timing.runsMs), ...timing, vectors };
+  } finally {
+    await embedder.close();
+  }
+}
+
+async function main() {
+  const USAGE = `usage: npm run bench:embedding -- [--passages N] [--batch-sizes 16,8] [--runs N] [--tokens N]
+  --passages N       passages per run (default 64)
+  --batch-sizes L    comma-separated batch sizes (default EMBEDDING_BATCH_SIZE and 8)
+  --runs N           timed runs after one warm-up; the median is shown (default 3)
+  --tokens N         model tokens per passage (default 200)`;
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        passages: { type: 'string', default: '64' },
+        'batch-sizes': { type: 'string' },
+        runs: { type: 'string', default: '3' },
+        tokens: { type: 'string', default: '200' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const config = loadConfig();
+  const count = Number(values.passages);
+  const runs = Number(values.runs);
+  const tokens = Number(values.tokens);
+  const batchSizes = (values['batch-sizes'] ?? `${config.embedding.batchSize},8`).split(',').map(Number);
+  if (![count, runs, tokens, ...batchSizes].every((n) => Number.isSafeInteger(n) && n > 0) || tokens > config.embedding.maxTokens - 2) {
+    process.stderr.write(`numbers must be positive integers, --tokens at most EMBEDDING_MAX_TOKENS - 2\n${USAGE}\n`);
+    process.exit(2);
+  }
+
+  let tempDir: string | undefined;
+  let modelDir = config.embedding.modelDir;
+  if (modelDir === undefined) {
+    tempDir = await fs.mkdtemp(path.join(os.tmpdir(), 'gleaner-bench-model-'));
+    modelDir = path.join(tempDir, 'model');
+    // In a child process, so the generator's buffers do not count in the RSS figures below.
+    const made = spawnSync(process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, 'make-test-model.ts'), modelDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (made.status !== 0) throw new Error(`make-test-model exited with ${made.status}`);
+    process.stderr.write(`EMBEDDING_MODEL_DIR is unset: using the random-weight stand-in written to ${modelDir}\n`);
+  }
+  try {
+    const options = { ...config.embedding, modelDir };
+    const rssBefore = process.memoryUsage().rss / 2 ** 20;
+    const counter = await loadEmbedder(options, createSilentLogger());
+    // Measured on the first load, before other sessions leave freed-but-kept memory behind.
+    const rssAfterLoad = process.memoryUsage().rss / 2 ** 20;
+    // Sorted by length so both ways run the very same batches (the Embedder sorts likewise).
+    const passages = (await makePassages(count, tokens, (t) => counter.countTokens(t))).sort((a, b) => counter.countTokens(a) - counter.countTokens(b));
+    const lengths = passages.map((p) => counter.countTokens(p));
+    await counter.close();
+
+    process.stdout.write(
+      `${count} passages of ${Math.min(...lengths)}–${Math.max(...lengths)} tokens, model ${modelDir}, ` +
+        `threads ${config.embedding.threads || 'auto'}, ${os.availableParallelism()} CPUs, median of ${runs} runs\n` +
+        `RSS ${rssBefore.toFixed(0)} MiB before loading the model, ${rssAfterLoad.toFixed(0)} MiB after\n\n`,
+    );
+    const rows: string[][] = [['batch', 'way', 'passages/s', 'runs (s)', 'longest event-loop stall']];
+    for (const batchSize of batchSizes) {
+      const raw = await measureRawOnnx({ modelDir, passages, batchSize, maxTokens: config.embedding.maxTokens, threads: config.embedding.threads, runs });
+      const viaEmbedder = await measureEmbedder({ options: { ...options, batchSize }, passages, runs });
+      let worst = 0;
+      raw.vectors.forEach((v, i) => v.forEach((x, d) => (worst = Math.max(worst, Math.abs(x - (viaEmbedder.vectors[i]?.[d] ?? NaN))))));
+      if (!(worst < 1e-4)) throw new Error(`raw and embedder vectors differ by ${worst}`);
+      const secs = (t: Throughput) => t.runsMs.map((ms) => (ms / 1000).toFixed(2)).join(' ');
+      rows.push([String(batchSize), 'raw onnxruntime', raw.passagesPerSecond.toFixed(1), secs(raw), `${raw.maxEventLoopStallMs.toFixed(0)} ms`]);
+      rows.push([String(batchSize), 'Embedder', viaEmbedder.passagesPerSecond.toFixed(1), secs(viaEmbedder), `${viaEmbedder.maxEventLoopStallMs.toFixed(0)} ms`]);
+    }
+    const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] as string).length)));
+    for (const r of rows) process.stdout.write(`${r.map((cell, c) => cell.padEnd(widths[c] as number)).join('  ').trimEnd()}\n`);
+    process.stdout.write('\n(raw and Embedder vectors agree within 1e-4; the machine may be shared, so compare runs made together)\n');
+  } finally {
+    if (tempDir) await fs.rm(tempDir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === import.meta.filename) await main();

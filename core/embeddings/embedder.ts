@@ -1,20 +1,16 @@
 // Sentence embeddings from a BERT-style model loaded by transformers.js:
 // tokenise, truncate to maxTokens (keeping [CLS] … [SEP]), pad per batch, run,
-// mean-pool over the attention mask and L2-normalise.
+// mean-pool over the attention mask and L2-normalise. This runs on the
+// embedding thread (embeddingThread.ts); the main thread only queues batches.
 import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
 import { meanPoolNormalize } from './pooling.js';
+import { byLength } from './protocol.js';
 
 export interface ModelParts {
   tokenizer: PreTrainedTokenizer;
   model: PreTrainedModel;
   /** transformers.js's Tensor class (the module is loaded lazily, so it is passed in). */
   Tensor: typeof Tensor;
-}
-
-export interface EmbedderCoreOptions {
-  modelId: string;
-  batchSize: number;
-  maxTokens: number;
 }
 
 /** The special tokens the tokenizer's template puts around one text ([CLS] and [SEP] for BERT). */
@@ -27,12 +23,10 @@ function templateTokens(tokenizer: PreTrainedTokenizer): { prefix: number[]; suf
   throw new Error('the tokenizer adds special tokens inside the text; only templates around it are supported');
 }
 
-/** One loaded model and tokenizer; shared by every Embedder handle of the process. */
-export class EmbedderCore {
-  readonly modelId: string;
+/** One loaded model and tokenizer. */
+export class EmbeddingModel {
   readonly dimension: number;
   readonly maxTokens: number;
-  private readonly batchSize: number;
   private readonly prefix: number[];
   private readonly suffix: number[];
   private readonly padId: number;
@@ -40,43 +34,32 @@ export class EmbedderCore {
 
   constructor(
     private readonly parts: ModelParts,
-    options: EmbedderCoreOptions,
+    options: { maxTokens: number },
   ) {
     const config = parts.model.config as { hidden_size?: unknown; max_position_embeddings?: unknown };
     if (typeof config.hidden_size !== 'number') throw new Error('the model config has no hidden_size');
-    this.modelId = options.modelId;
     this.dimension = config.hidden_size;
     const positions = typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : Infinity;
     this.maxTokens = Math.min(options.maxTokens, parts.tokenizer.model_max_length ?? Infinity, positions);
-    this.batchSize = options.batchSize;
     ({ prefix: this.prefix, suffix: this.suffix } = templateTokens(parts.tokenizer));
     this.padId = parts.tokenizer.pad_token_id ?? 0;
     if (this.maxTokens <= this.prefix.length + this.suffix.length) throw new Error(`maxTokens ${this.maxTokens} leaves no room for text`);
   }
 
-  countTokens(text: string): number {
-    return this.parts.tokenizer.encode(text, { add_special_tokens: false }).length;
-  }
-
   /** Model input ids for one text: the template around its first tokens, at most maxTokens in all. */
-  private inputIds(text: string): number[] {
+  inputIds(text: string): number[] {
     const room = this.maxTokens - this.prefix.length - this.suffix.length;
     const content = this.parts.tokenizer.encode(text, { add_special_tokens: false });
     return [...this.prefix, ...content.slice(0, room), ...this.suffix];
   }
 
-  async embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
-    signal?.throwIfAborted();
+  /** Texts that fit one batch: run shortest first (as a multi-batch request would), answered in the callers' order. */
+  async embed(texts: string[]): Promise<Float32Array[]> {
     const ids = texts.map((t) => this.inputIds(t));
-    // Batches of similar lengths waste less on padding; results go back in the callers' order.
-    const order = ids.map((_, i) => i).sort((a, b) => (ids[a] as number[]).length - (ids[b] as number[]).length || a - b);
+    const order = byLength(ids.map((r) => r.length));
+    const vectors = await this.run(order.map((i) => ids[i] as number[]));
     const out: Float32Array[] = new Array(texts.length);
-    for (let start = 0; start < order.length; start += this.batchSize) {
-      signal?.throwIfAborted();
-      const batch = order.slice(start, start + this.batchSize);
-      const vectors = await this.run(batch.map((i) => ids[i] as number[]));
-      batch.forEach((i, j) => (out[i] = vectors[j] as Float32Array));
-    }
+    order.forEach((i, j) => (out[i] = vectors[j] as Float32Array));
     return out;
   }
 

@@ -15,3 +15,11 @@ export class EmbeddingModelUnavailableError extends Error {
     this.name = 'EmbeddingModelUnavailableError';
   }
 }
+
+/** What a failed model load says, for EmbeddingModelUnavailableError's reason. */
+export function loadFailureReason(err: unknown): string {
+  // fetch() says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND…) is in its cause.
+  const cause = (err as { cause?: { message?: unknown } } | undefined)?.cause?.message;
+  const message = err instanceof Error ? err.message : String(err);
+  return typeof cause === 'string' ? `${message} (${cause})` : message;
+}

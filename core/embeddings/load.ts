@@ -1,12 +1,12 @@
 // Loading the embedding model once per process. Every loadEmbedder() call
-// with the same options shares one tokenizer and onnxruntime session; each
-// call gets its own handle, and the session is freed when the last handle
-// closes.
+// with the same options shares one model on its own thread (tokenizer and
+// onnxruntime session there, see client.ts); each call gets its own handle,
+// and the session is freed and the thread ended when the last handle closes.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { EmbedderCore } from './embedder.js';
+import { EmbedderCore } from './client.js';
 import { EmbeddingModelUnavailableError } from './errors.js';
 import type { Embedder } from './types.js';
 
@@ -35,8 +35,7 @@ async function missingFiles(dir: string): Promise<string[]> {
 
 async function loadCore(options: EmbedderOptions, logger: Logger): Promise<EmbedderCore> {
   const modelId = options.modelDir ?? options.model;
-  const fail = (reason: string, cause?: unknown) =>
-    new EmbeddingModelUnavailableError(modelId, reason, { remoteHost: options.remoteHost, cacheDir: options.cacheDir, cause });
+  const fail = (reason: string) => new EmbeddingModelUnavailableError(modelId, reason, { remoteHost: options.remoteHost, cacheDir: options.cacheDir });
 
   if (options.modelDir !== undefined) {
     // Checked here so a wrong folder gets a plain list of what is missing, not a loader stack.
@@ -46,43 +45,37 @@ async function loadCore(options: EmbedderOptions, logger: Logger): Promise<Embed
   }
 
   const started = performance.now();
-  try {
-    // Loaded here, not at the top: processes that never embed do not pay for onnxruntime and sharp.
-    const transformers = await import('@huggingface/transformers');
-    const { env, AutoTokenizer, AutoModel, Tensor } = transformers;
-    // With a folder, per-call local_files_only keeps remote loading off (env.allowRemoteModels is
-    // process-wide); an absolute path is never read as a hub id, so it is opened as it is.
-    const local = options.modelDir !== undefined;
-    if (!local) env.remoteHost = options.remoteHost.endsWith('/') ? options.remoteHost : `${options.remoteHost}/`;
-    const common = { cache_dir: options.cacheDir, local_files_only: local };
-    logger.info('loading the embedding model', { model: modelId, source: local ? 'folder' : options.remoteHost, cacheDir: local ? undefined : options.cacheDir });
-    const [tokenizer, model] = await Promise.all([
-      AutoTokenizer.from_pretrained(modelId, common),
-      AutoModel.from_pretrained(modelId, {
-        ...common,
-        device: 'cpu',
-        dtype: 'fp32',
-        session_options: {
-          ...(options.threads > 0 ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
-          logSeverityLevel: 3, // errors only: onnxruntime writes straight to stderr, past our logger
-        },
-      }),
-    ]);
-    const core = new EmbedderCore({ tokenizer, model, Tensor }, { modelId, batchSize: options.batchSize, maxTokens: options.maxTokens });
-    logger.info('embedding model loaded', {
-      model: modelId,
-      dimension: core.dimension,
-      maxTokens: core.maxTokens,
-      threads: options.threads || 'auto',
-      ms: Math.round(performance.now() - started),
-    });
-    return core;
-  } catch (err) {
-    // fetch() says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND…) is in its cause.
-    const cause = (err as { cause?: { message?: unknown } }).cause?.message;
-    const message = err instanceof Error ? err.message : String(err);
-    throw fail(typeof cause === 'string' ? `${message} (${cause})` : message, err);
-  }
+  const local = options.modelDir !== undefined;
+  logger.info('loading the embedding model', { model: modelId, source: local ? 'folder' : options.remoteHost, cacheDir: local ? undefined : options.cacheDir });
+  const core = await EmbedderCore.start(
+    {
+      modelId,
+      local,
+      remoteHost: options.remoteHost,
+      cacheDir: options.cacheDir,
+      threads: options.threads,
+      maxTokens: options.maxTokens,
+      batchSize: options.batchSize,
+    },
+    logger,
+  );
+  logger.info('embedding model loaded', {
+    model: modelId,
+    dimension: core.dimension,
+    maxTokens: core.maxTokens,
+    threads: options.threads || 'auto',
+    threadId: core.thread.worker.threadId,
+    ms: Math.round(performance.now() - started),
+  });
+  return core;
+}
+
+/** Each handle's core, for tests and benchmarks that look at the thread. */
+const cores = new WeakMap<Embedder, EmbedderCore>();
+
+/** The shared core (and its thread) behind a handle from loadEmbedder. */
+export function coreOf(embedder: Embedder): EmbedderCore | undefined {
+  return cores.get(embedder);
 }
 
 function handleFor(entry: Shared, release: () => Promise<void>): Embedder {
@@ -91,7 +84,7 @@ function handleFor(entry: Shared, release: () => Promise<void>): Embedder {
   const open = () => {
     if (closed) throw new Error('this embedder was closed');
   };
-  return {
+  const handle: Embedder = {
     modelId: core.modelId,
     dimension: core.dimension,
     maxTokens: core.maxTokens,
@@ -109,6 +102,8 @@ function handleFor(entry: Shared, release: () => Promise<void>): Embedder {
       await release();
     },
   };
+  cores.set(handle, core);
+  return handle;
 }
 
 /**
@@ -120,7 +115,13 @@ export async function loadEmbedder(options: EmbedderOptions, logger: Logger): Pr
   const key = keyOf(options);
   let loading = shared.get(key);
   if (loading === undefined) {
-    const created = loadCore(options, logger).then((core): Shared => ({ core, handles: 0 }));
+    const created: Promise<Shared> = loadCore(options, logger).then((core) => {
+      // A dead thread is not reused: the next call starts a fresh one.
+      core.onDeath(() => {
+        if (shared.get(key) === created) shared.delete(key);
+      });
+      return { core, handles: 0 };
+    });
     loading = created;
     shared.set(key, created);
     created.catch(() => {
@@ -128,13 +129,19 @@ export async function loadEmbedder(options: EmbedderOptions, logger: Logger): Pr
     });
   }
   const entry = await loading;
-  // The last handle closed (and freed the session) while we waited: load afresh.
-  if (entry.core.disposed) return loadEmbedder(options, logger);
-  entry.handles++;
   const current = loading;
+  const forget = () => {
+    if (shared.get(key) === current) shared.delete(key);
+  };
+  // The last handle closed (and ended the thread) while we waited, or the thread died: load afresh.
+  if (!entry.core.usable) {
+    forget();
+    return loadEmbedder(options, logger);
+  }
+  entry.handles++;
   return handleFor(entry, async () => {
     if (--entry.handles > 0) return;
-    if (shared.get(key) === current) shared.delete(key);
+    forget();
     await entry.core.dispose();
   });
 }

@@ -8,8 +8,11 @@ export interface Embedder {
   readonly maxTokens: number;
   /** Number of model tokens in `text`, without special tokens and without truncation. */
   countTokens(text: string): number;
-  /** Mean-pooled, L2-normalised vectors, one per text, in order; batched internally. */
+  /**
+   * Mean-pooled, L2-normalised vectors, one per text, in order; batched internally and
+   * run on the model's own thread, short requests (a query) before queued batches.
+   */
   embed(texts: string[], opts?: { signal?: AbortSignal }): Promise<Float32Array[]>;
-  /** Free the onnxruntime session. */
+  /** Free the onnxruntime session (with the model's last handle, which also ends its thread). */
   close(): Promise<void>;
 }

@@ -148,9 +148,24 @@ describe('the pipeline on its own', () => {
   });
 
   test('a crawl in which no page succeeds fails the job with every reason', async () => {
-    const job = await finished((await submit({ url: `${site.baseUrl}/missing-page` })).body.jobId);
+    const b = site.baseUrl;
+    const job = await finished((await submit({ url: `${b}/`, urls: [`${b}/missing-page`, `${b}/private/payroll`, `${b}/downloads/price-list.pdf`] })).body.jobId);
     assert.equal(job.status, 'failed');
     assert.equal(job.error.code, 'no_pages', JSON.stringify(job.error));
+    assert.deepEqual(
+      job.error.failures.map((f: any) => [new URL(f.url).pathname, f.reason]).sort(),
+      [
+        ['/downloads/price-list.pdf', 'not_html'],
+        ['/missing-page', 'upstream_status'],
+        ['/private/payroll', 'robots_disallowed'],
+      ],
+    );
+  });
+
+  test('a one-page job that fails carries the page’s own error', async () => {
+    const job = await finished((await submit({ url: `${site.baseUrl}/missing-page` })).body.jobId);
+    assert.equal(job.status, 'failed');
+    assert.deepEqual([job.error.code, job.error.status], ['upstream_status', 404]);
   });
 
   test('include and exclude patterns limit what is indexed', async () => {

@@ -19,6 +19,7 @@ import { createSilentLogger } from '../core/logger.js';
 import { analyzeChunks, PostgresSearchIndex } from '../core/search/postgres.js';
 import type { IndexedChunk } from '../core/search/types.js';
 import { percentile, tempDatabase } from './lib/tempDatabase.js';
+import { mulberry32 } from './lib/seededRandom.js';
 
 const USAGE = `usage: npm run bench:search -- [--sizes N,N] [--noise N] [--queries N]
   --sizes N,N   chunk counts of the measured tenant, ascending (default 20000,100000)
@@ -55,15 +56,8 @@ const DIM = 384;
 const TOPICS = 200;
 const CHUNKS_PER_PAGE = 20;
 
-// Deterministic randomness (mulberry32), so runs compare.
-let state = 42;
-const rand = () => {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+// Deterministic randomness, so runs compare.
+const rand = mulberry32(42);
 const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
 const normalise = (v: Float32Array) => {
   let s = 0;

@@ -200,6 +200,13 @@ const common = {
   '429': { ...err('rate limit, or too many jobs in flight for the key'), headers: { 'retry-after': 'seconds to wait' } },
   '503': { ...err('the database is unavailable'), headers: { 'retry-after': 'seconds to wait' } },
 };
+const submitErrors = {
+  '400': err('validation error (every field and its problem in details) or malformed JSON'),
+  '409': err('the Idempotency-Key was used with a different body'),
+  '413': err('body over API_BODY_LIMIT_BYTES'),
+  '415': err('body is not JSON'),
+  ...common,
+};
 const notFound = { '404': err('no such job for this key (another key’s job is a 404 too)') };
 
 export function routeSpecs(opts: { allowPrivateNetworks: boolean }): RouteSpec[] {
@@ -216,11 +223,7 @@ export function routeSpecs(opts: { allowPrivateNetworks: boolean }): RouteSpec[]
       responses: {
         '202': { description: 'accepted: the job is pending', schema: jobAccepted },
         '200': { description: 'an idempotent replay: the job created earlier with this key and body', schema: jobAccepted, headers: { 'idempotent-replayed': 'true' } },
-        '400': err('validation error (every field and its problem in details) or malformed JSON'),
-        '409': err('the Idempotency-Key was used with a different body'),
-        '413': err('body over API_BODY_LIMIT_BYTES'),
-        '415': err('body is not JSON'),
-        ...common,
+        ...submitErrors,
       },
     },
     {
@@ -235,11 +238,7 @@ export function routeSpecs(opts: { allowPrivateNetworks: boolean }): RouteSpec[]
       responses: {
         '200': { description: 'the finished job', schema: job },
         '202': { description: 'still running: poll the Location', schema: jobAccepted, headers: { location: '/v1/jobs/{jobId}' } },
-        '400': err('validation error (every field and its problem in details) or malformed JSON'),
-        '409': err('the Idempotency-Key was used with a different body'),
-        '413': err('body over API_BODY_LIMIT_BYTES'),
-        '415': err('body is not JSON'),
-        ...common,
+        ...submitErrors,
       },
     },
     {

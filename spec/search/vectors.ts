@@ -1,20 +1,9 @@
 // Synthetic, deterministic unit vectors for the search index tests: the index
 // is tested independently of the embedding model.
 import type { IndexedChunk } from '../../core/search/types.js';
+import { mulberry32 } from '../../scripts/lib/seededRandom.js';
 
 export const DIMENSION = 384;
-
-/** A small seeded PRNG (mulberry32): the same seed, the same vector, every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normalise(v: Float32Array): Float32Array {
   let sum = 0;
@@ -25,7 +14,7 @@ function normalise(v: Float32Array): Float32Array {
 
 /** A random direction; different seeds give nearly orthogonal vectors in 384 dimensions. */
 export function unitVector(seed: number, dimension = DIMENSION): Float32Array {
-  const next = random(seed * 7919 + 1);
+  const next = mulberry32(seed * 7919 + 1);
   // Box–Muller: Gaussian components give a uniformly random direction.
   return normalise(Float32Array.from({ length: dimension }, () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next())));
 }

@@ -40,6 +40,7 @@
 //     site of broken links cannot keep a job busy.
 import { createHash } from 'node:crypto';
 import { extractPage, type ExtractedPage } from '../../../core/extraction/index.js';
+import type { JobInput } from '../../../core/jobs.js';
 import { OutboundError, type FetchedResponse, type OutboundClient } from '../../../core/outbound.js';
 import { classifyError, PipelineError } from '../errors.js';
 import { fetchPage, type FetchedPage } from '../fetchPage.js';
@@ -51,14 +52,7 @@ import { DEFAULT_SITEMAP_LIMITS, readSitemaps, type SitemapLimits } from './site
 import { cleanUrl, hasNonHtmlExtension, hostOf, normalizeUrl, sameSite } from './urls.js';
 
 /** The crawl fields of a job's input. */
-export interface CrawlInput {
-  url: string;
-  urls?: string[];
-  maxPages?: number;
-  singlePage?: boolean;
-  includePatterns?: string[];
-  excludePatterns?: string[];
-}
+export type CrawlInput = Pick<JobInput, 'url' | 'urls' | 'maxPages' | 'singlePage' | 'includePatterns' | 'excludePatterns'>;
 
 export interface CrawlOptions {
   /** Pages in discover mode when the input gives no maxPages (default 10). */

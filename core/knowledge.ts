@@ -17,10 +17,23 @@ export interface Knowledge {
 
 export function openKnowledge(config: Config, sql: Sql, logger: Logger): Knowledge {
   let embedder: Promise<Embedder> | undefined;
+  let loaded: Embedder | undefined;
   let index: Promise<SearchIndex> | undefined;
   const loadModel = (): Promise<Embedder> => {
+    // A model whose thread died is released and loaded afresh, so one crash does not disable search and indexing until a restart.
+    if (loaded && !loaded.usable) {
+      logger.warn('the embedding model stopped; loading it again');
+      void loaded.close().catch(() => {});
+      loaded = undefined;
+      embedder = undefined;
+    }
     // A failed load is not cached: the next call tries again (e.g. after the folder appears).
-    const loading = embedder ?? loadEmbedder(config.embedding, logger);
+    const loading =
+      embedder ??
+      loadEmbedder(config.embedding, logger).then((model) => {
+        loaded = model;
+        return model;
+      });
     embedder = loading;
     loading.catch(() => {
       if (embedder === loading) embedder = undefined;

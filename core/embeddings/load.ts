@@ -88,6 +88,9 @@ function handleFor(entry: Shared, release: () => Promise<void>): Embedder {
     modelId: core.modelId,
     dimension: core.dimension,
     maxTokens: core.maxTokens,
+    get usable() {
+      return !closed && core.thread.usable;
+    },
     countTokens(text) {
       open();
       return core.countTokens(text);

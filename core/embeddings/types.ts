@@ -6,6 +6,8 @@ export interface Embedder {
   readonly dimension: number;
   /** Longest input in model tokens (special tokens included); longer text is truncated. */
   readonly maxTokens: number;
+  /** False once closed or once the model's thread has died; load again then. */
+  readonly usable: boolean;
   /** Number of model tokens in `text`, without special tokens and without truncation. */
   countTokens(text: string): number;
   /**

@@ -2,7 +2,7 @@
 // our postgres.js transactions (so a job row and its queue entry commit together).
 import PgBoss from 'pg-boss';
 import postgres from 'postgres';
-import type { Db } from './db.js';
+import type { Db, Sql } from './db.js';
 import type { Logger } from './logger.js';
 
 export const EXTRACT_QUEUE = 'extract';
@@ -79,4 +79,121 @@ export async function startQueue(url: string, options: QueueOptions, logger: Log
     await lock.end();
   }
   return boss;
+}
+
+type Fragment = postgres.PendingQuery<postgres.Row[]>;
+
+/**
+ * The body of an INSERT (for a CTE of the caller's statement) that adds pg-boss
+ * entries to `queue`, one per row of `rows` (a from-item with columns id uuid,
+ * data jsonb, start_after timestamptz). It fills the columns exactly as
+ * pg-boss 10's send() does for a standard queue whose options we set (see
+ * startQueue); inserting ourselves lets a job row, its event and its queue
+ * entry commit in one statement. No ON CONFLICT: an entry that cannot be
+ * inserted fails the whole statement, so a job is never left without one.
+ */
+export function insertQueueEntries(db: Db, queue: string, rows: Fragment): Fragment {
+  return db`
+    insert into pgboss.job (id, name, data, priority, start_after, expire_in, keep_until, retry_limit, retry_delay, retry_backoff, policy, dead_letter)
+    select e.id, q.name, e.data, 0, e.start_after,
+           coalesce(q.expire_seconds * interval '1 second', interval '15 minutes'),
+           e.start_after + coalesce(q.retention_minutes * interval '1 minute', interval '14 days'),
+           coalesce(q.retry_limit, 0),
+           case when coalesce(q.retry_backoff, false) then greatest(coalesce(q.retry_delay, 0), 1) else coalesce(q.retry_delay, 0) end,
+           coalesce(q.retry_backoff, false), q.policy, q.dead_letter
+    from ${rows} e join pgboss.queue q on q.name = ${queue}
+    returning id`;
+}
+
+interface WakeState {
+  inFlight: boolean;
+  again: boolean;
+}
+const wakeStates = new WeakMap<Sql, Map<string, WakeState>>();
+
+/**
+ * NOTIFY `channel` after the caller's commit. A transaction that notifies
+ * holds a database-wide lock from just before its commit until the commit is
+ * flushed, so transactions that NOTIFY commit one at a time: single-row
+ * inserts with a NOTIFY managed 1,282/s at 32 clients against 8,201/s
+ * without. The wake-up is therefore a statement of its own, committed
+ * asynchronously (a wake-up lost in a crash costs at most a poll interval),
+ * and coalesced: at most one in flight per channel, and one more after it
+ * when anything asked meanwhile, so every commit is followed by a NOTIFY
+ * sent after it.
+ */
+export function wakeWorkers(sql: Sql, channel: string): void {
+  let byChannel = wakeStates.get(sql);
+  if (!byChannel) wakeStates.set(sql, (byChannel = new Map()));
+  let state = byChannel.get(channel);
+  if (!state) byChannel.set(channel, (state = { inFlight: false, again: false }));
+  if (state.inFlight) {
+    state.again = true;
+    return;
+  }
+  const s = state;
+  const send = (): void => {
+    s.inFlight = true;
+    s.again = false;
+    sql`select set_config('synchronous_commit', 'off', true), pg_notify(${channel}, '')`
+      .then(
+        () => {},
+        () => {}, // the workers' poll catches what a lost wake-up announced
+      )
+      .finally(() => {
+        s.inFlight = false;
+        if (s.again) send();
+      });
+  };
+  send();
+}
+
+/**
+ * A CTE body selecting (and locking, skipping locked ones) up to `limit` due
+ * entries of a standard-policy queue: columns id, data. pg-boss 10's fetch
+ * orders by `priority desc, created_on, id`, which its index
+ * `(name, start_after) where state < 'active'` does not cover, so every fetch
+ * read and sorted the whole backlog (8.5 ms with 5,000 waiting, 42.7 ms with
+ * 20,000). Ordered by start_after (when the entry became due; we never set
+ * priorities) the same index serves it in key order and the scan stops after
+ * `limit` rows.
+ */
+export function dueQueueEntries(db: Db, queue: string, limit: number): Fragment {
+  return db`
+    select id, data from pgboss.job
+    where name = ${queue} and state < 'active' and start_after < now()
+    order by start_after
+    limit ${limit}
+    for update skip locked`;
+}
+
+/** Up to `limit` due entries of a standard-policy queue, marked active as pg-boss's fetch() marks them. */
+export async function fetchQueueEntries<T extends object>(db: Db, queue: string, limit: number): Promise<PgBoss.Job<T>[]> {
+  const rows = await db`
+    with next as (${dueQueueEntries(db, queue, limit)})
+    update pgboss.job j set
+      state = 'active',
+      started_on = now(),
+      retry_count = case when j.started_on is not null then j.retry_count + 1 else j.retry_count end
+    from next
+    where j.name = ${queue} and j.id = next.id
+    returning j.id, j.name, j.data, extract(epoch from j.expire_in)::int as "expireInSeconds"`;
+  return rows.map((r) => ({ id: r.id as string, name: r.name as string, data: r.data as T, expireInSeconds: Number(r.expireInSeconds) }));
+}
+
+/**
+ * The body of an UPDATE (for a CTE) that settles entries picked by
+ * dueQueueEntries: `rows` (a from-item with columns id uuid, state text)
+ * says which become active (their job was claimed) and which completed
+ * (they carry nothing any more), as pg-boss's fetch() and complete() would.
+ */
+export function settleQueueEntries(db: Db, queue: string, rows: Fragment): Fragment {
+  return db`
+    update pgboss.job q set
+      state = e.state::pgboss.job_state,
+      started_on = now(),
+      completed_on = case when e.state = 'completed' then now() end,
+      retry_count = case when q.started_on is not null then q.retry_count + 1 else q.retry_count end
+    from ${rows} e
+    where q.name = ${queue} and q.id = e.id`;
 }

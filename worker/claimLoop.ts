@@ -8,20 +8,28 @@
 import type PgBoss from 'pg-boss';
 import type { Sql } from '../core/db.js';
 import type { Logger } from '../core/logger.js';
-import { bossDb, type Boss } from '../core/queue.js';
+import { fetchQueueEntries, type Boss } from '../core/queue.js';
 
-export interface ClaimLoopOptions {
+export interface ClaimLoopOptions<E> {
   queue: string;
   /** NOTIFY channel that announces new entries. */
   channel: string;
   concurrency: number;
   pollIntervalMs: number;
+  /**
+   * Takes up to `limit` entries in one round trip; `seen` counts what it
+   * looked at (taken or not), so the loop asks again at once while work is
+   * waiting. By default: fetchQueueEntries of `queue`.
+   */
+  claim?: (limit: number) => Promise<{ entries: E[]; seen: number }>;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export class ClaimLoop<T extends object> {
+export class ClaimLoop<T extends object, E extends { id: string } = PgBoss.Job<T>> {
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Entries whose handler gave its slot back early (its work is done, its bookkeeping is being written). */
+  private readonly released = new Set<string>();
   private stopping = false;
   private wakeUp: (() => void) | null = null;
   private wakePending = false;
@@ -32,9 +40,13 @@ export class ClaimLoop<T extends object> {
     private readonly sql: Sql,
     private readonly boss: Boss,
     private readonly logger: Logger,
-    private readonly options: ClaimLoopOptions,
-    /** Runs one entry; must not throw (errors are logged and dropped). */
-    private readonly handle: (entry: PgBoss.Job<T>) => Promise<void>,
+    private readonly options: ClaimLoopOptions<E>,
+    /**
+     * Runs one entry; must not throw (errors are logged and dropped). It may
+     * call `release` once its work is done to free its slot while it writes
+     * the outcome; at most `concurrency` entries are released at a time.
+     */
+    private readonly handle: (entry: E, release: () => void) => Promise<void>,
   ) {}
 
   get busy(): number {
@@ -91,12 +103,13 @@ export class ClaimLoop<T extends object> {
   private async loop(): Promise<void> {
     let failures = 0;
     while (!this.stopping) {
-      const free = this.options.concurrency - this.inFlight.size;
+      const { concurrency } = this.options;
+      const free = Math.min(concurrency - (this.inFlight.size - this.released.size), 2 * concurrency - this.inFlight.size);
       if (free > 0) {
-        let entries: PgBoss.Job<T>[];
+        let taken: { entries: E[]; seen: number };
         try {
           this.wakePending = false;
-          entries = await this.fetch(free);
+          taken = await this.claim(free);
           failures = 0;
         } catch (err) {
           failures++;
@@ -104,42 +117,42 @@ export class ClaimLoop<T extends object> {
           await sleep(Math.min(5000, 200 * 2 ** failures));
           continue;
         }
-        for (const entry of entries) this.launch(entry);
-        if (entries.length > 0) continue;
+        for (const entry of taken.entries) this.launch(entry);
+        if (taken.seen > 0) continue;
       }
       await this.waitForWake(this.options.pollIntervalMs);
+      // Let the rest of this turn's wake-ups land first (jobs finishing
+      // together free their slots one after another): one claim for all of
+      // them instead of one per slot.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
   /**
-   * pg-boss's fetch() swallows database errors and returns no entries, which
-   * would make an outage look like an empty queue. Fetch through our own pool
-   * (prepared statements) and rethrow what it swallowed.
+   * Our own fetch over pg-boss's table (fetchQueueEntries: index-ordered, and
+   * unlike pg-boss's fetch() it does not swallow database errors, which would
+   * make an outage look like an empty queue), through our pool.
    */
-  private async fetch(batchSize: number): Promise<PgBoss.Job<T>[]> {
-    let failure: unknown = null;
-    const db = bossDb(this.sql);
-    const entries = await this.boss.fetch<T>(this.options.queue, {
-      batchSize,
-      db: {
-        executeSql: (text, values) =>
-          db.executeSql(text, values).catch((err: unknown) => {
-            failure = err;
-            throw err;
-          }),
-      },
-    });
-    if (failure) throw failure;
-    return entries;
+  private async claim(limit: number): Promise<{ entries: E[]; seen: number }> {
+    if (this.options.claim) return this.options.claim(limit);
+    const entries = (await fetchQueueEntries<T>(this.sql, this.options.queue, limit)) as unknown as E[];
+    return { entries, seen: entries.length };
   }
 
-  private launch(entry: PgBoss.Job<T>): void {
-    const done = this.handle(entry)
+  private launch(entry: E): void {
+    const release = () => {
+      if (this.inFlight.has(entry.id) && !this.released.has(entry.id)) {
+        this.released.add(entry.id);
+        this.wake();
+      }
+    };
+    const done = this.handle(entry, release)
       .catch((err) => {
         this.logger.error('queue entry handler crashed', { queue: this.options.queue, entryId: entry.id, error: (err as Error).message });
       })
       .finally(() => {
         this.inFlight.delete(entry.id);
+        this.released.delete(entry.id);
         this.wake();
       });
     this.inFlight.set(entry.id, done);

@@ -4,7 +4,7 @@
 import os from 'node:os';
 import type { Sql } from '../core/db.js';
 import { randomBase62 } from '../core/ids.js';
-import { claimJob, completeJob, failAttempt, heartbeat, releaseJob, retryDelayMs } from '../core/jobs.js';
+import { claimNextJobs, CompletionBatcher, failAttempt, heartbeat, releaseJob, retryDelayMs, type ClaimedJob, type Job } from '../core/jobs.js';
 import type { Logger } from '../core/logger.js';
 import { metrics } from '../core/metrics.js';
 import { EXTRACT_QUEUE, JOBS_CHANNEL, type Boss } from '../core/queue.js';
@@ -108,7 +108,9 @@ class ProgressReporter {
 export class JobRunner {
   readonly workerId: string;
   private readonly running = new Map<string, Running>();
-  private readonly claims: ClaimLoop<{ jobId: string }>;
+  private readonly claims: ClaimLoop<{ jobId: string }, ClaimedJob & { id: string }>;
+  /** Completions that arrive together commit together. */
+  private readonly completions: CompletionBatcher;
   private stopping = false;
 
   constructor(
@@ -119,8 +121,24 @@ export class JobRunner {
     private readonly options: RunnerOptions,
   ) {
     this.workerId = options.workerId ?? `${os.hostname()}:${process.pid}:${randomBase62(4)}`;
-    this.claims = new ClaimLoop(sql, boss, logger, { queue: EXTRACT_QUEUE, channel: JOBS_CHANNEL, concurrency: options.concurrency, pollIntervalMs: options.pollIntervalMs }, (entry) =>
-      this.runJob({ jobId: entry.data.jobId, attempt: 0, queueJobId: entry.id, controller: new AbortController(), interruption: null }),
+    this.completions = new CompletionBatcher(sql, logger);
+    // Claims as many jobs as there are free slots in one statement (claimNextJobs).
+    this.claims = new ClaimLoop(
+      sql,
+      boss,
+      logger,
+      {
+        queue: EXTRACT_QUEUE,
+        channel: JOBS_CHANNEL,
+        concurrency: options.concurrency,
+        pollIntervalMs: options.pollIntervalMs,
+        claim: async (limit) => {
+          const { claimed, seen } = await claimNextJobs(sql, { workerId: this.workerId, limit });
+          return { entries: claimed.map((c) => ({ ...c, id: c.entryId })), seen };
+        },
+      },
+      (claimed, release) =>
+        this.runJob(claimed.job, { jobId: claimed.job.id, attempt: claimed.job.attempts, queueJobId: claimed.entryId, controller: new AbortController(), interruption: null }, release),
     );
   }
 
@@ -133,24 +151,18 @@ export class JobRunner {
     this.logger.info('worker started', { workerId: this.workerId, concurrency: this.options.concurrency });
   }
 
-  private async runJob(run: Running): Promise<void> {
+  private async runJob(job: Job, run: Running, release: () => void): Promise<void> {
     this.running.set(run.queueJobId, run);
     try {
-      await this.runClaimed(run);
+      await this.runClaimed(job, run, release);
     } finally {
       this.running.delete(run.queueJobId);
     }
   }
 
-  private async runClaimed(run: Running): Promise<void> {
+  /** `release` frees the job's slot once the pipeline is done, so the next claim overlaps this job's completion. */
+  private async runClaimed(job: Job, run: Running, release: () => void): Promise<void> {
     const logger = this.logger.child({ jobId: run.jobId });
-    const job = await persist(logger, 'claim', () => claimJob(this.sql, logger, { jobId: run.jobId, queueJobId: run.queueJobId, workerId: this.workerId }));
-    if (!job) {
-      // Cancelled, or a queue entry superseded by a newer one: drop it.
-      await this.boss.complete(EXTRACT_QUEUE, run.queueJobId).catch(() => {});
-      return;
-    }
-    run.attempt = job.attempts;
     const due = Math.max(job.createdAt.getTime(), job.runAfter?.getTime() ?? 0);
     if (job.startedAt) metrics.queueWait.observe(Math.max(0, job.startedAt.getTime() - due) / 1000);
     logger.info('job started', { attempt: job.attempts, url: job.input.url, workerId: this.workerId });
@@ -169,6 +181,7 @@ export class JobRunner {
       const result = await untilAborted(
         this.pipeline(job.input, {
           jobId: run.jobId,
+          apiKeyId: job.apiKeyId,
           logger,
           signal: run.controller.signal,
           progress: (update) => reporter.update(update),
@@ -177,8 +190,9 @@ export class JobRunner {
       );
       clearInterval(timer);
       await reporter.close();
+      release();
       const done = await persist(logger, 'complete', () =>
-        completeJob(this.sql, this.boss, logger, { jobId: run.jobId, attempt: run.attempt, workerId: this.workerId, queueJobId: run.queueJobId, result, progress: reporter.current }),
+        this.completions.complete({ jobId: run.jobId, attempt: run.attempt, workerId: this.workerId, queueJobId: run.queueJobId, result, progress: reporter.current }),
       );
       metrics.jobDuration.observe({ outcome: 'completed' }, (Date.now() - started) / 1000);
       metrics.jobsFinished.inc({ outcome: done ? 'completed' : 'discarded' });

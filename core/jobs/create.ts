@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Sql } from '../db.js';
 import { newJobId } from '../ids.js';
-import { EXTRACT_QUEUE, JOBS_CHANNEL, bossDb, type Boss } from '../queue.js';
+import { EXTRACT_QUEUE, JOBS_CHANNEL, insertQueueEntries, wakeWorkers, type Boss } from '../queue.js';
 import { IdempotencyConflictError, TooManyJobsInFlightError, toJob, type Job, type JobInput } from './model.js';
 
 export interface CreateJobParams {
@@ -16,46 +16,52 @@ export interface CreateJobParams {
 }
 
 /**
- * Records the job as pending with its creation event, enqueues it and wakes
- * the workers, all in one transaction. With an idempotency key already used by
- * the same API key, returns that job (replayed) or throws
- * IdempotencyConflictError when the request body differs.
+ * Records the job as pending with its creation event and enqueues it, in one
+ * statement, then wakes the workers. Submissions that arrive while others are
+ * being written share a statement and its commit (JobCreator). With an
+ * idempotency key already used by the same API key, returns that job
+ * (replayed) or throws IdempotencyConflictError when the request body differs.
  */
-export async function createJob(sql: Sql, boss: Boss, p: CreateJobParams): Promise<{ job: Job; replayed: boolean }> {
-  return sql.begin(async (tx) => {
-    const id = newJobId();
-    const queueJobId = randomUUID();
-    const cap = p.maxInFlight ?? 0;
-    // One statement on the happy path: the cap check, the job, its event and the
-    // wake-up (NOTIFY is delivered at commit, after the queue entry below).
-    const [row] = await tx`
-      with open_jobs as (
-        select count(*) as n from (
-          select 1 from jobs where ${cap > 0} and api_key_id = ${p.apiKeyId} and status in ('pending', 'processing') limit ${cap}
-        ) open
-      ), created as (
-        insert into jobs (id, api_key_id, status, input, callback_url, idempotency_key, request_hash, max_attempts, queue_job_id)
-        select ${id}, ${p.apiKeyId}, 'pending', ${tx.json(p.input as never)}, ${p.callbackUrl}, ${p.idempotencyKey}, ${p.requestHash}, ${p.maxAttempts}, ${queueJobId}
-        where ${cap} = 0 or (select n from open_jobs) < ${cap}
-        on conflict (api_key_id, idempotency_key) where idempotency_key is not null do nothing
-        returning *
-      ), event as (
-        insert into job_events (job_id, from_status, to_status, attempt)
-        select id, null, 'pending', 0 from created
-      )
-      select *, pg_notify(${JOBS_CHANNEL}, '') from created`;
-    if (!row) {
-      // Nothing inserted: the idempotency key was used before (a replay, even at
-      // the cap, creates nothing) or the key is at its cap (a soft cap:
-      // concurrent submissions may pass it by a few).
-      const replay = p.idempotencyKey ? await replayed(tx, p) : null;
-      if (replay) return replay;
-      throw new TooManyJobsInFlightError(cap);
-    }
-    const sent = await boss.send(EXTRACT_QUEUE, { jobId: id }, { db: bossDb(tx), id: queueJobId });
-    if (sent !== queueJobId) throw new Error(`queue refused job ${id}`);
+export async function createJob(sql: Sql, _boss: Boss, p: CreateJobParams): Promise<{ job: Job; replayed: boolean }> {
+  if (p.idempotencyKey) return createOne(sql, p);
+  let creator = creators.get(sql);
+  if (!creator) creators.set(sql, (creator = new JobCreator(sql)));
+  return { job: await creator.create(p), replayed: false };
+}
+
+/** One job in one statement: the cap check, the job, its event and its queue entry (one round trip, one commit). */
+async function createOne(sql: Sql, p: CreateJobParams): Promise<{ job: Job; replayed: boolean }> {
+  const id = newJobId();
+  const queueJobId = randomUUID();
+  const cap = p.maxInFlight ?? 0;
+  const [row] = await sql`
+    with open_jobs as (
+      select count(*) as n from (
+        select 1 from jobs where ${cap > 0} and api_key_id = ${p.apiKeyId} and status in ('pending', 'processing') limit ${cap}
+      ) open
+    ), created as (
+      insert into jobs (id, api_key_id, status, input, callback_url, idempotency_key, request_hash, max_attempts, queue_job_id)
+      select ${id}, ${p.apiKeyId}, 'pending', ${sql.json(p.input as never)}, ${p.callbackUrl}, ${p.idempotencyKey}, ${p.requestHash}, ${p.maxAttempts}, ${queueJobId}
+      where ${cap} = 0 or (select n from open_jobs) < ${cap}
+      on conflict (api_key_id, idempotency_key) where idempotency_key is not null do nothing
+      returning *
+    ), event as (
+      insert into job_events (job_id, from_status, to_status, attempt)
+      select id, null, 'pending', 0 from created
+    ), entry as (
+      ${insertQueueEntries(sql, EXTRACT_QUEUE, sql`(select queue_job_id as id, jsonb_build_object('jobId', id) as data, now() as start_after from created)`)}
+    )
+    select created.* from created join entry on entry.id = created.queue_job_id`;
+  if (row) {
+    wakeWorkers(sql, JOBS_CHANNEL);
     return { job: toJob(row), replayed: false };
-  });
+  }
+  // Nothing inserted: the idempotency key was used before (a replay, even at
+  // the cap, creates nothing) or the key is at its cap (a soft cap:
+  // concurrent submissions may pass it by a few).
+  const replay = p.idempotencyKey ? await replayed(sql, p) : null;
+  if (replay) return replay;
+  throw new TooManyJobsInFlightError(cap);
 }
 
 async function replayed(tx: Db, p: CreateJobParams): Promise<{ job: Job; replayed: true } | null> {
@@ -64,4 +70,110 @@ async function replayed(tx: Db, p: CreateJobParams): Promise<{ job: Job; replaye
   const job = toJob(existing);
   if (job.requestHash !== p.requestHash) throw new IdempotencyConflictError(job.id);
   return { job, replayed: true };
+}
+
+interface Submission {
+  p: CreateJobParams;
+  resolve: (job: Job) => void;
+  reject: (err: unknown) => void;
+}
+
+const creators = new WeakMap<Sql, JobCreator>();
+/** Statements in flight at once: enough to keep commits overlapping, few enough to leave the pool to reads. */
+const MAX_STATEMENTS = 4;
+const MAX_BATCH = 200;
+
+/**
+ * Writes submissions (without an idempotency key) in batches: up to
+ * MAX_STATEMENTS statements in flight, and what arrives while they all are
+ * waits for the next one free, so an idle service answers at once and a busy
+ * one commits many jobs per flush. Each statement is all or nothing; if one
+ * fails, its submissions are retried one by one, so a bad one fails alone.
+ */
+class JobCreator {
+  private waiting: Submission[] = [];
+  private statements = 0;
+
+  constructor(private readonly sql: Sql) {}
+
+  create(p: CreateJobParams): Promise<Job> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ p, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    while (this.statements < MAX_STATEMENTS && this.waiting.length > 0) {
+      const batch = this.waiting.splice(0, MAX_BATCH);
+      this.statements++;
+      void this.write(batch).finally(() => {
+        this.statements--;
+        this.dispatch();
+      });
+    }
+  }
+
+  private async write(batch: Submission[]): Promise<void> {
+    let created: Map<string, Job>;
+    const ids = batch.map(() => newJobId());
+    try {
+      created = await createMany(this.sql, batch.map((s, i) => ({ ...s.p, id: ids[i]! })));
+    } catch (err) {
+      if (batch.length === 1) return batch[0]!.reject(err);
+      await Promise.all(batch.map((s) => createOne(this.sql, s.p).then((r) => s.resolve(r.job), s.reject)));
+      return;
+    }
+    if (created.size > 0) wakeWorkers(this.sql, JOBS_CHANNEL);
+    batch.forEach((s, i) => {
+      const job = created.get(ids[i]!);
+      if (job) s.resolve(job);
+      else s.reject(new TooManyJobsInFlightError(s.p.maxInFlight ?? 0));
+    });
+  }
+}
+
+/**
+ * Jobs without idempotency keys in one statement. A key with a cap gets jobs
+ * up to it, counted in submission order from its open jobs at that moment;
+ * the rest are left out (the caller refuses them).
+ */
+async function createMany(sql: Sql, items: (CreateJobParams & { id: string })[]): Promise<Map<string, Job>> {
+  const input = items.map((p, ord) => ({
+    ord,
+    id: p.id,
+    api_key_id: p.apiKeyId,
+    input: p.input,
+    callback_url: p.callbackUrl,
+    max_attempts: p.maxAttempts,
+    queue_job_id: randomUUID(),
+    cap: p.maxInFlight ?? 0,
+  }));
+  const rows = await sql`
+    with input as (
+      select * from jsonb_to_recordset(${sql.json(input as never)}::jsonb)
+        as x(ord int, id text, api_key_id text, input jsonb, callback_url text, max_attempts int, queue_job_id uuid, cap int)
+    ), open_jobs as (
+      select k.api_key_id, (
+        select count(*) from (
+          select 1 from jobs j where j.api_key_id = k.api_key_id and j.status in ('pending', 'processing') limit k.cap
+        ) open
+      ) as n
+      from (select api_key_id, max(cap) as cap from input where cap > 0 group by api_key_id) k
+    ), admitted as (
+      select i.* from (select *, row_number() over (partition by api_key_id order by ord) as nth from input) i
+      left join open_jobs o on o.api_key_id = i.api_key_id
+      where i.cap = 0 or o.n + i.nth <= i.cap
+    ), created as (
+      insert into jobs (id, api_key_id, status, input, callback_url, max_attempts, queue_job_id)
+      select id, api_key_id, 'pending', input, callback_url, max_attempts, queue_job_id from admitted order by ord
+      returning *
+    ), event as (
+      insert into job_events (job_id, from_status, to_status, attempt)
+      select id, null, 'pending', 0 from created
+    ), entry as (
+      ${insertQueueEntries(sql, EXTRACT_QUEUE, sql`(select queue_job_id as id, jsonb_build_object('jobId', id) as data, now() as start_after from created)`)}
+    )
+    select created.* from created join entry on entry.id = created.queue_job_id`;
+  return new Map(rows.map((r) => [r.id as string, toJob(r)]));
 }

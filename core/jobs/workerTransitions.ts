@@ -3,8 +3,9 @@
 // was reaped, rescued or cancelled meanwhile) changes nothing.
 import type { Db, Sql } from '../db.js';
 import type { Logger } from '../logger.js';
-import type { Boss } from '../queue.js';
-import type { Job, JobError, JobStatus } from './model.js';
+import { EXTRACT_QUEUE, dueQueueEntries, settleQueueEntries, type Boss } from '../queue.js';
+import { toJob, type Job, type JobError, type JobStatus } from './model.js';
+import { completeJobs, type Completion } from './completions.js';
 import { enqueueAttempt, enqueueFinalWebhooks, finishQueueEntry, moveOne, refused } from './move.js';
 
 interface Held {
@@ -26,28 +27,56 @@ export async function claimJob(sql: Sql, logger: Logger, p: { jobId: string; que
   return moved?.job ?? refused(logger, p.jobId, 'claim', 'pending on this queue entry');
 }
 
+export interface ClaimedJob {
+  /** The queue entry that carried the job. */
+  entryId: string;
+  job: Job;
+}
+
+/**
+ * pending → processing for up to `limit` due jobs, in one statement (one round
+ * trip, one commit): pick due queue entries, claim the jobs they carry with
+ * their events, and settle the entries (active for a claimed job; completed
+ * for one that carries nothing any more: the job was cancelled, or the entry
+ * superseded by a newer one). Rows are locked entry first, then job, both
+ * skipping locked rows, so the claim never waits: a job held by a cancel or a
+ * sweep at that moment keeps its entry for the next round. `seen` counts the
+ * entries picked, claimed or not (more may be waiting).
+ */
+export async function claimNextJobs(sql: Sql, p: { workerId: string; limit: number }): Promise<{ claimed: ClaimedJob[]; seen: number }> {
+  const rows = await sql`
+    with next as (
+      ${dueQueueEntries(sql, EXTRACT_QUEUE, p.limit)}
+    ), held as (
+      select id, status, queue_job_id from jobs where id in (select data->>'jobId' from next)
+      for update skip locked
+    ), claimed as (
+      update jobs j set status = 'processing', updated_at = now(), attempts = j.attempts + 1, worker_id = ${p.workerId},
+        started_at = now(), heartbeat_at = now(), run_after = null, progress = null
+      from held join next on next.id = held.queue_job_id
+      where j.id = held.id and held.status = 'pending'
+      returning j.*
+    ), event as (
+      insert into job_events (job_id, from_status, to_status, attempt, worker_id)
+      select id, 'pending', 'processing', attempts, ${p.workerId} from claimed
+    ), entries as (
+      ${settleQueueEntries(
+        sql,
+        EXTRACT_QUEUE,
+        sql`(select next.id, case when claimed.id is null then 'completed' else 'active' end as state
+             from next left join held on held.id = next.data->>'jobId' left join claimed on claimed.queue_job_id = next.id
+             where held.id is not null or not exists (select 1 from jobs where id = next.data->>'jobId'))`,
+      )}
+    )
+    select next.id as entry_id, claimed.* from next left join claimed on claimed.queue_job_id = next.id`;
+  const claimed = rows.filter((r) => r.id !== null).map((r) => ({ entryId: String(r.entry_id), job: toJob(r) }));
+  return { claimed, seen: rows.length };
+}
+
 /** processing → completed, with the result (and its webhook, if any). */
-export async function completeJob(
-  sql: Sql,
-  boss: Boss,
-  logger: Logger,
-  p: Held & { result: unknown; progress?: Record<string, unknown> | null },
-): Promise<Job | null> {
-  return sql.begin(async (tx) => {
-    // Job row first, queue entry second: the sweeps lock in the same order (no deadlock).
-    const moved = await moveOne(tx, p.jobId, {
-      from: ['processing'],
-      to: 'completed',
-      where: tx`and attempts = ${p.attempt}`,
-      set: tx`result = ${tx.json(p.result as never)}, error = null, completed_at = now(), heartbeat_at = null
-              ${p.progress ? tx`, progress = ${tx.json(p.progress as never)}` : tx``}`,
-      workerId: p.workerId,
-    });
-    await finishQueueEntry(tx, boss, p.queueJobId);
-    if (!moved) return refused(logger, p.jobId, 'complete', `processing on attempt ${p.attempt}`);
-    await enqueueFinalWebhooks(tx, boss, [moved]);
-    return moved.job;
-  });
+export async function completeJob(sql: Sql, _boss: Boss, logger: Logger, p: Completion): Promise<Job | null> {
+  const done = await completeJobs(sql, [p], { full: true });
+  return done.get(p.jobId) ?? refused(logger, p.jobId, 'complete', `processing on attempt ${p.attempt}`);
 }
 
 /** Exponential backoff with jitter: uniform in [c/2, c] where c = base·2^(attempt-1), capped. */

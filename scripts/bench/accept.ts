@@ -1,0 +1,66 @@
+// accept: HTTP load on POST /v1/extract/async against the real API in a child
+// process (rate limit and in-flight cap off, several valid keys), autocannon
+// here; accepted jobs/s counts 2xx answers only. No worker runs meanwhile.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { createApiKey } from '../../core/apiKeys.js';
+import { connect } from '../../core/db.js';
+import { startApiProcess, type ApiProcess } from './apiProcess.js';
+import { pgbenchInsert } from './peers/pgbench.js';
+import { ACCEPT_CONNECTIONS, ACCEPT_KEYS, acceptSeconds } from './settings.js';
+import { GLEANER, type Contender, type Measurement, type RunResult } from './types.js';
+
+const BODY = JSON.stringify({ url: 'https://example.com/articles/benchmark' });
+
+const gleaner: Contender = {
+  name: GLEANER,
+  async run(ctx): Promise<RunResult> {
+    const db = await ctx.server.database('accept', { migrated: true });
+    const sql = connect(db.url, 2, 'gleaner-bench');
+    const logDir = await fs.mkdtemp(path.join(os.tmpdir(), 'gleaner-bench-api-'));
+    const keys: string[] = [];
+    for (let i = 0; i < ACCEPT_KEYS; i++) keys.push((await createApiKey(sql, `bench-${i}`)).key);
+    let api: ApiProcess | null = null;
+    try {
+      api = await startApiProcess(
+        { DATABASE_URL: db.url, RATE_LIMIT_PER_MINUTE: '0', MAX_JOBS_IN_FLIGHT_PER_KEY: '0', CREATE_INITIAL_KEY: 'false' },
+        logDir,
+      );
+      const baseUrl = api.baseUrl;
+      const load = (seconds: number) =>
+        autocannon({
+          url: baseUrl,
+          connections: ACCEPT_CONNECTIONS,
+          duration: seconds,
+          requests: keys.map((key) => ({ method: 'POST' as const, path: '/v1/extract/async', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: BODY })),
+        });
+      await load(ctx.quick ? 1 : 2); // warm-up: JIT, connection pool
+      const [before] = await sql`select count(*)::int as n from jobs`;
+      const r = await load(acceptSeconds(ctx.quick));
+      const [after] = await sql`select count(*)::int as n from jobs`;
+      const created = after!.n - before!.n;
+      const notes = [`accept: ${r['2xx']} accepted (${created} jobs in the table), ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts; latency p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms`];
+      return { values: { accept: r['2xx'] / r.duration, accept_p99: r.latency.p99 }, notes };
+    } finally {
+      await api?.stop();
+      await sql.end({ timeout: 1 });
+      await db.drop();
+      await fs.rm(logDir, { recursive: true, force: true });
+    }
+  },
+};
+
+export const accept: Measurement = {
+  name: 'accept',
+  how: (quick) =>
+    `autocannon, ${ACCEPT_CONNECTIONS} connections, ${acceptSeconds(quick)} s (after a warm-up) on POST /v1/extract/async, ${ACCEPT_KEYS} keys, API in a child process (LOG_LEVEL=info to a file, rate limit and in-flight cap off, no worker); peer: pgbench single-row insert transactions, ${ACCEPT_CONNECTIONS} clients, prepared.`,
+  rows: [
+    { name: 'accept', unit: 'jobs/s', better: 'higher', target: '≥ 2,500', meets: (m) => m >= 2500 },
+    { name: 'accept_p99', unit: 'ms', better: 'lower', target: '≤ 20 ms', meets: (m) => m <= 20 },
+  ],
+  gleaner,
+  peers: [pgbenchInsert],
+};
+

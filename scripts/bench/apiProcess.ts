@@ -8,7 +8,8 @@ import path from 'node:path';
 import { childEnv, projectRoot } from '../lib/serviceProcess.js';
 import { sleep } from './util.js';
 
-async function freePort(): Promise<number> {
+/** A port nothing listens on right now, for a child process to bind. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.on('error', reject);

@@ -10,7 +10,6 @@
 // peak RSS of the `npm start` process.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createApiKey } from '../../core/apiKeys.js';
@@ -21,23 +20,13 @@ import { measureRawOnnx } from '../bench-embedding.js';
 import { sampleRss } from '../chaos/harness.js';
 import { childEnv, projectRoot, standInModelDir } from '../lib/serviceProcess.js';
 import { ensureTestModel } from '../lib/testModel.js';
+import { freePort } from './apiProcess.js';
 import { generateSite, serveSite } from './site.js';
 import { GLEANER, type Measurement } from './types.js';
 import { latencySummary, round, sleep } from './util.js';
 
 const SECTIONS = 10;
 const PER_SECTION = 20;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export const pipeline: Measurement = {
   name: 'pipeline',

@@ -4,6 +4,21 @@ import { newJobId } from '../ids.js';
 import { EXTRACT_QUEUE, JOBS_CHANNEL, insertQueueEntries, wakeWorkers, type Boss } from '../queue.js';
 import { IdempotencyConflictError, TooManyJobsInFlightError, toJob, type Job, type JobInput } from './model.js';
 
+/**
+ * The end of both create statements (one job, or a batch): each job in the
+ * `created` CTE gets its first event and its queue entry, and the statement
+ * returns the jobs whose entry was written.
+ */
+function eventsAndEntries(sql: Sql) {
+  return sql`event as (
+      insert into job_events (job_id, from_status, to_status, attempt)
+      select id, null, 'pending', 0 from created
+    ), entry as (
+      ${insertQueueEntries(sql, EXTRACT_QUEUE, sql`(select queue_job_id as id, jsonb_build_object('jobId', id) as data, now() as start_after from created)`)}
+    )
+    select created.* from created join entry on entry.id = created.queue_job_id`;
+}
+
 export interface CreateJobParams {
   apiKeyId: string;
   input: JobInput;
@@ -45,13 +60,7 @@ async function createOne(sql: Sql, p: CreateJobParams): Promise<{ job: Job; repl
       where ${cap} = 0 or (select n from open_jobs) < ${cap}
       on conflict (api_key_id, idempotency_key) where idempotency_key is not null do nothing
       returning *
-    ), event as (
-      insert into job_events (job_id, from_status, to_status, attempt)
-      select id, null, 'pending', 0 from created
-    ), entry as (
-      ${insertQueueEntries(sql, EXTRACT_QUEUE, sql`(select queue_job_id as id, jsonb_build_object('jobId', id) as data, now() as start_after from created)`)}
-    )
-    select created.* from created join entry on entry.id = created.queue_job_id`;
+    ), ${eventsAndEntries(sql)}`;
   if (row) {
     wakeWorkers(sql, JOBS_CHANNEL);
     return { job: toJob(row), replayed: false };
@@ -168,12 +177,6 @@ async function createMany(sql: Sql, items: (CreateJobParams & { id: string })[])
       insert into jobs (id, api_key_id, status, input, callback_url, max_attempts, queue_job_id)
       select id, api_key_id, 'pending', input, callback_url, max_attempts, queue_job_id from admitted order by ord
       returning *
-    ), event as (
-      insert into job_events (job_id, from_status, to_status, attempt)
-      select id, null, 'pending', 0 from created
-    ), entry as (
-      ${insertQueueEntries(sql, EXTRACT_QUEUE, sql`(select queue_job_id as id, jsonb_build_object('jobId', id) as data, now() as start_after from created)`)}
-    )
-    select created.* from created join entry on entry.id = created.queue_job_id`;
+    ), ${eventsAndEntries(sql)}`;
   return new Map(rows.map((r) => [r.id as string, toJob(r)]));
 }

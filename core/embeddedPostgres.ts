@@ -204,7 +204,7 @@ export async function startEmbeddedPostgres(
       port = await waitForReady(pgData, 5000);
       if (!port) {
         const hint = ids ? ' (as root the server runs as the "postgres" user, which must be able to reach DATA_DIR and node_modules)' : '';
-        throw new Error(`embedded PostgreSQL failed to start${hint}: ${(err as Error).message.trim()}; see ${logFile}`);
+        throw new Error(`embedded PostgreSQL failed to start${hint}: ${(err as Error).message.trim()}; see ${logFile}`, { cause: err });
       }
     }
   }

@@ -45,7 +45,7 @@ export async function runService(logger: Logger, start: (onStop: (stop: () => Pr
     const code = (reason as { code?: unknown } | null)?.code;
     const connectionError = typeof code === 'string' && /^(CONNECTION_|CONNECT_TIMEOUT|ECONNRESET|ECONNREFUSED|EPIPE|57P0|08)/.test(code);
     logger.error('unhandled promise rejection', { error: reason instanceof Error ? reason.message : String(reason), code });
-    if (!connectionError) stopAll().finally(() => process.exit(1));
+    if (!connectionError) void stopAll().finally(() => process.exit(1));
   });
   try {
     await starting;

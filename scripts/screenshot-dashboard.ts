@@ -36,7 +36,7 @@ const log = (m: string) => process.stderr.write(`${m}\n`);
 
 const db = await tempDatabase();
 const logger = createSilentLogger();
-let stop: (() => Promise<void>)[] = [];
+const stop: (() => Promise<void>)[] = [];
 try {
   const config = loadConfig({ ADMIN_TOKEN, LOG_LEVEL: 'error', PORT: '0' });
   const boss = await startQueue(db.url, { expireInSeconds: 660, supervise: false, poolSize: 2 }, logger);
@@ -77,6 +77,5 @@ try {
   }
 } finally {
   for (const fn of stop.reverse()) await fn().catch(() => {});
-  stop = [];
   await db.close();
 }

@@ -324,7 +324,7 @@ export class TypesenseSearchIndex implements SearchIndex {
       } catch (err) {
         if (err instanceof Errors.ImportError) {
           const failed = err.importResults.find((r) => !r.success);
-          throw new Error(`Typesense refused ${err.importResults.filter((r) => !r.success).length} of ${chunks.length} chunks of ${url}: ${failed?.error ?? err.message}`);
+          throw new Error(`Typesense refused ${err.importResults.filter((r) => !r.success).length} of ${chunks.length} chunks of ${url}: ${failed?.error ?? err.message}`, { cause: err });
         }
         throw err;
       }

@@ -1,9 +1,9 @@
 // Prometheus metrics (prom-client). Counters and histograms are recorded where
 // things happen, in whichever process that is; gauges over the jobs table are
 // read at scrape time.
-import { timingSafeEqual } from 'node:crypto';
 import client from 'prom-client';
 import type { Sql } from './db.js';
+import { sameSecret } from './sameSecret.js';
 import { EXTRACT_QUEUE } from './queue.js';
 
 export const registry = new client.Registry();
@@ -74,5 +74,5 @@ export function bearerToken(authorization: string | undefined): string | undefin
 export function metricsAccessAllowed(authorization: string | undefined, token: string | undefined): boolean {
   if (!token) return true;
   const presented = bearerToken(authorization);
-  return presented !== undefined && presented.length === token.length && timingSafeEqual(Buffer.from(presented), Buffer.from(token));
+  return presented !== undefined && sameSecret(presented, token);
 }

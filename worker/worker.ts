@@ -70,10 +70,17 @@ export async function startWorker(runtime: Runtime, pipeline?: Pipeline): Promis
 export async function serveWorkerMetrics(runtime: Runtime, port: number): Promise<http.Server> {
   const registry = metricsRegistry(runtime.sql);
   const token = runtime.config.metrics.token;
+  // A bare http handler: nothing catches for it, so it must never throw or reject (an unhandled rejection stops the process).
   const server = http.createServer(async (req, res) => {
-    if (req.url !== '/metrics') return void res.writeHead(404).end();
-    if (!metricsAccessAllowed(req.headers.authorization, token)) return void res.writeHead(401).end();
-    res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
+    try {
+      if (req.url !== '/metrics') return void res.writeHead(404).end();
+      if (!metricsAccessAllowed(req.headers.authorization, token)) return void res.writeHead(401, { 'www-authenticate': 'Bearer' }).end();
+      res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
+    } catch (err) {
+      runtime.logger.error('worker metrics request failed', { error: err instanceof Error ? err.message : String(err) });
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    }
   });
   await new Promise<void>((resolve) => server.listen(port, runtime.config.host, resolve));
   runtime.logger.info('worker metrics listening', { port });

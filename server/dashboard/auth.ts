@@ -8,7 +8,8 @@
 // per-session CSRF token (an HMAC of the session) in the form, and a request
 // whose Origin (or, without Origin, Referer) names another host is refused.
 // Bearer requests need neither: a browser never adds that header by itself.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { sameSecret } from '../../core/sameSecret.js';
 import type { Request, Response } from 'express';
 
 export const SESSION_COOKIE = 'gleaner_admin';
@@ -23,12 +24,7 @@ export interface AdminAuth {
 
 const mac = (token: string, message: string) => createHmac('sha256', token).update(message).digest('base64url');
 
-function equalStrings(a: string, b: string): boolean {
-  // Hash first so the comparison is constant-time whatever the lengths.
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
-}
+const equalStrings = sameSecret;
 
 export function tokenMatches(adminToken: string, presented: string | undefined): boolean {
   return typeof presented === 'string' && presented.length > 0 && equalStrings(presented, adminToken);

@@ -12,6 +12,7 @@ import type { Boss } from '../../core/queue.js';
 import { runReport } from '../../core/reports.js';
 import { listDeliveries, redeliver } from '../../core/webhookDeliveries.js';
 import { jobIdSchema } from '../schemas.js';
+import { textProblem, validate } from '../validation.js';
 import { DASHBOARD_CSS, DASHBOARD_JS } from './assets.js';
 import { authenticate, clearSessionCookie, mayChangeState, newSession, sameOrigin, setSessionCookie, tokenMatches, type AdminAuth } from './auth.js';
 import type { Html } from './html.js';
@@ -182,12 +183,12 @@ export function dashboardRouter(deps: DashboardDeps & { adminToken: string }): R
 
   router.get('/jobs', async (req, res) => {
     const keys = await listApiKeys(sql);
-    const parsed = jobFilterSchema.safeParse(req.query);
+    const parsed = validate(jobFilterSchema, req.query, 'query');
     const filter: JobFilterForm = parsed.success
       ? { status: parsed.data.status, key: parsed.data.key, domain: parsed.data.domain, since: parsed.data.since, before: parsed.data.before }
       : { status: '', key: '', domain: '', since: '', before: '' };
     const show = (status: number, error: string) => send(res, status, jobsPage({ auth: auth(res), filter, keys, jobs: [], nextCursor: null, paged: false, error }));
-    if (!parsed.success) return show(400, 'Those filters cannot be read: ' + parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!parsed.success) return show(400, 'Those filters cannot be read: ' + parsed.problems.map((p) => `${p.field}: ${p.message}`).join('; '));
     const now = Date.now();
     const since = parseWhen(filter.since, now);
     const before = parseWhen(filter.before, now);
@@ -279,6 +280,8 @@ export function dashboardRouter(deps: DashboardDeps & { adminToken: string }): R
     ...guarded(async (req, res) => {
       const name = typeof req.body?.name === 'string' ? req.body.name.trim() : '';
       if (!name || name.length > 100) return showKeys(res, 400, { error: 'A key needs a name of 1 to 100 characters.' });
+      const problem = textProblem(name);
+      if (problem) return showKeys(res, 400, { error: `The key name ${problem}.` });
       const created = await createApiKey(sql, name);
       deps.logger.info('dashboard action', { action: 'create key', apiKeyId: created.apiKey.id });
       // Rendered directly (never in a URL or a redirect) and not cached: shown once.

@@ -19,18 +19,16 @@ const int = (fallback: number, min: number, max: number) =>
     .default(fallback);
 
 // "500ms", "30s", "10m", "2h", "1d" or plain milliseconds.
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((v, ctx) => {
-      const ms = parseDuration(v, { bareMilliseconds: true });
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: 'must be a duration like 500ms, 30s, 10m or 2h' });
-        return z.NEVER;
-      }
-      return ms;
-    });
+const toMs = (v: string, ctx: z.RefinementCtx): number => {
+  const ms = parseDuration(v, { bareMilliseconds: true });
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'must be a duration like 500ms, 30s, 10m or 2h' });
+    return z.NEVER;
+  }
+  return ms;
+};
+const duration = (fallback: string) => z.string().default(fallback).transform(toMs);
+const optionalDuration = () => z.string().transform(toMs).optional();
 
 const envSchema = z.object({
   PORT: int(3000, 0, 65535),
@@ -41,6 +39,7 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   DATABASE_POOL_SIZE: int(10, 1, 200),
+  DATABASE_STATEMENT_TIMEOUT: duration('60s'),
   ALLOW_PRIVATE_NETWORKS: bool(false),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
 
@@ -56,14 +55,19 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: int(4, 1, 256),
   WORKER_POLL_INTERVAL: duration('2s'),
   JOB_MAX_ATTEMPTS: int(3, 1, 20),
+  RESULT_MAX_BYTES: int(8 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024),
   RETRY_BASE_DELAY: duration('5s'),
   RETRY_MAX_DELAY: duration('10m'),
   SHUTDOWN_GRACE: duration('30s'),
   STALE_AFTER: duration('10m'),
-  RESCUE_AFTER: duration('60s'),
-  HEARTBEAT_INTERVAL: duration('15s'),
+  // Unset: derived from STALE_AFTER (see loadConfig), so shortening STALE_AFTER alone is always valid.
+  JOB_TIMEOUT: optionalDuration(),
+  RESCUE_AFTER: optionalDuration(),
+  HEARTBEAT_INTERVAL: optionalDuration(),
+  RETENTION: duration('30d'),
 
   WEBHOOK_CONCURRENCY: int(8, 1, 256),
+  WEBHOOK_CONCURRENCY_PER_KEY: int(2, 1, 256),
   WEBHOOK_TIMEOUT: duration('10s'),
   WEBHOOK_RETRY_SCHEDULE: z
     .string()
@@ -114,6 +118,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   databasePoolSize: number;
+  /** statement_timeout of the app's connections; 0 turns it off. Migrations and index builds lift it for themselves. */
+  databaseStatementTimeoutMs: number;
   allowPrivateNetworks: boolean;
   logLevel: string;
   api: {
@@ -132,15 +138,25 @@ export interface Config {
     concurrency: number;
     pollIntervalMs: number;
     maxAttempts: number;
+    /** Largest result a job stores inline, in bytes of JSON; a bigger one is stored shortened with `truncated: true`. */
+    resultMaxBytes: number;
     retryBaseDelayMs: number;
     retryMaxDelayMs: number;
     shutdownGraceMs: number;
     staleAfterMs: number;
+    /** The pipeline's own deadline, below staleAfterMs: a slow attempt fails as `timeout` before the reaper sees it. */
+    jobTimeoutMs: number;
     rescueAfterMs: number;
     heartbeatIntervalMs: number;
   };
+  maintenance: {
+    /** Finished jobs older than this are deleted with everything of theirs; 0 keeps them forever. */
+    retentionMs: number;
+  };
   webhooks: {
     concurrency: number;
+    /** Deliveries of one API key at once in one sender (kept below `concurrency`). */
+    concurrencyPerKey: number;
     timeoutMs: number;
     /** Delay before each retry; attempts = 1 + its length. */
     retryScheduleMs: number[];
@@ -203,15 +219,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = parsed.data;
+  // Timing settings left unset derive from STALE_AFTER, so setting it alone is
+  // always consistent (STALE_AFTER=5s gives RESCUE_AFTER 2.5 s, heartbeats every
+  // 625 ms and a 4.5 s job deadline); settings given explicitly are checked.
+  const rescueAfterMs = e.RESCUE_AFTER ?? Math.min(60_000, Math.floor(e.STALE_AFTER / 2));
+  const heartbeatIntervalMs = e.HEARTBEAT_INTERVAL ?? Math.min(15_000, Math.floor(rescueAfterMs / 4));
+  const jobTimeoutMs = e.JOB_TIMEOUT ?? e.STALE_AFTER - Math.min(60_000, Math.floor(e.STALE_AFTER / 10));
+  if (e.STALE_AFTER < 1000) {
+    throw new ConfigError([`STALE_AFTER: must be at least 1s (got ${e.STALE_AFTER} ms)`]);
+  }
   // A live worker must never look silent: at least two heartbeats per rescue window.
-  if (e.HEARTBEAT_INTERVAL * 2 > e.RESCUE_AFTER) {
-    throw new ConfigError([`HEARTBEAT_INTERVAL: must be at most half of RESCUE_AFTER (${e.RESCUE_AFTER} ms)`]);
+  if (heartbeatIntervalMs < 1 || heartbeatIntervalMs * 2 > rescueAfterMs) {
+    throw new ConfigError([`HEARTBEAT_INTERVAL: must be above 0 and at most half of RESCUE_AFTER (${rescueAfterMs} ms)`]);
   }
   if (e.WEBHOOK_TIMEOUT > 300_000) {
     throw new ConfigError([`WEBHOOK_TIMEOUT: must be at most 5m (got ${e.WEBHOOK_TIMEOUT} ms)`]);
   }
-  if (e.RESCUE_AFTER >= e.STALE_AFTER) {
+  if (rescueAfterMs >= e.STALE_AFTER) {
     throw new ConfigError([`RESCUE_AFTER: must be shorter than STALE_AFTER (${e.STALE_AFTER} ms)`]);
+  }
+  if (jobTimeoutMs < 1 || jobTimeoutMs >= e.STALE_AFTER) {
+    throw new ConfigError([`JOB_TIMEOUT: must be above 0 and shorter than STALE_AFTER (${e.STALE_AFTER} ms), so a slow job fails as timeout before it is reaped as stale`]);
+  }
+  // A job is never deleted while its webhook may still be retrying.
+  const webhookSpanMs = e.WEBHOOK_RETRY_SCHEDULE.reduce((a, b) => a + b, 0) + (e.WEBHOOK_RETRY_SCHEDULE.length + 1) * e.WEBHOOK_TIMEOUT;
+  if (e.RETENTION !== 0 && e.RETENTION <= Math.max(3_600_000, webhookSpanMs)) {
+    throw new ConfigError([`RETENTION: must be 0 (keep forever) or longer than 1h and than the webhook retry schedule (${Math.ceil(webhookSpanMs / 60_000)} min)`]);
   }
   if (e.CHUNK_OVERLAP_TOKENS * 2 > e.CHUNK_TOKENS) {
     throw new ConfigError([`CHUNK_OVERLAP_TOKENS: must be at most half of CHUNK_TOKENS (${e.CHUNK_TOKENS})`]);
@@ -229,6 +262,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    databaseStatementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT,
     allowPrivateNetworks: e.ALLOW_PRIVATE_NETWORKS,
     logLevel: e.LOG_LEVEL,
     api: {
@@ -244,15 +278,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       concurrency: e.WORKER_CONCURRENCY,
       pollIntervalMs: e.WORKER_POLL_INTERVAL,
       maxAttempts: e.JOB_MAX_ATTEMPTS,
+      resultMaxBytes: e.RESULT_MAX_BYTES,
       retryBaseDelayMs: e.RETRY_BASE_DELAY,
       retryMaxDelayMs: e.RETRY_MAX_DELAY,
       shutdownGraceMs: e.SHUTDOWN_GRACE,
       staleAfterMs: e.STALE_AFTER,
-      rescueAfterMs: e.RESCUE_AFTER,
-      heartbeatIntervalMs: e.HEARTBEAT_INTERVAL,
+      jobTimeoutMs,
+      rescueAfterMs,
+      heartbeatIntervalMs,
     },
+    maintenance: { retentionMs: e.RETENTION },
     webhooks: {
       concurrency: e.WEBHOOK_CONCURRENCY,
+      concurrencyPerKey: e.WEBHOOK_CONCURRENCY_PER_KEY,
       timeoutMs: e.WEBHOOK_TIMEOUT,
       retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
       secretGraceMs: e.WEBHOOK_SECRET_GRACE,

@@ -13,14 +13,28 @@ export interface Database {
   sql: Sql;
   url: string;
   embedded: EmbeddedServer | undefined;
+  /** A small pool of its own (closed with the database), e.g. so heartbeats never queue behind a saturated main pool. */
+  dedicated(name: string, max: number, opts?: ConnectOptions): Sql;
   close(options?: { stopEmbedded?: boolean }): Promise<void>;
 }
 
-export function connect(url: string, max: number, applicationName = 'gleaner'): Sql {
+export interface ConnectOptions {
+  /** statement_timeout of every statement on these connections; 0 or unset: none. */
+  statementTimeoutMs?: number;
+}
+
+export function connect(url: string, max: number, applicationName = 'gleaner', opts: ConnectOptions = {}): Sql {
   return postgres(url, {
     max,
     onnotice: () => {},
-    connection: { application_name: applicationName },
+    connection: {
+      application_name: applicationName,
+      // Every statement is written for READ COMMITTED (SKIP LOCKED sweeps, guarded
+      // moves): a server or role default of REPEATABLE READ or SERIALIZABLE would
+      // turn their conflicts into serialization errors.
+      default_transaction_isolation: 'read committed',
+      ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+    },
     // Surface an unreachable database quickly instead of queueing forever.
     connect_timeout: 10,
     // postgres.js waits up to 20 s (3^retries / 100, shared by the pool) before
@@ -30,33 +44,54 @@ export function connect(url: string, max: number, applicationName = 'gleaner'): 
   });
 }
 
-/** Whether scripts/patch-postgres.mjs ran (it does on npm install/ci, not with --ignore-scripts). */
-function postgresDriverPatched(): boolean {
+/** The marker patches/postgres+3.4.9.patch leaves in the driver (applied by patch-package on npm install/ci). */
+const PATCH_MARKER = '// gleaner:';
+
+/** Why the installed postgres.js lacks our fix, or null when it has it. `connectionJs` defaults to the installed driver's file. */
+export function postgresDriverProblem(connectionJs?: string): string | null {
+  let file = connectionJs;
   try {
-    const entry = fileURLToPath(import.meta.resolve('postgres'));
-    return readFileSync(entry.replace(/index\.js$/, 'connection.js'), 'utf8').includes('// gleaner:');
-  } catch {
-    return false;
+    file ??= fileURLToPath(import.meta.resolve('postgres')).replace(/index\.js$/, 'connection.js');
+    if (readFileSync(file, 'utf8').includes(PATCH_MARKER)) return null;
+    return `the postgres.js driver at ${file} is not patched`;
+  } catch (err) {
+    return `the postgres.js driver could not be checked (${(err as Error).message})`;
+  }
+}
+
+/**
+ * Stop start-up on an unpatched driver: without the fix, a database outage can
+ * kill the process with an uncatchable TypeError (patches/ explains).
+ */
+export function assertPostgresDriverPatched(connectionJs?: string): void {
+  const problem = postgresDriverProblem(connectionJs);
+  if (problem) {
+    throw new Error(`${problem}: a database outage could crash the process. Run \`npx patch-package\` (npm install and npm ci run it as postinstall; --ignore-scripts and other package managers skip it)`);
   }
 }
 
 /** DATABASE_URL when set, otherwise the embedded server under DATA_DIR. */
 export async function openDatabase(config: Config, logger: Logger, applicationName = 'gleaner'): Promise<Database> {
-  if (!postgresDriverPatched()) {
-    logger.warn('the postgres.js driver is not patched (installed with --ignore-scripts?): a database outage can crash the process; run `node scripts/patch-postgres.mjs`');
-  }
+  assertPostgresDriverPatched();
   let embedded: EmbeddedServer | undefined;
   let url = config.databaseUrl;
   if (!url) {
     embedded = await startEmbeddedPostgres(config.dataDir, logger);
     url = embedded.url;
   }
-  const sql = connect(url, config.databasePoolSize, applicationName);
+  const sql = connect(url, config.databasePoolSize, applicationName, { statementTimeoutMs: config.databaseStatementTimeoutMs });
+  const extra: Sql[] = [];
   return {
     sql,
     url,
     embedded,
+    dedicated(name, max, opts) {
+      const own = connect(url, max, `${applicationName}-${name}`, opts);
+      extra.push(own);
+      return own;
+    },
     async close({ stopEmbedded = true } = {}) {
+      for (const own of extra) await own.end({ timeout: 5 });
       await sql.end({ timeout: 5 });
       if (stopEmbedded && embedded) await embedded.stop();
     },

@@ -47,6 +47,8 @@ export async function migrate(sql: Sql, dir = MIGRATIONS_DIR): Promise<string[]>
   const migrations = await readMigrations(dir);
   return sql.begin(async (tx) => {
     // Transaction-scoped lock: a second starter waits here, then sees the work done.
+    // Index builds (and waiting for another starter's) may outlast DATABASE_STATEMENT_TIMEOUT.
+    await tx`set local statement_timeout = 0`;
     await tx`select pg_advisory_xact_lock(${LOCK_KEY})`;
     await tx.unsafe(ensureTable);
     const done = new Map((await tx`select version, checksum from schema_migrations`).map((r) => [r.version as number, r.checksum as string]));

@@ -241,6 +241,8 @@ export class PostgresSearchIndex implements SearchIndex {
     }
     try {
       await this.sql.begin(async (tx) => {
+        // Building the HNSW index over existing chunks may outlast DATABASE_STATEMENT_TIMEOUT.
+        await tx`set local statement_timeout = 0`;
         await tx`select pg_advisory_xact_lock(${SETUP_LOCK[0]}, ${SETUP_LOCK[1]})`;
         await tx`create extension if not exists vector`;
         const [existing] = await tx<{ type: string }[]>`

@@ -6,6 +6,7 @@
 // webhook-id lets receivers de-duplicate).
 import type PgBoss from 'pg-boss';
 import { signingSecrets } from '../core/apiKeys.js';
+import { clientMessage, logDetail } from '../core/clientMessage.js';
 import type { Sql } from '../core/db.js';
 import { getJob, type Job } from '../core/jobs.js';
 import type { Logger } from '../core/logger.js';
@@ -169,7 +170,9 @@ export class WebhookSender {
       const message = err instanceof Error ? err.message : String(err);
       // A refused address will not become acceptable by waiting.
       if (err instanceof OutboundError && (err.code === 'blocked_address' || err.code === 'invalid_url' || err.code === 'unsupported_protocol')) {
-        return { statusCode: null, durationMs: null, error: message, outcome: 'failed', retryInMs: null };
+        const detail = logDetail(err); // the resolved address is the log's, never the delivery record's
+        if (detail) this.logger.warn('webhook destination refused', { jobId: job.id, detail });
+        return { statusCode: null, durationMs: null, error: clientMessage(err), outcome: 'failed', retryInMs: null };
       }
       const next = retryIn(null);
       return { statusCode: null, durationMs: null, error: message, outcome: next === null ? 'failed' : 'retrying', retryInMs: next };

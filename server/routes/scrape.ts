@@ -1,6 +1,7 @@
 // POST /v1/scrape: one page's Markdown, metadata and links, synchronously.
 // No job and no indexing; the same guarded client and extraction as a job.
 import { Router } from 'express';
+import { clientMessage, logDetail } from '../../core/clientMessage.js';
 import type { Logger } from '../../core/logger.js';
 import { OutboundError, type OutboundClient } from '../../core/outbound.js';
 import { PageTooComplexError } from '../../core/extraction/index.js';
@@ -15,7 +16,8 @@ import { parseOr400 } from '../validation.js';
 function upstreamError(err: unknown): HttpError | null {
   if (err instanceof OutboundError) {
     if (err.code === 'blocked_address' || err.code === 'invalid_url' || err.code === 'unsupported_protocol') {
-      return new HttpError(400, 'validation_error', `invalid body: url: ${err.message}`, [{ field: 'url', message: err.message }]);
+      const message = clientMessage(err);
+      return new HttpError(400, 'validation_error', `invalid body: url: ${message}`, [{ field: 'url', message }]);
     }
     const details = { code: err.code === 'http_status' ? 'upstream_status' : err.code, url: err.url, ...(err.status === undefined ? {} : { status: err.status }) };
     if (err.code === 'timeout') return new HttpError(504, 'upstream_timeout', err.message, details);
@@ -38,6 +40,8 @@ export function scrapeRouter(deps: { client: OutboundClient; logger: Logger; all
       const page = await scrapePage(deps.client, url, { signal: gone.signal, logger: deps.logger.child({ requestId: res.locals.requestId }) });
       res.json(page);
     } catch (err) {
+      const detail = logDetail(err); // e.g. the internal address a refused host resolved to: logged, never answered
+      if (detail) deps.logger.warn('scrape destination refused', { requestId: res.locals.requestId, detail });
       throw upstreamError(err) ?? err;
     }
   });

@@ -1,3 +1,4 @@
+import { clientMessage } from '../../core/clientMessage.js';
 import { PageTooComplexError } from '../../core/extraction/index.js';
 import { OutboundError } from '../../core/outbound.js';
 import type { JobError } from '../../core/jobs.js';
@@ -28,7 +29,7 @@ export function classifyError(err: unknown): { error: JobError; retryable: boole
     const status = err.status;
     const retryable =
       RETRYABLE_OUTBOUND.has(err.code) || (err.code === 'dns_failed' && transientDns(err)) || (err.code === 'http_status' && status !== undefined && (status >= 500 || status === 429 || status === 408));
-    const error: JobError = { code: err.code === 'http_status' ? 'upstream_status' : err.code, message: err.message, url: err.url };
+    const error: JobError = { code: err.code === 'http_status' ? 'upstream_status' : err.code, message: clientMessage(err), url: err.url };
     if (status !== undefined) error.status = status;
     return { error, retryable };
   }

@@ -41,6 +41,7 @@
 import { createHash } from 'node:crypto';
 import { extractPage, type ExtractedPage } from '../../../core/extraction/index.js';
 import type { JobInput } from '../../../core/jobs.js';
+import { clientMessage, logDetail } from '../../../core/clientMessage.js';
 import { OutboundError, type FetchedResponse, type OutboundClient } from '../../../core/outbound.js';
 import { classifyError, PipelineError } from '../errors.js';
 import { fetchPage, type FetchedPage } from '../fetchPage.js';
@@ -668,9 +669,11 @@ class CrawlEngine {
   // Bookkeeping
 
   private recordError(c: Candidate, err: unknown): void {
+    const detail = logDetail(err); // e.g. the internal address a refused host resolved to: the log's, not the client's
+    if (detail) this.ctx.logger.warn('page fetch refused', { url: c.key, code: (err as OutboundError).code, detail });
     // The client follows redirects itself; a failure on a hop off the site is about leaving the site.
     if (!c.named && err instanceof OutboundError && err.url !== c.fetchUrl && !sameSite(err.url, c.fetchUrl)) {
-      this.addFailure(c.key, 'offsite_redirect', `redirected off the site to ${err.url} (${err.message})`, false);
+      this.addFailure(c.key, 'offsite_redirect', `redirected off the site to ${err.url} (${clientMessage(err)})`, false);
       return;
     }
     if (err instanceof OutboundError && err.code === 'unsupported_content_type') {

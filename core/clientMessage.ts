@@ -1,0 +1,20 @@
+// What a client may read about a failure. A refused destination must not name
+// the address its host resolved to: answered to clients (scrape errors, job
+// errors, webhook delivery records), that would let any key map internal DNS
+// ("which names resolve to which private addresses"). The full message is for
+// the log only.
+import { OutboundError } from './outbound.js';
+
+export const BLOCKED_ADDRESS_MESSAGE = 'the destination is a private, loopback or reserved address, which this service does not connect to';
+
+/** The error's message as a client may see it. */
+export function clientMessage(err: unknown): string {
+  if (err instanceof OutboundError && err.code === 'blocked_address') return BLOCKED_ADDRESS_MESSAGE;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The full message when it differs from the client's, for the log. */
+export function logDetail(err: unknown): string | undefined {
+  const full = err instanceof Error ? err.message : String(err);
+  return full === clientMessage(err) ? undefined : full;
+}

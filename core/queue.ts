@@ -1,5 +1,6 @@
 // The pg-boss instance and the bridge that lets pg-boss write inside one of
 // our postgres.js transactions (so a job row and its queue entry commit together).
+import { createRequire } from 'node:module';
 import PgBoss from 'pg-boss';
 import postgres from 'postgres';
 import type { Db, Sql } from './db.js';
@@ -15,6 +16,26 @@ export const JOBS_CHANNEL = 'gleaner_jobs';
 export const WEBHOOKS_CHANNEL = 'gleaner_webhooks';
 
 export type Boss = PgBoss;
+
+/**
+ * The pg-boss schema version the SQL in this module was written against
+ * (pgboss.version; pg-boss 10.4 installs 24). Gleaner reads and writes
+ * pg-boss's tables directly (entries inserted with their jobs, claimed,
+ * settled and completed inside our transactions), so another schema could
+ * break it silently: start-up refuses one (checkQueueSchema).
+ */
+export const PGBOSS_SCHEMA_VERSION = 24;
+
+export class QueueSchemaError extends Error {}
+
+/** Refuse a pg-boss schema version this module was not written for. */
+export function checkQueueSchema(found: number | null, where: string): void {
+  if (found === null || found === PGBOSS_SCHEMA_VERSION) return;
+  throw new QueueSchemaError(
+    `${where} has pg-boss schema version ${found}, but Gleaner's queue SQL (core/queue.ts) was written for version ${PGBOSS_SCHEMA_VERSION}: ` +
+      'install the pg-boss release in package-lock.json (npm ci), or review core/queue.ts against the new schema and update PGBOSS_SCHEMA_VERSION',
+  );
+}
 
 export interface QueueOptions {
   /** pg-boss expires an active job after this; kept above the reaper's stale limit so the reaper decides first. */
@@ -60,6 +81,9 @@ export async function startQueue(url: string, options: QueueOptions, logger: Log
   const lock = postgres(url, { max: 1, onnotice: () => {} });
   try {
     await lock`select pg_advisory_lock(${QUEUE_SETUP_LOCK})`;
+    // Before pg-boss migrates anything: the installed pg-boss and the database's queue schema must be the one we know.
+    checkQueueSchema((createRequire(import.meta.url)('pg-boss/version.json') as { schema: number }).schema, 'the installed pg-boss package');
+    checkQueueSchema(await queueSchemaVersion(lock), 'the database');
     await boss.start();
     const ensure = async (queue: PgBoss.Queue) => {
       // create_queue ignores a queue that exists; update it so changed settings (timeouts) apply to existing installs.
@@ -74,6 +98,11 @@ export async function startQueue(url: string, options: QueueOptions, logger: Log
     const webhookExpiry = Math.ceil((options.webhookTimeoutMs ?? 10_000) / 1000) + 10;
     await ensure({ name: WEBHOOK_QUEUE, policy: 'standard', retryLimit: 20, retryDelay: 1, expireInSeconds: webhookExpiry });
     await ensure({ name: REAPER_QUEUE, policy: 'singleton', retryLimit: 0, expireInSeconds: 300 });
+    checkQueueSchema(await queueSchemaVersion(lock), 'the database');
+    await ensureClaimIndexes(lock);
+  } catch (err) {
+    if (err instanceof QueueSchemaError) await boss.stop({ graceful: false, wait: true }).catch(() => {});
+    throw err;
   } finally {
     await lock`select pg_advisory_unlock(${QUEUE_SETUP_LOCK})`.catch(() => {});
     await lock.end();
@@ -82,6 +111,29 @@ export async function startQueue(url: string, options: QueueOptions, logger: Log
 }
 
 type Fragment = postgres.PendingQuery<postgres.Row[]>;
+
+/** pgboss.version of the database; null before pg-boss was ever installed there. */
+async function queueSchemaVersion(db: Db): Promise<number | null> {
+  const [installed] = await db`select to_regclass('pgboss.version') is not null as yes`;
+  if (!installed?.yes) return null;
+  const [row] = await db`select version from pgboss.version`;
+  return row ? Number(row.version) : null;
+}
+
+/**
+ * Indexes of the extract queue's partition that the claim (claimableEntries)
+ * reads in key order; pg-boss's own only orders by start_after. Created here,
+ * not in sql/migrations, because pg-boss creates its schema and partitions at
+ * its start, after our migrations. Partial, so an entry is indexed only while
+ * it waits: `created` (claimable) by tenant and first creation, `retry`
+ * (a retry's backoff) by when it is due.
+ */
+async function ensureClaimIndexes(db: Db): Promise<void> {
+  const [queue] = await db`select partition_name from pgboss.queue where name = ${EXTRACT_QUEUE}`;
+  const partition = db(String(queue!.partition_name));
+  await db`create index if not exists gleaner_extract_claim on pgboss.${partition} ((${db.unsafe(ENTRY_KEY)}), created_on, id) where state = 'created'`;
+  await db`create index if not exists gleaner_extract_backoff on pgboss.${partition} (start_after) where state = 'retry'`;
+}
 
 /**
  * The body of an INSERT (for a CTE of the caller's statement) that adds pg-boss
@@ -93,9 +145,32 @@ type Fragment = postgres.PendingQuery<postgres.Row[]>;
  * inserted fails the whole statement, so a job is never left without one.
  */
 export function insertQueueEntries(db: Db, queue: string, rows: Fragment): Fragment {
+  return insertEntries(db, queue, db`(select id, data, start_after, now() as created_on, 'created' as state from ${rows} r)`);
+}
+
+/**
+ * insertQueueEntries for the extract queue: one entry per row of `rows`
+ * (columns id uuid, job_id text, api_key_id text, created_at timestamptz: the
+ * job's first creation, start_after timestamptz). The entry carries its
+ * tenant and, as created_on, the job's first creation, which is what claims
+ * order by (claimableEntries): a rescued, released or retried job keeps its
+ * place in line. One due later (a retry's backoff) waits in state `retry`
+ * until the claim makes it `created` once due.
+ */
+export function insertJobEntries(db: Db, rows: Fragment): Fragment {
+  return insertEntries(
+    db,
+    EXTRACT_QUEUE,
+    db`(select id, jsonb_build_object('jobId', job_id, 'apiKeyId', api_key_id) as data, start_after, created_at as created_on,
+               case when start_after > now() then 'retry' else 'created' end as state
+        from ${rows} r)`,
+  );
+}
+
+function insertEntries(db: Db, queue: string, rows: Fragment): Fragment {
   return db`
-    insert into pgboss.job (id, name, data, priority, start_after, expire_in, keep_until, retry_limit, retry_delay, retry_backoff, policy, dead_letter)
-    select e.id, q.name, e.data, 0, e.start_after,
+    insert into pgboss.job (id, name, data, priority, state, start_after, created_on, expire_in, keep_until, retry_limit, retry_delay, retry_backoff, policy, dead_letter)
+    select e.id, q.name, e.data, 0, e.state::pgboss.job_state, e.start_after, e.created_on,
            coalesce(q.expire_seconds * interval '1 second', interval '15 minutes'),
            e.start_after + coalesce(q.retention_minutes * interval '1 minute', interval '14 days'),
            coalesce(q.retry_limit, 0),
@@ -150,13 +225,13 @@ export function wakeWorkers(sql: Sql, channel: string): void {
 
 /**
  * A CTE body selecting (and locking, skipping locked ones) up to `limit` due
- * entries of a standard-policy queue: columns id, data. pg-boss 10's fetch
- * orders by `priority desc, created_on, id`, which its index
- * `(name, start_after) where state < 'active'` does not cover, so every fetch
- * read and sorted the whole backlog (8.5 ms with 5,000 waiting, 42.7 ms with
- * 20,000). Ordered by start_after (when the entry became due; we never set
- * priorities) the same index serves it in key order and the scan stops after
- * `limit` rows.
+ * entries of a standard-policy queue (the webhook queue; the extract queue is
+ * claimed by claimableEntries): columns id, data. pg-boss 10's fetch orders
+ * by `priority desc, created_on, id`, which its index `(name, start_after)
+ * where state < 'active'` does not cover, so every fetch read and sorted the
+ * whole backlog (8.5 ms with 5,000 waiting, 42.7 ms with 20,000). Ordered by
+ * start_after (when the entry became due; we never set priorities) the same
+ * index serves it in key order and the scan stops after `limit` rows.
  */
 export function dueQueueEntries(db: Db, queue: string, limit: number): Fragment {
   return db`
@@ -165,6 +240,95 @@ export function dueQueueEntries(db: Db, queue: string, limit: number): Fragment 
     order by start_after
     limit ${limit}
     for update skip locked`;
+}
+
+/** An extract entry's tenant, as the claim index has it (entries written before it was recorded share ''). */
+const ENTRY_KEY = "coalesce(data->>'apiKeyId', '')";
+/** At most this many entries whose backoff is over become claimable per claim statement. */
+const PROMOTE_BATCH = 200;
+
+/**
+ * CTEs for a `with recursive` statement, ending in `next`: up to `limit`
+ * claimable extract entries, locked (skipping locked ones), with columns id,
+ * data, key (the entry's tenant) and visit (the order tenants were visited
+ * in, for nextClaimCursor). Tenants take turns: a loose index scan
+ * visits the distinct tenants with claimable entries, starting after `after`
+ * (the last tenant the caller was handed: nextClaimCursor) and wrapping
+ * round, at most `limit` of them; each offers up to ceil(limit / tenants) of
+ * its entries by first creation (created_on, see insertJobEntries), and
+ * `next` takes every tenant's first, then every tenant's second, and so on.
+ * So one tenant's backlog delays another tenant's job by at most one claim,
+ * and each step is an index probe (gleaner_extract_claim): the cost grows
+ * with `limit`, not with the backlog. When a tenant has fewer than its share
+ * the claim returns fewer than `limit` and the claim loop asks again.
+ *
+ * `promoted` makes entries whose backoff is over claimable (retry →
+ * created), from the next statement on, in their first creation's place.
+ */
+export function claimableEntries(db: Db, limit: number, after: string): Fragment {
+  const key = db.unsafe(ENTRY_KEY);
+  const waiting = db`from pgboss.job where name = ${EXTRACT_QUEUE} and state = 'created'`;
+  return db`
+    promoted as (
+      update pgboss.job set state = 'created'
+      where name = ${EXTRACT_QUEUE} and id = any(array(
+        select id from pgboss.job where name = ${EXTRACT_QUEUE} and state = 'retry' and start_after <= now()
+        order by start_after limit ${PROMOTE_BATCH} for update skip locked))
+      returning id
+    ), after_cursor (key, visit) as (
+      (select ${key}, 1 ${waiting} and ${key} > ${after} order by 1 limit 1)
+      union all
+      select (select ${key} ${waiting} and ${key} > a.key order by 1 limit 1), a.visit + 1
+      from after_cursor a where a.key is not null and a.visit < ${limit}
+    ), up_to_cursor (key, visit) as (
+      (select ${key}, 1 ${waiting} order by 1 limit 1)
+      union all
+      select (select ${key} ${waiting} and ${key} > b.key order by 1 limit 1), b.visit + 1
+      from up_to_cursor b where b.key is not null and b.key < ${after} and b.visit < ${limit}
+    ), tenants as (
+      select key, visit from (
+        select key, visit from after_cursor where key is not null
+        union all
+        select key, ${limit} + visit from up_to_cursor where key is not null and key <= ${after}
+      ) t
+      order by visit limit ${limit}
+    ), share as (
+      select ceil(${limit}::numeric / greatest(count(*), 1))::int as n from tenants
+    ), picked as (
+      select e.id, e.data, e.created_on, t.key, t.visit from tenants t cross join lateral (
+        select id, data, created_on ${waiting} and ${key} = t.key
+        order by created_on, id
+        limit (select n from share)
+        for update skip locked
+      ) e
+    ), next as (
+      select id, data, key, visit from (
+        select *, row_number() over (partition by key order by created_on, id) as turn from picked
+      ) p
+      order by turn, created_on, id
+      limit ${limit}
+    )`;
+}
+
+/** The cursor for the next claim: the tenant visited last among those this claim was handed entries of. */
+export function nextClaimCursor(after: string, taken: { key: string; visit: number }[]): string {
+  let last: { key: string; visit: number } | undefined;
+  for (const t of taken) if (!last || t.visit > last.visit) last = t;
+  return last?.key ?? after;
+}
+
+/**
+ * Complete active entries in the caller's transaction, as pg-boss's
+ * complete() does. Not boss.complete(): pg-boss 10 takes (name, ids, data,
+ * options) while its types offer (name, ids, options), and options passed
+ * there became the entry's output while the update ran on pg-boss's own pool,
+ * outside the caller's transaction.
+ */
+export async function completeQueueEntries(db: Db, queue: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db`
+    update pgboss.job set completed_on = now(), state = 'completed', output = null
+    where name = ${queue} and id = any(${ids}::uuid[]) and state = 'active'`;
 }
 
 /** Up to `limit` due entries of a standard-policy queue, marked active as pg-boss's fetch() marks them. */

@@ -61,7 +61,7 @@ test('create writes the job, its event and its queue entry in one transaction', 
   assert.ok(job.queueJobId);
   const [entry] = await stack.sql`select state, data from pgboss.job where id = ${job.queueJobId}`;
   assert.equal(entry!.state, 'created');
-  assert.deepEqual(entry!.data, { jobId: job.id });
+  assert.deepEqual(entry!.data, { jobId: job.id, apiKeyId: stack.apiKeyId });
   const events = await listJobEvents(stack.sql, job.id);
   assert.deepEqual(events.map((e) => [e.fromStatus, e.toStatus, e.attempt]), [[null, 'pending', 0]]);
 });
@@ -177,7 +177,7 @@ test('a retryable failure with attempts left goes back to pending with a delayed
   assert.equal(retried?.attempts, 1);
   assert.ok(retried!.runAfter!.getTime() > Date.now() + 50_000);
   const [entry] = await stack.sql`select state, start_after from pgboss.job where id = ${retried!.queueJobId}`;
-  assert.equal(entry!.state, 'created');
+  assert.equal(entry!.state, 'retry', 'waiting out its backoff; the claim makes it claimable once due');
   assert.ok((entry!.start_after as Date).getTime() > Date.now() + 50_000);
   const events = await listJobEvents(stack.sql, created.id);
   assert.equal(events.at(-1)?.fromStatus, 'processing');

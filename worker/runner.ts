@@ -112,6 +112,7 @@ export class JobRunner {
   /** Completions that arrive together commit together. */
   private readonly completions: CompletionBatcher;
   private stopping = false;
+  private claimCursor = '';
 
   constructor(
     private readonly sql: Sql,
@@ -133,7 +134,9 @@ export class JobRunner {
         concurrency: options.concurrency,
         pollIntervalMs: options.pollIntervalMs,
         claim: async (limit) => {
-          const { claimed, seen } = await claimNextJobs(sql, { workerId: this.workerId, limit });
+          // Tenants take turns; the cursor carries the turn from one claim to the next.
+          const { claimed, seen, cursor } = await claimNextJobs(sql, { workerId: this.workerId, limit, after: this.claimCursor });
+          this.claimCursor = cursor;
           return { entries: claimed.map((c) => ({ ...c, id: c.entryId })), seen };
         },
       },

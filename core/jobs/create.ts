@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Sql } from '../db.js';
 import { newJobId } from '../ids.js';
-import { EXTRACT_QUEUE, JOBS_CHANNEL, insertQueueEntries, wakeWorkers, type Boss } from '../queue.js';
+import { JOBS_CHANNEL, insertJobEntries, wakeWorkers, type Boss } from '../queue.js';
 import { IdempotencyConflictError, TooManyJobsInFlightError, toJob, type Job, type JobInput } from './model.js';
 
 /**
@@ -14,7 +14,7 @@ function eventsAndEntries(sql: Sql) {
       insert into job_events (job_id, from_status, to_status, attempt)
       select id, null, 'pending', 0 from created
     ), entry as (
-      ${insertQueueEntries(sql, EXTRACT_QUEUE, sql`(select queue_job_id as id, jsonb_build_object('jobId', id) as data, now() as start_after from created)`)}
+      ${insertJobEntries(sql, sql`(select queue_job_id as id, id as job_id, api_key_id, created_at, created_at as start_after from created)`)}
     )
     select created.* from created join entry on entry.id = created.queue_job_id`;
 }

@@ -1,10 +1,11 @@
 // The one primitive every state change goes through: a single statement that
 // moves the jobs matching a condition from allowed states to a new one and
 // writes one job_events row per job.
+import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
 import type { Db } from '../db.js';
 import type { Logger } from '../logger.js';
-import { EXTRACT_QUEUE, JOBS_CHANNEL, bossDb, type Boss } from '../queue.js';
+import { EXTRACT_QUEUE, JOBS_CHANNEL, completeQueueEntries, insertJobEntries, type Boss } from '../queue.js';
 import { announcesWebhook, enqueueWebhooks } from '../webhookDeliveries.js';
 import { TRANSITIONS, toJob, type Job, type JobStatus } from './model.js';
 
@@ -63,19 +64,31 @@ export function refused(logger: Logger, jobId: string, action: string, expected:
   return null;
 }
 
-/** A queue entry for the job's next attempt, recorded on the job, in the caller's transaction. */
-export async function enqueueAttempt(tx: Db, boss: Boss, jobId: string, startAfterSeconds = 0): Promise<Job> {
-  const queueJobId = await boss.send(EXTRACT_QUEUE, { jobId }, { db: bossDb(tx), startAfter: startAfterSeconds });
-  if (!queueJobId) throw new Error(`queue refused job ${jobId}`);
-  const [row] = await tx`update jobs set queue_job_id = ${queueJobId} where id = ${jobId} returning *`;
+/**
+ * A queue entry for the job's next attempt, recorded on the job, in the
+ * caller's transaction. The entry keeps the job's first creation as its place
+ * in line (insertJobEntries): a rescued, released or retried job is claimed
+ * before the jobs submitted after it, once its backoff (if any) is over.
+ */
+export async function enqueueAttempt(tx: Db, _boss: Boss, jobId: string, startAfterSeconds = 0): Promise<Job> {
+  const [row] = await tx`
+    with entry as (
+      ${insertJobEntries(
+        tx,
+        tx`(select ${randomUUID()}::uuid as id, id as job_id, api_key_id, created_at, now() + ${startAfterSeconds} * interval '1 second' as start_after
+            from jobs where id = ${jobId})`,
+      )}
+    )
+    update jobs set queue_job_id = entry.id from entry where jobs.id = ${jobId} returning jobs.*`;
+  if (!row) throw new Error(`queue refused job ${jobId}`);
   if (startAfterSeconds === 0) await tx`select pg_notify(${JOBS_CHANNEL}, '')`;
-  return toJob(row!);
+  return toJob(row);
 }
 
-/** Mark the queue entries that carried attempts as done, so pg-boss never hands them out again. */
-export async function finishQueueEntry(tx: Db, boss: Boss, queueJobIds: string | null | (string | null)[]): Promise<void> {
+/** Mark the queue entries that carried attempts as done, in the caller's transaction, so they are never handed out again. */
+export async function finishQueueEntry(tx: Db, _boss: Boss, queueJobIds: string | null | (string | null)[]): Promise<void> {
   const ids = (Array.isArray(queueJobIds) ? queueJobIds : [queueJobIds]).filter((id): id is string => id !== null);
-  if (ids.length) await boss.complete(EXTRACT_QUEUE, ids, { db: bossDb(tx) });
+  await completeQueueEntries(tx, EXTRACT_QUEUE, ids);
 }
 
 /** Jobs that reached completed or failed with a callback get their delivery queued in the same transaction. */

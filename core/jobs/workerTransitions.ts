@@ -3,7 +3,7 @@
 // was reaped, rescued or cancelled meanwhile) changes nothing.
 import type { Db, Sql } from '../db.js';
 import type { Logger } from '../logger.js';
-import { EXTRACT_QUEUE, dueQueueEntries, settleQueueEntries, type Boss } from '../queue.js';
+import { EXTRACT_QUEUE, claimableEntries, nextClaimCursor, settleQueueEntries, type Boss } from '../queue.js';
 import { toJob, type Job, type JobError, type JobStatus } from './model.js';
 import { completeJobs, type Completion } from './completions.js';
 import { enqueueAttempt, enqueueFinalWebhooks, finishQueueEntry, moveOne, refused } from './move.js';
@@ -35,19 +35,23 @@ export interface ClaimedJob {
 
 /**
  * pending → processing for up to `limit` due jobs, in one statement (one round
- * trip, one commit): pick due queue entries, claim the jobs they carry with
+ * trip, one commit): pick claimable queue entries (claimableEntries: tenants
+ * take turns, each in first-creation order), claim the jobs they carry with
  * their events, and settle the entries (active for a claimed job; completed
  * for one that carries nothing any more: the job was cancelled, or the entry
  * superseded by a newer one). Rows are locked entry first, then job, both
  * skipping locked rows, so the claim never waits: a job held by a cancel or a
  * sweep at that moment keeps its entry for the next round. `seen` counts the
- * entries picked, claimed or not (more may be waiting).
+ * entries picked, claimed or not, plus retries whose backoff ended (more may
+ * be waiting); `cursor` goes in the caller's next claim as `after`.
  */
-export async function claimNextJobs(sql: Sql, p: { workerId: string; limit: number }): Promise<{ claimed: ClaimedJob[]; seen: number }> {
+export async function claimNextJobs(
+  sql: Sql,
+  p: { workerId: string; limit: number; after?: string },
+): Promise<{ claimed: ClaimedJob[]; seen: number; cursor: string }> {
+  const after = p.after ?? '';
   const rows = await sql`
-    with next as (
-      ${dueQueueEntries(sql, EXTRACT_QUEUE, p.limit)}
-    ), held as (
+    with recursive ${claimableEntries(sql, p.limit, after)}, held as (
       select id, status, queue_job_id from jobs where id in (select data->>'jobId' from next)
       for update skip locked
     ), claimed as (
@@ -68,9 +72,13 @@ export async function claimNextJobs(sql: Sql, p: { workerId: string; limit: numb
              where held.id is not null or not exists (select 1 from jobs where id = next.data->>'jobId'))`,
       )}
     )
-    select next.id as entry_id, claimed.* from next left join claimed on claimed.queue_job_id = next.id`;
-  const claimed = rows.filter((r) => r.id !== null).map((r) => ({ entryId: String(r.entry_id), job: toJob(r) }));
-  return { claimed, seen: rows.length };
+    select p.promoted, next.id as entry_id, next.key as entry_key, next.visit as entry_visit, claimed.*
+    from (select count(*)::int as promoted from promoted) p
+    left join (next left join claimed on claimed.queue_job_id = next.id) on true`;
+  const picked = rows.filter((r) => r.entry_id !== null);
+  const claimed = picked.filter((r) => r.id !== null).map((r) => ({ entryId: String(r.entry_id), job: toJob(r) }));
+  const cursor = nextClaimCursor(after, picked.map((r) => ({ key: String(r.entry_key), visit: Number(r.entry_visit) })));
+  return { claimed, seen: picked.length + Number(rows[0]?.promoted ?? 0), cursor };
 }
 
 /** processing → completed, with the result (and its webhook, if any). */

@@ -1,0 +1,73 @@
+// pg-boss's tables as Gleaner uses them (issue 13, items 3 and 11): queue
+// entries are finished inside the caller's transaction, and start-up refuses
+// a pg-boss schema the queue SQL was not written for.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { claimNextJobs, createJob, failAttempt } from '../../core/jobs.js';
+import { finishQueueEntry } from '../../core/jobs/move.js';
+import { createSilentLogger } from '../../core/logger.js';
+import { EXTRACT_QUEUE, PGBOSS_SCHEMA_VERSION, startQueue } from '../../core/queue.js';
+import { createTestDatabase } from '../helpers/database.js';
+import { runScript } from '../helpers/processes.js';
+import { startStack } from '../helpers/stack.js';
+
+test('finishing a queue entry is part of the caller’s transaction: rolled back, the entry is untouched', async () => {
+  const stack = await startStack();
+  const { job } = await createJob(stack.sql, stack.boss, { apiKeyId: stack.apiKeyId, input: { url: 'https://example.com/' }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
+  const [held] = (await claimNextJobs(stack.sql, { workerId: 'w1', limit: 1 })).claimed;
+  assert.equal(held?.job.id, job.id);
+  const entry = async () => (await stack.sql`select state, output from pgboss.job where name = ${EXTRACT_QUEUE} and id = ${held!.entryId}`)[0]!;
+
+  await assert.rejects(
+    stack.sql.begin(async (tx) => {
+      await finishQueueEntry(tx, stack.boss, held!.entryId);
+      throw new Error('roll back');
+    }),
+    /roll back/,
+  );
+  assert.deepEqual({ ...(await entry()) }, { state: 'active', output: null }, 'the rolled-back transaction left the entry active');
+
+  // Through a state change that uses it (failAttempt) and a failure after it: nothing of it stays.
+  await assert.rejects(
+    stack.sql.begin(async (tx) => {
+      await finishQueueEntry(tx, stack.boss, [held!.entryId, null]);
+      await tx`select 1/0`;
+    }),
+  );
+  assert.equal((await entry()).state, 'active');
+
+  // Committed, it completes the entry without writing anything into its output.
+  await failAttempt(stack.sql, stack.boss, stack.logger, {
+    jobId: job.id,
+    attempt: 1,
+    workerId: 'w1',
+    queueJobId: held!.entryId,
+    error: { code: 'internal_error', message: 'boom' },
+    retryable: false,
+    retryDelayMs: 0,
+  });
+  assert.deepEqual({ ...(await entry()) }, { state: 'completed', output: null });
+});
+
+test('start-up refuses a pg-boss schema version the queue SQL was not written for, with a clear message', async () => {
+  const db = await createTestDatabase();
+  const logger = createSilentLogger();
+  // A first start installs pg-boss's schema at the version we know.
+  const boss = await startQueue(db.url, { expireInSeconds: 660, supervise: false, poolSize: 2 }, logger);
+  await boss.stop({ graceful: false, wait: true });
+  const [row] = await db.sql`select version from pgboss.version`;
+  assert.equal(row!.version, PGBOSS_SCHEMA_VERSION);
+
+  // A newer pg-boss migrated the database meanwhile.
+  await db.sql`update pgboss.version set version = ${PGBOSS_SCHEMA_VERSION + 1}`;
+  await assert.rejects(
+    startQueue(db.url, { expireInSeconds: 660, supervise: false, poolSize: 2 }, logger),
+    new RegExp(`database has pg-boss schema version ${PGBOSS_SCHEMA_VERSION + 1}, but Gleaner's queue SQL \\(core/queue.ts\\) was written for version ${PGBOSS_SCHEMA_VERSION}`),
+  );
+
+  // The worker process stops at start-up with that message (exit 1, no stack trace).
+  const run = await runScript('worker/main.ts', [], { DATABASE_URL: db.url, LOG_LEVEL: 'info' }, 60_000);
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /^gleaner failed to start: the database has pg-boss schema version \d+, but Gleaner's queue SQL/m);
+  assert.doesNotMatch(run.stderr, /\n\s+at /);
+});

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { createApiKey, revokeApiKey } from '../core/apiKeys.js';
 import { listJobEvents } from '../core/jobs.js';
+import { assertDocumented, documentedResult } from './helpers/documented.js';
 import { articlePage, fixtureSite, startHttpServer, type TestServer } from './helpers/http.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -172,11 +173,23 @@ describe('lifecycle', () => {
     assert.equal(job.status, 200);
     assert.equal(job.body.status, 'completed');
     assert.equal(job.body.attempts, 1);
-    assert.equal(job.body.result.title, 'Gardening');
-    assert.match(job.body.result.text, /Tomatoes need sun/);
-    assert.doesNotMatch(job.body.result.text, /Copyright notice/);
-    assert.match(job.body.result.markdown, /^# Gardening/m);
-    assert.deepEqual(job.body.progress, { currentStep: 'done', pagesScraped: 1, totalPages: 1 });
+    // The production pipeline's result, in the shape the README documents.
+    const result = assertDocumented(documentedResult, job.body.result, 'the job result');
+    assert.equal(result.knowledgeItems.length, 1);
+    const [item] = result.knowledgeItems;
+    assert.equal(item!.title, 'Gardening');
+    assert.equal(item!.description, 'About Gardening');
+    assert.equal(item!.source, `${site.url}/article`);
+    assert.match(item!.content, /^# Gardening/m);
+    assert.match(item!.content, /Tomatoes need sun/);
+    assert.doesNotMatch(item!.content, /Copyright notice/);
+    assert.deepEqual(result.failedPages, []);
+    assert.ok(result.chunksIndexed >= 1);
+    assert.deepEqual(job.body.progress, { currentStep: 'done', pagesScraped: 1, totalPages: 1, pagesIndexed: 1, chunksIndexed: result.chunksIndexed });
+    // Indexed for this key: the page is found by its words.
+    const found = await stack.request('POST', '/v1/search', { body: { query: 'tomatoes patience garden', limit: 5 } });
+    assert.equal(found.status, 200);
+    assert.ok(found.body.results.some((r: { source: string; jobId: string }) => r.source === item!.source && r.jobId === res.body.jobId));
     assert.ok(Date.parse(job.body.startedAt) <= Date.parse(job.body.completedAt));
 
     const events = await stack.request('GET', `/v1/jobs/${res.body.jobId}/events`);
@@ -258,7 +271,7 @@ describe('lifecycle', () => {
   test('a non-HTML resource fails with a clear error', async () => {
     const res = await submit({ url: `${site.url}/image` });
     const job = await stack.waitForStatus(res.body.jobId, ['failed']);
-    assert.equal(job.error?.code, 'unsupported_content_type');
+    assert.equal(job.error?.code, 'not_html');
     assert.match(job.error!.message, /image\/png/);
   });
 });

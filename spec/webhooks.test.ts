@@ -8,6 +8,7 @@ import { getJob } from '../core/jobs.js';
 import { listDeliveries } from '../core/webhookDeliveries.js';
 import { rescueOnce } from '../worker/maintenance/rescuer.js';
 import { testConfig } from './helpers/config.js';
+import { assertDocumented, documentedCompletedWebhook, documentedFailedWebhook } from './helpers/documented.js';
 import { articlePage, fixtureSite, startHttpServer, type TestServer } from './helpers/http.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -97,11 +98,11 @@ test('a receiver that fails twice then succeeds gets one success, with the same 
   const verifier = new Webhook(await secret());
   for (const r of hook.received) verifier.verify(r.body, r.headers);
 
-  const payload = JSON.parse(hook.received[0]!.body);
+  // The body production sends, in the shape the README documents.
+  const payload = assertDocumented(documentedCompletedWebhook, JSON.parse(hook.received[0]!.body), 'the completed webhook body');
   assert.equal(payload.jobId, jobId);
-  assert.equal(payload.status, 'completed');
-  assert.equal(payload.result.title, 'Webhook page');
-  assert.ok(payload.completedAt);
+  assert.deepEqual(payload.result.knowledgeItems.map((i) => [i.title, i.source]), [['Webhook page', `${site.url}/page`]]);
+  assert.deepEqual(payload.result, (await getJob(stack.sql, { jobId }))?.result);
   assert.equal((await getJob(stack.sql, { jobId }))?.status, 'completed');
 
   const api = await stack.request('GET', `/v1/jobs/${jobId}/deliveries`);
@@ -114,10 +115,8 @@ test('a failed job sends job.failed with its error', async () => {
   const jobId = await submitWithCallback(hook.url, '/missing');
   const deliveries = await finalDelivery(jobId);
   assert.equal(deliveries[0]!.event, 'job.failed');
-  const payload = JSON.parse(hook.received[0]!.body);
-  assert.equal(payload.status, 'failed');
+  const payload = assertDocumented(documentedFailedWebhook, JSON.parse(hook.received[0]!.body), 'the failed webhook body');
   assert.equal(payload.error.code, 'upstream_status');
-  assert.equal(payload.result, undefined);
 });
 
 test('410 Gone stops the retries', async () => {

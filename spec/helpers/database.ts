@@ -31,15 +31,15 @@ export interface TestDatabase {
   sql: Sql;
 }
 
-/** Create an empty, migrated database for this test file; dropped when the file ends. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** Create an empty, migrated database for this test file (unmigrated with `migrate: false`); dropped when the file ends. */
+export async function createTestDatabase(opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
   const base = await server();
   const name = `test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = postgres(base, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
   const url = base.replace(/\/[^/]*$/, `/${name}`);
   const sql = connect(url, 10, 'gleaner-test');
-  await migrate(sql);
+  if (opts.migrate !== false) await migrate(sql);
   onCleanup(async () => {
     await sql.end({ timeout: 1 });
     await admin.unsafe(`drop database if exists ${name} with (force)`);

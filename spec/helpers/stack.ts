@@ -1,5 +1,7 @@
 // The service assembled in-process for a test file: a fresh database, the
-// queue, the API on a real port, and optionally a worker.
+// queue, the API on a real port, and optionally a worker. Workers run the
+// production pipeline (knowledgePipeline on the stand-in model) unless a test
+// of the runner itself passes another one.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { onCleanup } from './cleanup.js';
@@ -12,14 +14,13 @@ import { createApp } from '../../server/app.js';
 import type { Sql } from '../../core/db.js';
 import { createOutboundClient, type OutboundClient } from '../../core/outbound.js';
 import { openKnowledge, type Knowledge } from '../../core/knowledge.js';
-import { singlePagePipeline } from '../../worker/pipeline/singlePage.js';
 import type { Pipeline } from '../../worker/pipeline/types.js';
 import { JobRunner } from '../../worker/runner.js';
 import { WebhookSender } from '../../worker/webhooks.js';
 import { knowledgePipeline } from '../../worker/pipeline/knowledge.js';
 import { knowledgePipelineOptions, outboundOptions, runnerOptions, webhookSenderOptions } from '../../worker/worker.js';
 import { testConfig } from './config.js';
-import { createTestDatabase } from './database.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface Stack {
   config: Config;
@@ -35,6 +36,7 @@ export interface Stack {
   knowledge: Knowledge;
   /** The API's guarded outbound client. */
   client: OutboundClient;
+  /** A job runner; by default on the service's own pipeline (`knowledgePipeline`). */
   startWorker(opts?: { pipeline?: Pipeline; config?: Config }): Promise<JobRunner>;
   /** The service's pipeline (crawl, chunk, embed, index) on this stack's model, index and a client of its own. */
   knowledgePipeline(config?: Config): Pipeline;
@@ -43,9 +45,10 @@ export interface Stack {
   waitForStatus(jobId: string, statuses: JobStatus[], timeoutMs?: number): Promise<Job>;
 }
 
-export async function startStack(opts: { config?: Record<string, string>; worker?: boolean } = {}): Promise<Stack> {
+/** `database`: run on this (migrated) database instead of a fresh one. */
+export async function startStack(opts: { config?: Record<string, string>; worker?: boolean; database?: TestDatabase } = {}): Promise<Stack> {
   const config = testConfig(opts.config);
-  const db = await createTestDatabase();
+  const db = opts.database ?? (await createTestDatabase());
   const logger = createSilentLogger();
   const boss = await startQueue(db.url, { expireInSeconds: 660, supervise: false, poolSize: 3 }, logger);
   // Loaded only if a test searches or indexes: most files never touch the model.
@@ -57,15 +60,12 @@ export async function startStack(opts: { config?: Record<string, string>; worker
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { key, apiKey } = await createApiKey(db.sql, 'test');
-  const runners: { runner: JobRunner; close(): Promise<void> }[] = [];
+  const runners: JobRunner[] = [];
   const senders: { sender: WebhookSender; close(): Promise<void> }[] = [];
   const pipelineClients: OutboundClient[] = [];
 
   onCleanup(async () => {
-    for (const r of runners) {
-      await r.runner.stop(0);
-      await r.close();
-    }
+    for (const runner of runners) await runner.stop(0);
     for (const s of senders) {
       await s.sender.stop();
       await s.close();
@@ -92,10 +92,11 @@ export async function startStack(opts: { config?: Record<string, string>; worker
     client,
     async startWorker(w = {}) {
       const workerConfig = w.config ?? config;
-      const client = createOutboundClient(outboundOptions(workerConfig));
-      const runner = new JobRunner(db.sql, boss, logger, w.pipeline ?? singlePagePipeline(client), { ...runnerOptions(workerConfig), heartbeatIntervalMs: 500 });
+      // As worker/worker.ts does: load the model and open the index before claiming anything.
+      if (!w.pipeline) await knowledge.index();
+      const runner = new JobRunner(db.sql, boss, logger, w.pipeline ?? stack.knowledgePipeline(workerConfig), { ...runnerOptions(workerConfig), heartbeatIntervalMs: 500 });
       await runner.start();
-      runners.push({ runner, close: () => client.close() });
+      runners.push(runner);
       stack.runner ??= runner;
       return runner;
     },
@@ -133,7 +134,7 @@ export async function startStack(opts: { config?: Record<string, string>; worker
       } catch {}
       return { status: res.status, body: parsed, headers: res.headers };
     },
-    async waitForStatus(jobId, statuses, timeoutMs = 10_000) {
+    async waitForStatus(jobId, statuses, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const job = await getJob(db.sql, { jobId });

@@ -15,6 +15,7 @@ export function clientMessage(err: unknown): string {
 
 /** The full message when it differs from the client's, for the log. */
 export function logDetail(err: unknown): string | undefined {
+  if (err instanceof OutboundError && err.detail !== undefined) return err.detail;
   const full = err instanceof Error ? err.message : String(err);
   return full === clientMessage(err) ? undefined : full;
 }

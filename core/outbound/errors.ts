@@ -16,22 +16,35 @@ export type OutboundErrorCode =
   | 'decompression_failed'
   | 'aborted';
 
+/**
+ * What a client reads about a refused destination. It must not name the
+ * address the host resolved to: that would let any key map internal DNS.
+ */
+export const BLOCKED_ADDRESS_MESSAGE = 'the destination is a private, loopback or reserved address, which this service does not connect to';
+
 export class OutboundError extends Error {
   readonly code: OutboundErrorCode;
   readonly url: string;
   readonly status?: number;
+  /**
+   * For the log only, never for clients: e.g. the internal address a refused
+   * host resolved to. Not enumerable, so serialising the error leaves it out.
+   */
+  declare readonly detail?: string;
 
-  constructor(code: OutboundErrorCode, url: string, message: string, extra?: { status?: number; cause?: unknown }) {
+  constructor(code: OutboundErrorCode, url: string, message: string, extra?: { status?: number; cause?: unknown; detail?: string }) {
     super(message, extra?.cause === undefined ? undefined : { cause: extra.cause });
     this.name = 'OutboundError';
     this.code = code;
     this.url = url;
     if (extra?.status !== undefined) this.status = extra.status;
+    if (extra?.detail !== undefined) Object.defineProperty(this, 'detail', { value: extra.detail, enumerable: false });
   }
 }
 
 /**
- * Raised from inside the connector when a destination address is refused.
+ * Raised from inside the connector when a destination address is refused;
+ * its message (naming the address) becomes the OutboundError's `detail`.
  * Its `code` must not be UND_ERR_SOCKET/UND_ERR_INFO: undici treats those as
  * recoverable and would keep the request queued instead of failing it.
  */
@@ -77,7 +90,7 @@ export function toOutboundError(err: unknown, url: string, limits: TimeoutLimits
   if (err instanceof OutboundError) return err;
   for (const e of errorChain(err)) {
     if (e instanceof OutboundError) return e;
-    if (e instanceof BlockedAddressError) return new OutboundError('blocked_address', url, e.message, { cause: err });
+    if (e instanceof BlockedAddressError) return new OutboundError('blocked_address', url, BLOCKED_ADDRESS_MESSAGE, { cause: err, detail: e.message });
   }
   const msg = err instanceof Error ? err.message : String(err);
   for (const e of errorChain(err)) {

@@ -2,5 +2,5 @@
 export { createOutboundClient } from './client.js';
 export type { FetchedResponse, FetchInit, OutboundClient, OutboundOptions, PostInit, PostResult } from './client.js';
 export type { ResolveFn } from './connector.js';
-export { OutboundError } from './errors.js';
+export { BLOCKED_ADDRESS_MESSAGE, OutboundError } from './errors.js';
 export type { OutboundErrorCode } from './errors.js';

@@ -80,7 +80,7 @@ describe('outbound client with the default policy (allowPrivateNetworks=false)',
   it('refuses DNS names that resolve to a blocked address (any of them)', async () => {
     for (const host of ['good.test', 'internal.test', 'metadata.test', 'rebind.test', 'v6local.test']) {
       const err = await expectOutboundError(injected.fetch(`http://${host}:${server.port}/`), 'blocked_address');
-      assert.match(err.message, new RegExp(`host ${host.replace('.', '\\.')} resolves to`));
+      assert.match(err.detail ?? '', new RegExp(`host ${host.replace('.', '\\.')} resolves to`));
       await expectOutboundError(
         injected.post(`http://${host}:${server.port}/hook`, 'x', { headers: {}, timeoutMs: 1000, maxResponseBytes: 10 }),
         'blocked_address',
@@ -147,7 +147,7 @@ describe('redirects are re-checked at connect time', () => {
 
   it('a redirect to a name resolving to a blocked address is refused', async () => {
     const err = await expectOutboundError(client.fetch(`${origin.origin}/to-name`), 'blocked_address');
-    assert.match(err.message, /evil\.test resolves to 127\.0\.0\.2/);
+    assert.match(err.detail ?? '', /evil\.test resolves to 127\.0\.0\.2/);
     assert.equal(target.connections, 0);
   });
 

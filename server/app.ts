@@ -65,7 +65,7 @@ export function createApp({ config, sql, boss, logger, knowledge, client }: AppD
     express.json({ limit: config.api.bodyLimitBytes, strict: true }),
   );
   app.use(extractRouter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, syncTimeoutMs: config.extractSyncTimeoutMs }));
-  app.use(jobsRouter({ sql, boss, maxAttempts: config.worker.maxAttempts }));
+  app.use(jobsRouter({ sql, boss, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey }));
   app.use(scrapeRouter({ client, logger, allowPrivateNetworks: config.allowPrivateNetworks }));
   app.use(searchRouter({ knowledge }));
   app.use(webhooksRouter({ sql, boss, secretGraceMs: config.webhooks.secretGraceMs }));

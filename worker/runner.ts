@@ -8,6 +8,7 @@ import { claimNextJobs, CompletionBatcher, failAttempt, heartbeat, releaseJob, r
 import type { Logger } from '../core/logger.js';
 import { metrics } from '../core/metrics.js';
 import { EXTRACT_QUEUE, JOBS_CHANNEL, type Boss } from '../core/queue.js';
+import { isDataError } from '../core/sqlErrors.js';
 import { ClaimLoop } from './claimLoop.js';
 import { classifyError } from './pipeline/errors.js';
 import type { Pipeline } from './pipeline/types.js';
@@ -20,6 +21,8 @@ export interface RunnerOptions {
   retryMaxDelayMs: number;
   heartbeatIntervalMs?: number;
   workerId?: string;
+  /** Largest result a job stores inline (RESULT_MAX_BYTES); a bigger one is stored shortened. */
+  resultMaxBytes?: number;
 }
 
 interface Running {
@@ -46,16 +49,31 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** Retry a database write a few times: a finished job's outcome must not be lost to a blip. */
+/**
+ * Retry a database write a few times: a finished job's outcome must not be
+ * lost to a blip. The delays are jittered so workers that lost the database
+ * together do not come back in lockstep; a write refused for its data is not
+ * retried (it would fail the same way).
+ */
 async function persist<T>(logger: Logger, what: string, fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
-      if (attempt >= 8) throw err;
+      if (attempt >= 8 || isDataError(err)) throw new OutcomeNotRecordedError(what, err);
       logger.warn('database write failed, retrying', { what, attempt, error: (err as Error).message });
-      await sleep(Math.min(5000, 100 * 2 ** attempt));
+      await sleep(retryDelayMs(attempt, 200, 5000));
     }
+  }
+}
+
+/** Bookkeeping failed (the outcome could not be written), as opposed to the pipeline failing. */
+class OutcomeNotRecordedError extends Error {
+  constructor(
+    readonly what: string,
+    cause: unknown,
+  ) {
+    super(`could not record the job's outcome (${what}): ${(cause as Error)?.message ?? String(cause)}`, { cause });
   }
 }
 
@@ -122,7 +140,7 @@ export class JobRunner {
     private readonly options: RunnerOptions,
   ) {
     this.workerId = options.workerId ?? `${os.hostname()}:${process.pid}:${randomBase62(4)}`;
-    this.completions = new CompletionBatcher(sql, logger);
+    this.completions = new CompletionBatcher(sql, logger, { resultMaxBytes: options.resultMaxBytes });
     // Claims as many jobs as there are free slots in one statement (claimNextJobs).
     this.claims = new ClaimLoop(
       sql,
@@ -180,8 +198,9 @@ export class JobRunner {
     }, logger);
     const timer = setInterval(() => reporter.beat(), this.options.heartbeatIntervalMs ?? 15_000);
 
+    let result: unknown;
     try {
-      const result = await untilAborted(
+      result = await untilAborted(
         this.pipeline(job.input, {
           jobId: run.jobId,
           apiKeyId: job.apiKeyId,
@@ -191,9 +210,19 @@ export class JobRunner {
         }),
         run.controller.signal,
       );
+    } catch (err) {
       clearInterval(timer);
       await reporter.close();
-      release();
+      await this.recordFailure(run, logger, started, err).catch((e) => this.unrecorded(logger, e));
+      return;
+    }
+    clearInterval(timer);
+    await reporter.close();
+    release();
+    // The pipeline succeeded: a failure from here on is bookkeeping, never the
+    // job's failure. Unrecorded, the job stays processing without heartbeats
+    // and the rescuer hands it to another attempt.
+    try {
       const done = await persist(logger, 'complete', () =>
         this.completions.complete({ jobId: run.jobId, attempt: run.attempt, workerId: this.workerId, queueJobId: run.queueJobId, result, progress: reporter.current }),
       );
@@ -201,44 +230,52 @@ export class JobRunner {
       metrics.jobsFinished.inc({ outcome: done ? 'completed' : 'discarded' });
       logger.info(done ? 'job completed' : 'job result discarded', { ms: Date.now() - started });
     } catch (err) {
-      clearInterval(timer);
-      await reporter.close();
-      if (run.interruption === 'shutdown') {
-        await persist(logger, 'release', () =>
-          releaseJob(this.sql, this.boss, logger, { jobId: run.jobId, attempt: run.attempt, workerId: this.workerId, queueJobId: run.queueJobId, reason: 'worker shutdown' }),
-        );
-        logger.warn('job released for another worker', { reason: 'shutdown' });
-        return;
-      }
-      if (run.interruption === 'lost') {
-        // Cancelled, reaped or rescued meanwhile: whoever moved the job owns it now.
-        await this.boss.complete(EXTRACT_QUEUE, run.queueJobId).catch(() => {});
-        logger.info('job stopped', { reason: (err as Error).message });
-        return;
-      }
-      const { error, retryable } = classifyError(err);
-      if (error.code === 'internal_error') logger.error('job attempt crashed', { error: (err as Error)?.message, stack: (err as Error)?.stack });
-      const delay = retryDelayMs(run.attempt, this.options.retryBaseDelayMs, this.options.retryMaxDelayMs);
-      const after = await persist(logger, 'fail', () =>
-        failAttempt(this.sql, this.boss, logger, {
-          jobId: run.jobId,
-          attempt: run.attempt,
-          workerId: this.workerId,
-          queueJobId: run.queueJobId,
-          error,
-          retryable,
-          retryDelayMs: delay,
-        }),
-      );
-      metrics.jobDuration.observe({ outcome: 'failed' }, (Date.now() - started) / 1000);
-      metrics.jobsFinished.inc({ outcome: after?.status === 'pending' ? 'retry' : 'failed' });
-      logger.warn(after?.status === 'pending' ? 'job attempt failed, will retry' : 'job failed', {
-        attempt: run.attempt,
-        code: error.code,
-        error: error.message,
-        ...(after?.status === 'pending' ? { retryInMs: delay } : {}),
-      });
+      this.unrecorded(logger, err);
     }
+  }
+
+  private unrecorded(logger: Logger, err: unknown): void {
+    metrics.jobsFinished.inc({ outcome: 'unrecorded' });
+    logger.error('job outcome not recorded; the job is left for the rescuer', { error: (err as Error)?.message });
+  }
+
+  /** The pipeline threw: hand the job back (shutdown), let go of it (lost), or record the failed attempt. */
+  private async recordFailure(run: Running, logger: Logger, started: number, err: unknown): Promise<void> {
+    if (run.interruption === 'shutdown') {
+      await persist(logger, 'release', () =>
+        releaseJob(this.sql, this.boss, logger, { jobId: run.jobId, attempt: run.attempt, workerId: this.workerId, queueJobId: run.queueJobId, reason: 'worker shutdown' }),
+      );
+      logger.warn('job released for another worker', { reason: 'shutdown' });
+      return;
+    }
+    if (run.interruption === 'lost') {
+      // Cancelled, reaped or rescued meanwhile: whoever moved the job owns it now.
+      await this.boss.complete(EXTRACT_QUEUE, run.queueJobId).catch(() => {});
+      logger.info('job stopped', { reason: (err as Error).message });
+      return;
+    }
+    const { error, retryable } = classifyError(err);
+    if (error.code === 'internal_error') logger.error('job attempt crashed', { error: (err as Error)?.message, stack: (err as Error)?.stack });
+    const delay = retryDelayMs(run.attempt, this.options.retryBaseDelayMs, this.options.retryMaxDelayMs);
+    const after = await persist(logger, 'fail', () =>
+      failAttempt(this.sql, this.boss, logger, {
+        jobId: run.jobId,
+        attempt: run.attempt,
+        workerId: this.workerId,
+        queueJobId: run.queueJobId,
+        error,
+        retryable,
+        retryDelayMs: delay,
+      }),
+    );
+    metrics.jobDuration.observe({ outcome: 'failed' }, (Date.now() - started) / 1000);
+    metrics.jobsFinished.inc({ outcome: after?.status === 'pending' ? 'retry' : 'failed' });
+    logger.warn(after?.status === 'pending' ? 'job attempt failed, will retry' : 'job failed', {
+      attempt: run.attempt,
+      code: error.code,
+      error: error.message,
+      ...(after?.status === 'pending' ? { retryInMs: delay } : {}),
+    });
   }
 
   /**

@@ -19,6 +19,7 @@ export const runnerOptions = (config: Config): RunnerOptions => ({
   retryBaseDelayMs: config.worker.retryBaseDelayMs,
   retryMaxDelayMs: config.worker.retryMaxDelayMs,
   heartbeatIntervalMs: config.worker.heartbeatIntervalMs,
+  resultMaxBytes: config.worker.resultMaxBytes,
 });
 
 export const webhookSenderOptions = (config: Config): WebhookSenderOptions => ({

@@ -1,7 +1,8 @@
 // The moves a client asks for through the API; each is scoped to the key that owns the job.
 import type { Sql } from '../db.js';
 import { EXTRACT_QUEUE, bossDb, type Boss } from '../queue.js';
-import type { Job } from './model.js';
+import { lockedOpenJobs } from './create.js';
+import { TooManyJobsInFlightError, type Job } from './model.js';
 import { enqueueAttempt, moveOne } from './move.js';
 
 /** pending|processing → cancelled. A running worker notices at its next heartbeat. */
@@ -22,8 +23,13 @@ export async function cancelJob(sql: Sql, boss: Boss, p: { jobId: string; apiKey
   });
 }
 
-/** failed|cancelled → pending, by the client: a fresh budget of attempts. */
-export async function retryJob(sql: Sql, boss: Boss, p: { jobId: string; apiKeyId: string; extraAttempts: number }): Promise<Job | null> {
+/**
+ * failed|cancelled → pending, by the client: a fresh budget of attempts. A
+ * retried job is in flight again, so the key's cap applies as it does to a new
+ * job (TooManyJobsInFlightError, nothing changed); `maxInFlight` 0 for no cap.
+ */
+export async function retryJob(sql: Sql, boss: Boss, p: { jobId: string; apiKeyId: string; extraAttempts: number; maxInFlight?: number }): Promise<Job | null> {
+  const cap = p.maxInFlight ?? 0;
   return sql.begin(async (tx) => {
     const moved = await moveOne(tx, p.jobId, {
       from: ['failed', 'cancelled'],
@@ -32,6 +38,12 @@ export async function retryJob(sql: Sql, boss: Boss, p: { jobId: string; apiKeyI
       set: tx`max_attempts = j.attempts + ${p.extraAttempts}, completed_at = null, result = null, error = null, progress = null, worker_id = null, run_after = null`,
       detail: { reason: 'retried by the client' },
     });
-    return moved ? enqueueAttempt(tx, boss, p.jobId) : null;
+    if (!moved) return null;
+    if (cap > 0) {
+      // Counted after the move, so this job is one of them: over the cap means it does not fit.
+      const [open] = await lockedOpenJobs(tx, p.apiKeyId, cap + 1);
+      if (Number(open?.n) > cap) throw new TooManyJobsInFlightError(cap);
+    }
+    return enqueueAttempt(tx, boss, p.jobId);
   });
 }

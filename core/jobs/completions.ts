@@ -4,10 +4,13 @@
 // while one statement is in flight go together in the next (CompletionBatcher),
 // so under load a commit is shared by many jobs and idle costs no delay.
 import type { Sql } from '../db.js';
+import { wellFormedJson } from '../jsonb.js';
 import type { Logger } from '../logger.js';
 import { EXTRACT_QUEUE, WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, insertQueueEntries, wakeWorkers } from '../queue.js';
+import { isDataError } from '../sqlErrors.js';
 import { toJob, type Job } from './model.js';
 import { refused } from './move.js';
+import { capResult } from './resultCap.js';
 
 export interface Completion {
   jobId: string;
@@ -19,14 +22,28 @@ export interface Completion {
   progress?: Record<string, unknown> | null;
 }
 
+export interface CompletionOptions {
+  /** Largest result stored inline, in bytes of JSON; a bigger one is stored shortened (capResult). */
+  resultMaxBytes?: number;
+}
+
 /**
  * Complete the jobs still processing on the attempt each worker holds; the
  * others are refused and change nothing. Every queue entry is finished either
- * way. Returns the completed jobs by id (full rows with `full`, else just ids).
+ * way. Returns the completed jobs by id (full rows with `full`, else just ids),
+ * including jobs this same attempt completed already (a retried call whose
+ * first answer was lost after the commit).
  */
-export async function completeJobs(sql: Sql, items: Completion[], opts: { full?: boolean } = {}): Promise<Map<string, Job | null>> {
+export async function completeJobs(sql: Sql, items: Completion[], opts: CompletionOptions & { full?: boolean } = {}): Promise<Map<string, Job | null>> {
   if (items.length === 0) return new Map();
-  const input = items.map((c) => ({ id: c.jobId, attempt: c.attempt, worker_id: c.workerId, entry: c.queueJobId, result: c.result ?? null, progress: c.progress ?? null }));
+  const input = items.map((c) => ({
+    id: c.jobId,
+    attempt: c.attempt,
+    worker_id: c.workerId,
+    entry: c.queueJobId,
+    result: wellFormedJson(opts.resultMaxBytes === undefined ? (c.result ?? null) : capResult(c.result ?? null, opts.resultMaxBytes).result),
+    progress: wellFormedJson(c.progress ?? null),
+  }));
   // Rows are looked up by primary key through arrays built from the input
   // inside the statement (`= any(array(select …))`): the planner estimates
   // them the same whatever the batch, so the prepared statement settles on
@@ -40,7 +57,7 @@ export async function completeJobs(sql: Sql, items: Completion[], opts: { full?:
       select * from jsonb_to_recordset(${sql.json(input as never)}::jsonb)
         as x(id text, attempt int, worker_id text, entry uuid, result jsonb, progress jsonb)
     ), previous as (
-      select id, status, attempts from jobs where id = any(array(select id from input))
+      select id, status, attempts, worker_id from jobs where id = any(array(select id from input))
       order by id
       for update
     ), moved as (
@@ -64,7 +81,10 @@ export async function completeJobs(sql: Sql, items: Completion[], opts: { full?:
              from moved m join event e on e.job_id = m.id where m.callback_url is not null)`,
       )}
     )
-    select ${opts.full ? sql`moved.*` : sql`moved.id`}, moved.callback_url is not null as announced from moved`;
+    select ${opts.full ? sql`moved.*` : sql`moved.id`}, moved.callback_url is not null as announced from moved
+    union all
+    select ${opts.full ? sql`j.*` : sql`j.id`}, false from jobs j join previous p on p.id = j.id join input i on i.id = p.id
+    where p.status = 'completed' and p.attempts = i.attempt and p.worker_id = i.worker_id`;
   if (rows.some((r) => r.announced)) wakeWorkers(sql, WEBHOOKS_CHANNEL);
   return new Map(rows.map((r) => [r.id as string, opts.full ? toJob(r) : null]));
 }
@@ -81,41 +101,59 @@ const MAX_BATCH = 100;
 /**
  * Groups one worker's completions: one statement in flight at a time, and
  * whatever arrived meanwhile goes in the next. Each caller learns whether its
- * own job completed (false: refused, the attempt was over); a failed statement
- * fails every caller in it, and nothing of it was committed.
+ * own job completed (false: refused, the attempt was over). A statement the
+ * database refuses for its data is written again item by item, so one bad
+ * item fails alone; any other failure fails every caller in it (completing is
+ * idempotent per attempt, so callers may retry).
  */
 export class CompletionBatcher {
   private waiting: Waiting[] = [];
-  private flushing: Promise<void> | null = null;
+  private flushing = false;
 
   constructor(
     private readonly sql: Sql,
     private readonly logger: Logger,
+    private readonly options: CompletionOptions = {},
   ) {}
 
   complete(item: Completion): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
-      // Started on the next turn, so the completions of jobs that finish together go in one statement.
-      this.flushing ??= new Promise<void>((r) => setImmediate(r))
-        .then(() => this.flush())
-        .finally(() => (this.flushing = null));
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    // Started on the next turn, so the completions of jobs that finish together go in one statement.
+    setImmediate(() => void this.flush());
   }
 
   private async flush(): Promise<void> {
     while (this.waiting.length > 0) {
       const batch = this.waiting.splice(0, MAX_BATCH);
       try {
-        const done = await completeJobs(this.sql, batch.map((w) => w.item));
-        for (const w of batch) {
-          const completed = done.has(w.item.jobId);
-          if (!completed) refused(this.logger, w.item.jobId, 'complete', `processing on attempt ${w.item.attempt}`);
-          w.resolve(completed);
-        }
+        this.settle(batch, await completeJobs(this.sql, batch.map((w) => w.item), this.options));
       } catch (err) {
-        for (const w of batch) w.reject(err);
+        if (batch.length > 1 && isDataError(err)) {
+          this.logger.warn('batched completion refused, writing its items one by one', { jobs: batch.length, error: (err as Error).message });
+          await Promise.all(batch.map((w) => completeJobs(this.sql, [w.item], this.options).then((done) => this.settle([w], done), w.reject)));
+        } else {
+          for (const w of batch) w.reject(err);
+        }
       }
+    }
+    // Cleared in the same turn as the last check of `waiting`: a completion
+    // arriving after this starts a flush of its own, none is left behind.
+    this.flushing = false;
+  }
+
+  private settle(batch: Waiting[], done: Map<string, Job | null>): void {
+    for (const w of batch) {
+      const completed = done.has(w.item.jobId);
+      if (!completed) refused(this.logger, w.item.jobId, 'complete', `processing on attempt ${w.item.attempt}`);
+      w.resolve(completed);
     }
   }
 }

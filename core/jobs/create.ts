@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Sql } from '../db.js';
 import { newJobId } from '../ids.js';
+import { jsonb, wellFormedJson } from '../jsonb.js';
 import { JOBS_CHANNEL, insertJobEntries, wakeWorkers, type Boss } from '../queue.js';
+import { isDataError } from '../sqlErrors.js';
 import { IdempotencyConflictError, TooManyJobsInFlightError, toJob, type Job, type JobInput } from './model.js';
 
 /**
@@ -44,6 +46,15 @@ export async function createJob(sql: Sql, _boss: Boss, p: CreateJobParams): Prom
   return { job: await creator.create(p), replayed: false };
 }
 
+/**
+ * The key's open (pending + processing) jobs, counted up to `limit`, under the
+ * key's in-flight lock (migration 007), which the caller's transaction holds
+ * until it commits: a cap checked with it holds exactly, whatever runs at once.
+ */
+export function lockedOpenJobs(db: Db, apiKeyId: string, limit: number) {
+  return db`select open_count as n from lock_open_job_counts(array[${apiKeyId}::text], array[${limit}::int])`;
+}
+
 /** One job in one statement: the cap check, the job, its event and its queue entry (one round trip, one commit). */
 async function createOne(sql: Sql, p: CreateJobParams): Promise<{ job: Job; replayed: boolean }> {
   const id = newJobId();
@@ -51,12 +62,10 @@ async function createOne(sql: Sql, p: CreateJobParams): Promise<{ job: Job; repl
   const cap = p.maxInFlight ?? 0;
   const [row] = await sql`
     with open_jobs as (
-      select count(*) as n from (
-        select 1 from jobs where ${cap > 0} and api_key_id = ${p.apiKeyId} and status in ('pending', 'processing') limit ${cap}
-      ) open
+      ${cap > 0 ? lockedOpenJobs(sql, p.apiKeyId, cap) : sql`select 0::bigint as n`}
     ), created as (
       insert into jobs (id, api_key_id, status, input, callback_url, idempotency_key, request_hash, max_attempts, queue_job_id)
-      select ${id}, ${p.apiKeyId}, 'pending', ${sql.json(p.input as never)}, ${p.callbackUrl}, ${p.idempotencyKey}, ${p.requestHash}, ${p.maxAttempts}, ${queueJobId}
+      select ${id}, ${p.apiKeyId}, 'pending', ${jsonb(sql, p.input)}, ${p.callbackUrl}, ${p.idempotencyKey}, ${p.requestHash}, ${p.maxAttempts}, ${queueJobId}
       where ${cap} = 0 or (select n from open_jobs) < ${cap}
       on conflict (api_key_id, idempotency_key) where idempotency_key is not null do nothing
       returning *
@@ -66,8 +75,7 @@ async function createOne(sql: Sql, p: CreateJobParams): Promise<{ job: Job; repl
     return { job: toJob(row), replayed: false };
   }
   // Nothing inserted: the idempotency key was used before (a replay, even at
-  // the cap, creates nothing) or the key is at its cap (a soft cap:
-  // concurrent submissions may pass it by a few).
+  // the cap, creates nothing) or the key is at its cap.
   const replay = p.idempotencyKey ? await replayed(sql, p) : null;
   if (replay) return replay;
   throw new TooManyJobsInFlightError(cap);
@@ -96,8 +104,11 @@ const MAX_BATCH = 200;
  * Writes submissions (without an idempotency key) in batches: up to
  * MAX_STATEMENTS statements in flight, and what arrives while they all are
  * waits for the next one free, so an idle service answers at once and a busy
- * one commits many jobs per flush. Each statement is all or nothing; if one
- * fails, its submissions are retried one by one, so a bad one fails alone.
+ * one commits many jobs per flush. Each statement is all or nothing; if the
+ * database refuses one for its data, its submissions are written again one by
+ * one, so a bad one fails alone. Any other failure (a dropped connection, a
+ * timeout) may have come after the commit: retrying would create the jobs
+ * twice, so every submission in it gets the error.
  */
 class JobCreator {
   private waiting: Submission[] = [];
@@ -129,7 +140,7 @@ class JobCreator {
     try {
       created = await createMany(this.sql, batch.map((s, i) => ({ ...s.p, id: ids[i]! })));
     } catch (err) {
-      if (batch.length === 1) return batch[0]!.reject(err);
+      if (batch.length === 1 || !isDataError(err)) return batch.forEach((s) => s.reject(err));
       await Promise.all(batch.map((s) => createOne(this.sql, s.p).then((r) => s.resolve(r.job), s.reject)));
       return;
     }
@@ -144,31 +155,34 @@ class JobCreator {
 
 /**
  * Jobs without idempotency keys in one statement. A key with a cap gets jobs
- * up to it, counted in submission order from its open jobs at that moment;
- * the rest are left out (the caller refuses them).
+ * up to it, counted in submission order from its open jobs under the key's
+ * in-flight lock (lockedOpenJobs); the rest are left out (the caller refuses
+ * them). Uncapped keys take no lock.
  */
 async function createMany(sql: Sql, items: (CreateJobParams & { id: string })[]): Promise<Map<string, Job>> {
   const input = items.map((p, ord) => ({
     ord,
     id: p.id,
     api_key_id: p.apiKeyId,
-    input: p.input,
+    input: wellFormedJson(p.input),
     callback_url: p.callbackUrl,
     max_attempts: p.maxAttempts,
     queue_job_id: randomUUID(),
     cap: p.maxInFlight ?? 0,
   }));
+  const capped = input.some((i) => i.cap > 0);
   const rows = await sql`
     with input as (
       select * from jsonb_to_recordset(${sql.json(input as never)}::jsonb)
         as x(ord int, id text, api_key_id text, input jsonb, callback_url text, max_attempts int, queue_job_id uuid, cap int)
     ), open_jobs as (
-      select k.api_key_id, (
-        select count(*) from (
-          select 1 from jobs j where j.api_key_id = k.api_key_id and j.status in ('pending', 'processing') limit k.cap
-        ) open
-      ) as n
-      from (select api_key_id, max(cap) as cap from input where cap > 0 group by api_key_id) k
+      ${
+        capped
+          ? sql`select key_id as api_key_id, open_count as n from lock_open_job_counts(
+                  array(select api_key_id from input where cap > 0 group by api_key_id order by api_key_id),
+                  array(select max(cap) from input where cap > 0 group by api_key_id order by api_key_id))`
+          : sql`select null::text as api_key_id, 0::bigint as n where false`
+      }
     ), admitted as (
       select i.* from (select *, row_number() over (partition by api_key_id order by ord) as nth from input) i
       left join open_jobs o on o.api_key_id = i.api_key_id

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
 import type { Db } from '../db.js';
+import { jsonb } from '../jsonb.js';
 import type { Logger } from '../logger.js';
 import { EXTRACT_QUEUE, JOBS_CHANNEL, completeQueueEntries, insertJobEntries, type Boss } from '../queue.js';
 import { announcesWebhook, enqueueWebhooks } from '../webhookDeliveries.js';
@@ -45,7 +46,7 @@ export async function moveMany(tx: Db, m: Move): Promise<Moved[]> {
       returning j.*, previous.status as from_status
     ), event as (
       insert into job_events (job_id, from_status, to_status, attempt, worker_id, detail)
-      select id, from_status, status, attempts, ${m.workerId ?? null}, ${m.detail ? tx.json(m.detail as never) : null}
+      select id, from_status, status, attempts, ${m.workerId ?? null}, ${m.detail ? jsonb(tx, m.detail) : null}
       from moved
       returning id, job_id
     )

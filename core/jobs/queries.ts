@@ -3,9 +3,20 @@ import type { Db } from '../db.js';
 import { decodeJobCursor, encodeJobCursor } from './cursor.js';
 import { toEvent, toJob, type Job, type JobEvent, type JobStatus } from './model.js';
 
-export async function getJob(db: Db, p: { jobId: string; apiKeyId?: string }): Promise<Job | null> {
+/**
+ * Every column of jobs but `result`, which may be megabytes (RESULT_MAX_BYTES):
+ * lists and ownership checks read these, and only the reads that return the
+ * result load it.
+ */
+const SUMMARY_COLUMNS = [
+  'id', 'api_key_id', 'kind', 'status', 'input', 'callback_url', 'idempotency_key', 'request_hash', 'attempts', 'max_attempts', 'queue_job_id',
+  'progress', 'error', 'worker_id', 'heartbeat_at', 'run_after', 'created_at', 'started_at', 'completed_at', 'updated_at',
+];
+
+/** The job, with its result unless `withResult` is false (then `result` is undefined). */
+export async function getJob(db: Db, p: { jobId: string; apiKeyId?: string; withResult?: boolean }): Promise<Job | null> {
   const [row] = await db`
-    select * from jobs where id = ${p.jobId}
+    select ${db(SUMMARY_COLUMNS)} ${p.withResult === false ? db`` : db`, result`} from jobs where id = ${p.jobId}
     ${p.apiKeyId === undefined ? db`` : db`and api_key_id = ${p.apiKeyId}`}`;
   return row ? toJob(row) : null;
 }
@@ -18,11 +29,11 @@ export interface ListJobsParams {
   cursor?: string;
 }
 
-/** Newest first, keyset-paginated. */
+/** Newest first, keyset-paginated; without results. */
 export async function listJobs(db: Db, p: ListJobsParams): Promise<{ jobs: Job[]; nextCursor: string | null }> {
   const after = p.cursor ? decodeJobCursor(p.cursor) : undefined;
   const rows = await db`
-    select *, (extract(epoch from created_at) * 1000000)::bigint::text as cursor_micros from jobs
+    select ${db(SUMMARY_COLUMNS)}, (extract(epoch from created_at) * 1000000)::bigint::text as cursor_micros from jobs
     where api_key_id = ${p.apiKeyId}
       ${p.status ? db`and status = ${p.status}` : db``}
       ${after ? db`and (created_at, id) < ('epoch'::timestamptz + ${after.micros}::bigint * interval '1 microsecond', ${after.id})` : db``}

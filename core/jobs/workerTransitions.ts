@@ -2,6 +2,7 @@
 // attempt number the worker claimed, so a worker that lost its claim (the job
 // was reaped, rescued or cancelled meanwhile) changes nothing.
 import type { Db, Sql } from '../db.js';
+import { jsonb } from '../jsonb.js';
 import type { Logger } from '../logger.js';
 import { EXTRACT_QUEUE, claimableEntries, nextClaimCursor, settleQueueEntries, type Boss } from '../queue.js';
 import { toJob, type Job, type JobError, type JobStatus } from './model.js';
@@ -112,7 +113,7 @@ export async function failAttempt(
             from: ['processing'],
             to: 'pending',
             where: tx`and attempts = ${p.attempt}`,
-            set: tx`error = ${tx.json(p.error as never)}, worker_id = null, heartbeat_at = null,
+            set: tx`error = ${jsonb(tx, p.error)}, worker_id = null, heartbeat_at = null,
                     run_after = now() + ${p.retryDelayMs} * interval '1 millisecond'`,
             workerId: p.workerId,
             detail: { reason: 'retry', error: p.error, retryInMs: p.retryDelayMs },
@@ -121,7 +122,7 @@ export async function failAttempt(
             from: ['processing'],
             to: 'failed',
             where: tx`and attempts = ${p.attempt}`,
-            set: tx`error = ${tx.json(p.error as never)}, completed_at = now(), heartbeat_at = null`,
+            set: tx`error = ${jsonb(tx, p.error)}, completed_at = now(), heartbeat_at = null`,
             workerId: p.workerId,
             detail: { error: p.error },
           });
@@ -165,7 +166,7 @@ export async function heartbeat(
 ): Promise<{ held: boolean; status: JobStatus | null }> {
   const [row] = await db`
     update jobs set heartbeat_at = now(), updated_at = now()
-      ${p.progress ? db`, progress = ${db.json(p.progress as never)}` : db``}
+      ${p.progress ? db`, progress = ${jsonb(db, p.progress)}` : db``}
     where id = ${p.jobId} and attempts = ${p.attempt} and status = 'processing'
     returning status`;
   if (row) return { held: true, status: 'processing' };

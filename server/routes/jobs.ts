@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
 import type { Sql } from '../../core/db.js';
-import { cancelJob, InvalidCursorError, listJobEvents, listJobs, retryJob, type Job } from '../../core/jobs.js';
+import { cancelJob, InvalidCursorError, listJobEvents, listJobs, retryJob, TooManyJobsInFlightError, type Job } from '../../core/jobs.js';
 import type { Boss } from '../../core/queue.js';
 import { HttpError } from '../errors.js';
 import { ownJobFinder } from '../ownJob.js';
@@ -30,7 +30,12 @@ export function jobView(job: Job, { includeResult = true } = {}) {
   };
 }
 
-export function jobsRouter(deps: { sql: Sql; boss: Boss; maxAttempts: number }): Router {
+/** 429 for a key at MAX_JOBS_IN_FLIGHT_PER_KEY, on every route that puts a job in flight. */
+export function tooManyJobsInFlight(err: TooManyJobsInFlightError): HttpError {
+  return new HttpError(429, 'too_many_jobs_in_flight', err.message, undefined, { 'retry-after': '5' });
+}
+
+export function jobsRouter(deps: { sql: Sql; boss: Boss; maxAttempts: number; maxJobsInFlight: number }): Router {
   const router = Router();
   const { sql, boss } = deps;
 
@@ -49,7 +54,7 @@ export function jobsRouter(deps: { sql: Sql; boss: Boss; maxAttempts: number }):
   });
 
   router.get('/v1/jobs/:jobId', async (req, res) => {
-    res.json(jobView(await ownJob(res.locals.apiKey as ApiKey, req.params.jobId, res.locals)));
+    res.json(jobView(await ownJob(res.locals.apiKey as ApiKey, req.params.jobId, res.locals, { withResult: true })));
   });
 
   router.get('/v1/jobs/:jobId/events', async (req, res) => {
@@ -72,7 +77,9 @@ export function jobsRouter(deps: { sql: Sql; boss: Boss; maxAttempts: number }):
   router.post('/v1/jobs/:jobId/retry', async (req, res) => {
     const apiKey = res.locals.apiKey as ApiKey;
     const job = await ownJob(apiKey, req.params.jobId, res.locals);
-    const retried = await retryJob(sql, boss, { jobId: job.id, apiKeyId: apiKey.id, extraAttempts: deps.maxAttempts });
+    const retried = await retryJob(sql, boss, { jobId: job.id, apiKeyId: apiKey.id, extraAttempts: deps.maxAttempts, maxInFlight: deps.maxJobsInFlight }).catch((err: unknown) => {
+      throw err instanceof TooManyJobsInFlightError ? tooManyJobsInFlight(err) : err;
+    });
     if (!retried) throw new HttpError(409, 'invalid_state', `job is ${job.status}; only failed or cancelled jobs can be retried`);
     res.status(202).json(jobView(retried));
   });

@@ -49,9 +49,10 @@ export function embeddingText(title: string, chunk: Pick<Chunk, 'headingPath' | 
   return context ? `${context}\n${chunk.content}` : chunk.content;
 }
 
-function firstSentence(text: string): string {
-  const match = /^(.{20,300}?[.!?])(\s|$)/s.exec(text.trim());
-  return (match?.[1] ?? text.trim().slice(0, 300)).replace(/\s+/g, ' ');
+/** Up to 300 characters, cut between code points: half a surrogate pair is not text (jsonb refuses it). */
+export function firstSentence(text: string): string {
+  const match = /^(.{20,300}?[.!?])(\s|$)/su.exec(text.trim());
+  return (match?.[1] ?? text.trim().slice(0, 300).replace(/[\uD800-\uDBFF]$/, '')).replace(/\s+/g, ' ');
 }
 
 function domainOf(url: string): string {

@@ -7,6 +7,11 @@ import zlib from 'node:zlib';
 import { OutboundError } from './errors.js';
 
 const SUPPORTED_ENCODINGS = new Set(['gzip', 'x-gzip', 'deflate', 'br']);
+/**
+ * Codings decoded in a chain. Real servers apply one; a header listing
+ * thousands (16 KiB of "gzip, ") would cost a decoder each. Browsers cap too.
+ */
+export const MAX_CONTENT_ENCODINGS = 2;
 
 /** Content-Encoding tokens in the order they were applied, minus identity. */
 export function parseContentEncoding(header: string | undefined): string[] {
@@ -72,6 +77,10 @@ export interface ReadBodyOptions {
 export async function readLimitedBody(body: Readable, opts: ReadBodyOptions): Promise<Buffer> {
   const { url, maxBytes } = opts;
   const encodings = parseContentEncoding(opts.contentEncoding);
+  if (encodings.length > MAX_CONTENT_ENCODINGS) {
+    destroyQuietly(body);
+    throw new OutboundError('too_many_encodings', url, `response declares ${encodings.length} content-encodings; at most ${MAX_CONTENT_ENCODINGS} are decoded`);
+  }
   const unsupported = encodings.find((e) => !SUPPORTED_ENCODINGS.has(e));
   if (unsupported !== undefined) {
     destroyQuietly(body);

@@ -14,6 +14,7 @@ export type OutboundErrorCode =
   | 'http_status'
   | 'unsupported_content_type'
   | 'decompression_failed'
+  | 'too_many_encodings'
   | 'aborted';
 
 /**

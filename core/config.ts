@@ -44,7 +44,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
 
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   WORKER_METRICS_PORT: int(0, 0, 65535),
   API_BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
   RATE_LIMIT_PER_MINUTE: int(1200, 0, 10_000_000),
@@ -110,6 +110,8 @@ const envSchema = z.object({
   TYPESENSE_COLLECTION: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').default('gleaner_chunks'),
 
   EXTRACT_SYNC_TIMEOUT: duration('30s'),
+  SYNC_CONCURRENCY: int(32, 1, 10_000),
+  SYNC_CONCURRENCY_PER_KEY: int(4, 1, 10_000),
 });
 
 export interface Config {
@@ -130,6 +132,9 @@ export interface Config {
     rateLimitBurst: number;
     /** Pending + processing jobs one key may have; 0 turns the cap off. */
     maxJobsInFlightPerKey: number;
+    /** POST /v1/scrape and POST /v1/extract requests in progress at once in this process: in all, and per key. */
+    syncConcurrency: number;
+    syncConcurrencyPerKey: number;
   };
   metrics: { token: string | undefined; workerPort: number };
   /** Token for the operator dashboard; the dashboard is off when unset. */
@@ -271,6 +276,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
       rateLimitBurst: e.RATE_LIMIT_BURST,
       maxJobsInFlightPerKey: e.MAX_JOBS_IN_FLIGHT_PER_KEY,
+      syncConcurrency: e.SYNC_CONCURRENCY,
+      syncConcurrencyPerKey: e.SYNC_CONCURRENCY_PER_KEY,
     },
     metrics: { token: e.METRICS_TOKEN, workerPort: e.WORKER_METRICS_PORT },
     adminToken: e.ADMIN_TOKEN,

@@ -64,10 +64,13 @@ export function describePage(page: FetchedPage, content: ExtractedPage) {
 }
 export type PageDescription = ReturnType<typeof describePage>;
 
+/** How a page's HTML becomes its content: extractPage itself, or the same on another thread (ExtractPool). */
+export type Extractor = (html: string, baseUrl: string) => ExtractedPage | Promise<ExtractedPage>;
+
 /** Fetch and extract one page; a page without text is an error (empty_content). */
-export async function scrapePage(client: OutboundClient, url: string, opts: { signal: AbortSignal; logger: Logger }): Promise<PageDescription> {
+export async function scrapePage(client: OutboundClient, url: string, opts: { signal: AbortSignal; logger: Logger; extract?: Extractor }): Promise<PageDescription> {
   const page = await fetchHtmlPage(client, url, opts);
-  const content = extractPage(page.html, page.url);
+  const content = await (opts.extract ?? extractPage)(page.html, page.url);
   if (!content.text.trim()) {
     throw new PipelineError('empty_content', `no text content found at ${page.url}`, false, { url: page.url });
   }

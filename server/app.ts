@@ -17,6 +17,9 @@ import { scrapeRouter } from './routes/scrape.js';
 import { searchRouter } from './routes/search.js';
 import type { Knowledge } from '../core/knowledge.js';
 import type { OutboundClient } from '../core/outbound.js';
+import { ExtractPool } from '../core/extractPool.js';
+import type { Extractor } from '../core/scrape.js';
+import { SyncLimit } from './syncLimit.js';
 
 export interface AppDeps {
   config: Config;
@@ -27,9 +30,17 @@ export interface AppDeps {
   knowledge: Knowledge;
   /** The guarded client for /v1/scrape. */
   client: OutboundClient;
+  /** How /v1/scrape extracts a page; by default on a pool of worker threads, never on the API's event loop. */
+  extract?: Extractor;
 }
 
-export function createApp({ config, sql, boss, logger, knowledge, client }: AppDeps): Express {
+/** Idle pool threads are unref'd: the pool needs no closing and never holds the process open. */
+function poolExtractor(): Extractor {
+  const pool = new ExtractPool();
+  return (html, baseUrl) => pool.extract(html, baseUrl);
+}
+
+export function createApp({ config, sql, boss, logger, knowledge, client, extract = poolExtractor() }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -64,9 +75,10 @@ export function createApp({ config, sql, boss, logger, knowledge, client }: AppD
     requireJson,
     express.json({ limit: config.api.bodyLimitBytes, strict: true }),
   );
-  app.use(extractRouter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, syncTimeoutMs: config.extractSyncTimeoutMs }));
+  const syncLimit = new SyncLimit(config.api.syncConcurrency, config.api.syncConcurrencyPerKey);
+  app.use(extractRouter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, syncTimeoutMs: config.extractSyncTimeoutMs, syncLimit }));
   app.use(jobsRouter({ sql, boss, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey }));
-  app.use(scrapeRouter({ client, logger, allowPrivateNetworks: config.allowPrivateNetworks }));
+  app.use(scrapeRouter({ client, logger, allowPrivateNetworks: config.allowPrivateNetworks, limit: syncLimit, extract }));
   app.use(searchRouter({ knowledge }));
   app.use(webhooksRouter({ sql, boss, secretGraceMs: config.webhooks.secretGraceMs }));
 

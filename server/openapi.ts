@@ -207,6 +207,7 @@ const submitErrors = {
   '415': err('body is not JSON'),
   ...common,
 };
+const syncBusy = { '429': { ...err('rate limit, too many jobs in flight for the key, or too many synchronous requests (scrape, sync extract) in progress for the key or the service (SYNC_CONCURRENCY_PER_KEY, SYNC_CONCURRENCY)'), headers: { 'retry-after': 'seconds to wait' } } };
 const notFound = { '404': err('no such job for this key (another key’s job is a 404 too)') };
 
 export function routeSpecs(opts: { allowPrivateNetworks: boolean }): RouteSpec[] {
@@ -239,6 +240,7 @@ export function routeSpecs(opts: { allowPrivateNetworks: boolean }): RouteSpec[]
         '200': { description: 'the finished job', schema: job },
         '202': { description: 'still running: poll the Location', schema: jobAccepted, headers: { location: '/v1/jobs/{jobId}' } },
         ...submitErrors,
+        ...syncBusy,
       },
     },
     {
@@ -256,6 +258,7 @@ export function routeSpecs(opts: { allowPrivateNetworks: boolean }): RouteSpec[]
         '502': err('the page could not be fetched (code and status in details)'),
         '504': err('the page did not answer in time'),
         ...common,
+        ...syncBusy,
       },
     },
     {

@@ -44,7 +44,7 @@ function registeredRoutes(layers: any[], out: RouteInfo[] = []): RouteInfo[] {
 }
 
 function appRoutes(): RouteInfo[] {
-  const app = createApp({ config: testConfig({ ADMIN_TOKEN: 'openapi-test-admin-token-0123' }), sql: stack.sql, boss: stack.boss, knowledge: stack.knowledge, client: stack.client, logger: createSilentLogger() });
+  const app = createApp({ config: testConfig({ ADMIN_TOKEN: 'openapi-test-admin-token-0123456789' }), sql: stack.sql, boss: stack.boss, knowledge: stack.knowledge, client: stack.client, logger: createSilentLogger() });
   return registeredRoutes((app as any).router.stack);
 }
 

@@ -7,6 +7,7 @@ import { createJob, getJob, IdempotencyConflictError, TooManyJobsInFlightError, 
 import type { Boss } from '../../core/queue.js';
 import { HttpError } from '../errors.js';
 import { extractRequestSchema, idempotencyKeySchema } from '../schemas.js';
+import type { SyncLimit } from '../syncLimit.js';
 import { parseOr400 } from '../validation.js';
 import { jobView } from './jobs.js';
 
@@ -31,6 +32,8 @@ export interface ExtractRouterDeps {
   maxJobsInFlight: number;
   /** How long POST /v1/extract waits for the job before answering 202. */
   syncTimeoutMs: number;
+  /** Caps POST /v1/extract requests waiting for their job (shared with /v1/scrape). */
+  syncLimit: SyncLimit;
 }
 
 // Polling the job row is enough here: a waiting request costs one indexed
@@ -52,13 +55,14 @@ export function extractRouter(deps: ExtractRouterDeps): Router {
   const router = Router();
   const schema = extractRequestSchema({ allowPrivateNetworks: deps.allowPrivateNetworks });
 
-  /** Validate, then create the job (or replay it); the response is left to the caller. */
-  async function submit(req: Request, res: Response): Promise<{ job: Job; replayed: boolean }> {
+  /** Validate, then (after `admit`, which may refuse) create the job or replay it; the response is left to the caller. */
+  async function submit(req: Request, res: Response, admit: () => void = () => {}): Promise<{ job: Job; replayed: boolean }> {
     const apiKey = res.locals.apiKey as ApiKey;
     if (req.body === undefined) throw new HttpError(400, 'validation_error', 'invalid body: a JSON object with a url is required', [{ field: 'body', message: 'is required' }]);
     const body = parseOr400(schema, req.body);
     const rawKey = req.header('idempotency-key');
     const idempotencyKey = rawKey === undefined ? null : parseOr400(idempotencyKeySchema, rawKey, 'Idempotency-Key');
+    admit();
     const { callbackUrl, ...rest } = body;
     const input: JobInput = rest;
     try {
@@ -93,7 +97,8 @@ export function extractRouter(deps: ExtractRouterDeps): Router {
   // The synchronous variant: the same job, but the answer waits for it up to
   // EXTRACT_SYNC_TIMEOUT; a job still running then is answered like the async route.
   router.post('/v1/extract', async (req, res) => {
-    const { job: created } = await submit(req, res);
+    // Refused over the cap before any job exists, so a 429 leaves nothing behind.
+    const { job: created } = await submit(req, res, () => deps.syncLimit.hold((res.locals.apiKey as ApiKey).id, res));
     const gone = new AbortController();
     res.on('close', () => gone.abort());
     const job = (await waitForFinish(deps.sql, created.id, created.apiKeyId, deps.syncTimeoutMs, gone.signal)) ?? created;

@@ -1,14 +1,16 @@
 // POST /v1/scrape: one page's Markdown, metadata and links, synchronously.
 // No job and no indexing; the same guarded client and extraction as a job.
 import { Router } from 'express';
+import type { ApiKey } from '../../core/apiKeys.js';
 import { clientMessage, logDetail } from '../../core/clientMessage.js';
 import type { Logger } from '../../core/logger.js';
 import { OutboundError, type OutboundClient } from '../../core/outbound.js';
 import { PageTooComplexError } from '../../core/extraction/index.js';
 import { PipelineError } from '../../core/pipelineError.js';
-import { scrapePage } from '../../core/scrape.js';
+import { scrapePage, type Extractor } from '../../core/scrape.js';
 import { HttpError } from '../errors.js';
 import { scrapeRequestSchema } from '../schemas.js';
+import type { SyncLimit } from '../syncLimit.js';
 import { parseOr400 } from '../validation.js';
 
 // The page, not the request, is at fault: 502 for an upstream that failed,
@@ -29,15 +31,16 @@ function upstreamError(err: unknown): HttpError | null {
   return null;
 }
 
-export function scrapeRouter(deps: { client: OutboundClient; logger: Logger; allowPrivateNetworks: boolean }): Router {
+export function scrapeRouter(deps: { client: OutboundClient; logger: Logger; allowPrivateNetworks: boolean; limit: SyncLimit; extract: Extractor }): Router {
   const router = Router();
   const schema = scrapeRequestSchema({ allowPrivateNetworks: deps.allowPrivateNetworks });
   router.post('/v1/scrape', async (req, res) => {
     const { url } = parseOr400(schema, req.body ?? {});
+    deps.limit.hold((res.locals.apiKey as ApiKey).id, res);
     const gone = new AbortController();
     res.on('close', () => gone.abort());
     try {
-      const page = await scrapePage(deps.client, url, { signal: gone.signal, logger: deps.logger.child({ requestId: res.locals.requestId }) });
+      const page = await scrapePage(deps.client, url, { signal: gone.signal, logger: deps.logger.child({ requestId: res.locals.requestId }), extract: deps.extract });
       res.json(page);
     } catch (err) {
       const detail = logDetail(err); // e.g. the internal address a refused host resolved to: logged, never answered

@@ -1,11 +1,12 @@
 // abuse: per-key rate limit and in-flight cap (429 with Retry-After), a
-// revoked key refused at once, key comparison timing, and no key or webhook
-// secret in any process's output (the first-start banner excepted).
-import { authenticateKey, createApiKey } from '../../core/apiKeys.js';
+// revoked key refused at once, and no key or webhook secret in any process's
+// output (the first-start banner excepted). (A key comparison timing check was
+// removed: keys are looked up by their SHA-256 hash, so two wrong keys differ
+// only by noise and the check could not fail for the reason it stated.)
+import { createApiKey } from '../../core/apiKeys.js';
 import {
   apiCall,
   createDatabase,
-  percentile,
   rememberSecret,
   sleep,
   spawnService,
@@ -19,7 +20,7 @@ import { Checks, type Scenario, type ScenarioOptions, type ScenarioReport } from
 
 export const abuse: Scenario = {
   name: 'abuse',
-  summary: 'rate limit, in-flight cap, revocation, key timing, secrets in logs',
+  summary: 'rate limit, in-flight cap, revocation, secrets in logs',
   inTestSuite: true,
   run: (options) => withScope((scope) => run(options, scope)),
 };
@@ -30,8 +31,7 @@ const IN_FLIGHT = 3;
 
 async function run(options: ScenarioOptions, scope: Scope): Promise<ScenarioReport> {
   const checks = new Checks();
-  const tries = options.reduced ? 300 : 3000;
-  const load = `API process (RATE_LIMIT_PER_MINUTE=${PER_MINUTE}, RATE_LIMIT_BURST=${BURST}, MAX_JOBS_IN_FLIGHT_PER_KEY=${IN_FLIGHT}, LOG_LEVEL=debug); ${tries}×2 key lookups timed`;
+  const load = `API process (RATE_LIMIT_PER_MINUTE=${PER_MINUTE}, RATE_LIMIT_BURST=${BURST}, MAX_JOBS_IN_FLIGHT_PER_KEY=${IN_FLIGHT}, LOG_LEVEL=debug)`;
   const db = await createDatabase(options.pgServerUrl, scope, 'abuse');
   const env = { DATABASE_URL: db.url, LOG_LEVEL: 'debug', RATE_LIMIT_PER_MINUTE: String(PER_MINUTE), RATE_LIMIT_BURST: String(BURST), MAX_JOBS_IN_FLIGHT_PER_KEY: String(IN_FLIGHT) };
 
@@ -91,33 +91,6 @@ async function run(options: ScenarioOptions, scope: Scope): Promise<ScenarioRepo
   await apiCall(base, 'POST', '/v1/extract/async', { key: k3, body: { url: 'https://example.com/', [k3]: secret } });
   await apiCall(base, 'GET', '/v1/jobs', { headers: { authorization: `Basic ${k3}`, 'x-request-id': secret.slice(0, 40) } });
   await apiCall(base, 'GET', '/v1/jobs', { key: `${k3}x` });
-
-  // Key comparison timing: authenticate a valid-format wrong key vs a key right but for its last character.
-  const rightPrefix = k1.slice(0, -1) + (k1.endsWith('a') ? 'b' : 'a');
-  const randomKey = () => `knowledgesdk_live_${Array.from({ length: 40 }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(Math.random() * 62)]).join('')}`;
-  const timeOf = async (key: string) => {
-    const t = process.hrtime.bigint();
-    const found = await authenticateKey(db.sql, key);
-    if (found) throw new Error('a wrong key authenticated');
-    return Number(process.hrtime.bigint() - t) / 1e6;
-  };
-  for (let i = 0; i < 50; i++) await timeOf(randomKey()); // warm up
-  const wrong: number[] = [];
-  const near: number[] = [];
-  for (let i = 0; i < tries; i++) {
-    wrong.push(await timeOf(randomKey()));
-    near.push(await timeOf(rightPrefix));
-  }
-  wrong.sort((a, b) => a - b);
-  near.sort((a, b) => a - b);
-  const mw = percentile(wrong, 50);
-  const mn = percentile(near, 50);
-  const diff = Math.abs(mw - mn);
-  checks.add(
-    'key comparison timing: wrong key vs right-prefix wrong key are indistinguishable (hash lookup)',
-    diff <= Math.max(0.05, 0.1 * Math.min(mw, mn)),
-    `median ${mw.toFixed(3)} ms vs ${mn.toFixed(3)} ms (Δ ${(diff * 1000).toFixed(0)} µs; p90 ${percentile(wrong, 90).toFixed(3)} vs ${percentile(near, 90).toFixed(3)} ms) over ${tries} tries each`,
-  );
 
   await api.proc.stop('SIGTERM');
   const scan = await scanLogsForSecrets(options.logDir, knownSecrets);

@@ -53,7 +53,11 @@ interface Case {
   expect: string[];
   /** Submitted after the others have finished (it may stall the worker's event loop). */
   alone?: boolean;
+  /** The page title the result must carry, decoded (the charset cases). */
+  title?: string;
 }
+
+const ACCENTED = 'Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e na\u00efve';
 
 const CASES: Case[] = [
   { path: '/big-declared', what: '50 MB body with Content-Length', expect: ['too_large'] },
@@ -64,9 +68,9 @@ const CASES: Case[] = [
   { path: '/gzip-bomb', what: 'gzip bomb (100 MB of zeros, ~100 KB on the wire)', expect: ['too_large'] },
   { path: '/loop/a', what: 'redirect loop a → b → a', expect: ['redirect_loop'] },
   { path: '/chain/0', what: 'endless redirect chain', expect: ['too_many_redirects'] },
-  { path: '/charset-bogus', what: 'charset=bogus-xyz', expect: ['completed'] },
-  { path: '/charset-missing', what: 'windows-1252 body, no charset anywhere', expect: ['completed'] },
-  { path: '/charset-lying', what: 'charset=utf-8 on a latin-1 body', expect: ['completed'] },
+  { path: '/charset-bogus', what: 'charset=bogus-xyz', expect: ['completed'], title: ACCENTED },
+  { path: '/charset-missing', what: 'windows-1252 body, no charset anywhere', expect: ['completed'], title: ACCENTED },
+  { path: '/charset-lying', what: 'charset=utf-8 on a latin-1 body', expect: ['completed'], title: ACCENTED },
   { path: '/no-content-type', what: 'HTML without Content-Type', expect: ['completed'] },
   { path: '/binary-html', what: 'random binary labelled text/html', expect: ['not_html'] },
   { path: '/pdf', what: 'application/pdf', expect: ['unsupported_content_type', 'not_html'] },
@@ -82,7 +86,7 @@ async function run(options: ScenarioOptions, scope: Scope): Promise<ScenarioRepo
   const checks = new Checks();
   const load = `${CASES.length} hostile pages × ${copies}, worker concurrency 4 (FETCH_MAX_BYTES=2 MB, FETCH_TOTAL_TIMEOUT=3s, FETCH_HEADERS_TIMEOUT=1.5s, FETCH_BODY_TIMEOUT=1s, JOB_MAX_ATTEMPTS=1)`;
   const gzipBomb = zlib.gzipSync(Buffer.alloc(100 * 1024 * 1024), { level: 9 });
-  const latin1 = Buffer.from(articleHtml('Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e na\u00efve').replace('<meta charset="utf-8">', ''), 'latin1');
+  const latin1 = Buffer.from(articleHtml(ACCENTED).replace('<meta charset="utf-8">', ''), 'latin1');
   const random = Buffer.alloc(256 * 1024);
   for (let i = 0; i < random.length; i++) random[i] = (i * 7919 + 13) % 256;
 
@@ -175,13 +179,16 @@ async function run(options: ScenarioOptions, scope: Scope): Promise<ScenarioRepo
   }
   const ids = submitted.map((s) => s.jobId);
   const peak = rss.stop();
-  const rows = await db.sql`select id, status, error, extract(epoch from (completed_at - started_at)) * 1000 as run_ms from jobs where id = any(${ids})`;
+  const rows = await db.sql`select id, status, error, result, extract(epoch from (completed_at - started_at)) * 1000 as run_ms from jobs where id = any(${ids})`;
   const byId = new Map(rows.map((r) => [r.id as string, r]));
   const bound = TOTAL_TIMEOUT_MS + 3000;
   const outcomes = new Map<string, { got: Set<string>; maxMs: number; ok: boolean }>();
   for (const s of submitted) {
     const r = byId.get(s.jobId);
-    const got = !r ? 'missing' : r.status === 'completed' ? 'completed' : r.status === 'failed' ? String((r.error as { code?: string })?.code) : `still ${r.status}`;
+    let got = !r ? 'missing' : r.status === 'completed' ? 'completed' : r.status === 'failed' ? String((r.error as { code?: string })?.code) : `still ${r.status}`;
+    // Completing is not enough for a charset case: the text must come out decoded.
+    const item = (r?.result as { knowledgeItems?: { title: string; content: string }[] } | undefined)?.knowledgeItems?.[0];
+    if (got === 'completed' && s.c.title && !(item?.title === s.c.title && item.content.includes(s.c.title))) got = `completed, but titled ${JSON.stringify(item?.title)}`;
     const runMs = Number(r?.run_ms ?? Infinity);
     const o = outcomes.get(s.c.path) ?? { got: new Set<string>(), maxMs: 0, ok: true };
     o.got.add(got);
@@ -192,7 +199,7 @@ async function run(options: ScenarioOptions, scope: Scope): Promise<ScenarioRepo
   for (const c of CASES) {
     const o = outcomes.get(c.path);
     const what = c.path === '/deep' ? `${c.what} (${depth / 1000}k levels, ${((depth * 11) / 1e6).toFixed(1)} MB), alone` : c.what;
-    checks.add(`${what} → ${c.expect.join(' or ')} within the limits`, !!o?.ok && submitted.filter((s) => s.c === c).length === (c.alone ? 1 : copies), o ? `${[...o.got].join(', ')} in ≤ ${ms(o.maxMs)}` : 'not submitted');
+    checks.add(`${what} → ${c.expect.join(' or ')}${c.title ? `, text decoded ("${c.title}")` : ''} within the limits`, !!o?.ok && submitted.filter((s) => s.c === c).length === (c.alone ? 1 : copies), o ? `${[...o.got].join(', ')} in ≤ ${ms(o.maxMs)}` : 'not submitted');
   }
   checks.add(`worker RSS stays bounded (< ${mb(RSS_BOUND)})`, peak > 0 && peak < RSS_BOUND && worker.proc.alive, `peak VmRSS ${mb(peak)} (at start ${mb(baseline)}), sampled every 50 ms; worker ${worker.proc.alive ? 'alive' : 'DIED'}`);
 

@@ -3,11 +3,9 @@
 // errors, webhook delivery records), that would let any key map internal DNS
 // ("which names resolve to which private addresses"). The full message is for
 // the log only.
-import { OutboundError } from './outbound.js';
+import { BLOCKED_ADDRESS_MESSAGE, OutboundError } from './outbound.js';
 
-export const BLOCKED_ADDRESS_MESSAGE = 'the destination is a private, loopback or reserved address, which this service does not connect to';
-
-/** The error's message as a client may see it. */
+/** The error's message as a client may see it (a refused destination: always the generic reason, however the error was built). */
 export function clientMessage(err: unknown): string {
   if (err instanceof OutboundError && err.code === 'blocked_address') return BLOCKED_ADDRESS_MESSAGE;
   return err instanceof Error ? err.message : String(err);

@@ -244,6 +244,8 @@ class CrawlEngine {
       const policy = await loadRobots(origin, (url) => this.deps.client.fetch(url, { signal: this.signal }), robotsOpts, this.signal);
       if (policy.crawlDelayMs !== undefined) this.hosts.setMinDelay(hostOf(origin), policy.crawlDelayMs);
       if (policy.status !== 'parsed') this.ctx.logger.debug('robots.txt', { origin, status: policy.status, problem: policy.problem });
+      const detail = policy.unreachable && logDetail(policy.unreachable); // e.g. the internal address the host resolved to: the log's, not the client's
+      if (detail) this.ctx.logger.warn('robots.txt fetch refused', { origin, code: policy.unreachable!.code, detail });
       return policy;
     });
     this.fetch = fetchPage(deps.client);

@@ -72,13 +72,96 @@ export async function listDeliveries(db: Db, jobId: string): Promise<DeliveryAtt
   }));
 }
 
-/** Queue a fresh delivery (attempt 1) of the job's final event; null when the job has none to announce. */
-export async function redeliver(sql: Sql, boss: Boss, job: Job): Promise<{ webhookId: string } | null> {
+export type RedeliverResult = { queued: true; webhookId: string } | { queued: false; webhookId: string; attempt: number; state: string } | null;
+
+/**
+ * Queue a fresh delivery (attempt 1) of the job's final event; null when the
+ * job has none to announce. At most one chain per event: while an attempt of
+ * this event is queued, waiting for its retry or being sent, nothing new is
+ * queued and the chain under way is returned (`queued: false`), so repeated
+ * calls cannot multiply attempts against a receiver.
+ */
+export async function redeliver(sql: Sql, boss: Boss, job: Job): Promise<RedeliverResult> {
   if (!announcesWebhook(job)) return null;
   return sql.begin(async (tx) => {
+    // Serialises redeliveries of one job, so two calls cannot both find no chain and both queue one.
+    await tx`select pg_advisory_xact_lock(${REDELIVER_LOCK}, hashtext(${job.id}))`;
     const eventId = await latestFinalEventId(tx, job);
     if (!eventId) return null;
+    const webhookId = webhookIdFor(job.id, eventId);
+    const [live] = await tx`
+      select state::text, (data->>'attempt')::int as attempt from pgboss.job
+      where name = ${WEBHOOK_QUEUE} and state < 'completed' and data->>'jobId' = ${job.id} and data->>'eventId' = ${eventId}
+      limit 1`;
+    if (live) return { queued: false, webhookId, attempt: live.attempt as number, state: live.state as string };
     await enqueueWebhooks(tx, boss, [{ jobId: job.id, eventId, attempt: 1 }]);
-    return { webhookId: webhookIdFor(job.id, eventId) };
+    return { queued: true, webhookId };
   });
+}
+
+const REDELIVER_LOCK = 0x77686b72; // "whkr"
+
+/** A webhook queue entry as one sender activation took it; `retryCount` and `startedOn` name that activation. */
+export interface WebhookEntry {
+  id: string;
+  data: WebhookTask;
+  /** The key whose job this delivery announces ('' when the job is gone). */
+  apiKeyId: string;
+  retryCount: number;
+  /** started_on as the database's text, exact to the microsecond (a Date would round it to ms). */
+  startedOn: string;
+}
+
+/**
+ * Take up to `limit` due webhook entries, marking them active as pg-boss's
+ * fetch() does, but never more than `perKey` at a time for one API key:
+ * `busy` says how many each key already has in flight here. Entries of keys
+ * at their cap are passed over (not reordered), so one key's backlog or slow
+ * receiver cannot hold the slots other keys' deliveries need.
+ */
+export async function claimWebhookEntries(db: Db, opts: { limit: number; perKey: number; busy: ReadonlyMap<string, number> }): Promise<WebhookEntry[]> {
+  const keys = [...opts.busy.keys()];
+  const counts = keys.map((k) => opts.busy.get(k)!);
+  const capped = keys.filter((k) => opts.busy.get(k)! >= opts.perKey);
+  // Enough candidates that every key with room can fill it; the first candidate
+  // always belongs to a key with room, so each call takes at least one when any is due.
+  const window = Math.min(1000, opts.limit * opts.perKey);
+  const rows = await db`
+    with candidates as (
+      select q.id, q.start_after, coalesce(j.api_key_id, '') as key
+      from pgboss.job q left join jobs j on j.id = q.data->>'jobId'
+      where q.name = ${WEBHOOK_QUEUE} and q.state < 'active' and q.start_after < now()
+        and coalesce(j.api_key_id, '') <> all(${capped}::text[])
+      order by q.start_after
+      limit ${window}
+      for update of q skip locked
+    ), ranked as (
+      select c.id, c.key, c.start_after,
+             row_number() over (partition by c.key order by c.start_after) + coalesce(b.n, 0) as slot
+      from candidates c left join unnest(${keys}::text[], ${counts}::int[]) as b(key, n) on b.key = c.key
+    ), chosen as (
+      select id, key from ranked where slot <= ${opts.perKey} order by start_after limit ${opts.limit}
+    )
+    update pgboss.job q set
+      state = 'active',
+      started_on = now(),
+      retry_count = case when q.started_on is not null then q.retry_count + 1 else q.retry_count end
+    from chosen
+    where q.name = ${WEBHOOK_QUEUE} and q.id = chosen.id
+    returning q.id, q.data, chosen.key, q.retry_count, q.started_on::text as started_on`;
+  return rows.map((r) => ({ id: r.id as string, data: r.data as WebhookTask, apiKeyId: r.key as string, retryCount: r.retry_count as number, startedOn: r.started_on as string }));
+}
+
+/**
+ * Finish an entry only if it is still the activation this sender took: once an
+ * entry expires (its sender stalled past its time) and another sender takes
+ * it, the stalled sender's finish matches nothing. True when it matched.
+ */
+export async function finishWebhookEntry(db: Db, entry: Pick<WebhookEntry, 'id' | 'retryCount' | 'startedOn'>): Promise<boolean> {
+  const rows = await db`
+    update pgboss.job set state = 'completed', completed_on = now(), output = null
+    where name = ${WEBHOOK_QUEUE} and id = ${entry.id} and state = 'active'
+      and retry_count = ${entry.retryCount} and started_on = (${entry.startedOn}::text)::timestamptz
+    returning 1`;
+  return rows.length === 1;
 }

@@ -328,7 +328,7 @@ export function routeSpecs(opts: { allowPrivateNetworks: boolean }): RouteSpec[]
       tag: 'webhooks',
       auth: true,
       summary: 'Queue the final event’s webhook again (same webhook-id)',
-      responses: { '202': { description: 'queued', schema: redelivered }, ...notFound, '409': err('no callbackUrl, or the job has no final event to deliver'), ...common },
+      responses: { '202': { description: 'queued', schema: redelivered }, ...notFound, '409': err('no callbackUrl, the job has no final event to deliver (invalid_state), or a delivery of that event is still queued or being sent (delivery_in_progress)'), ...common },
     },
     {
       method: 'get',

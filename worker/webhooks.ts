@@ -4,7 +4,6 @@
 // resumes the schedule; a crash during an attempt leaves the queue entry
 // active until it expires and pg-boss hands it out again (at-least-once; the
 // webhook-id lets receivers de-duplicate).
-import type PgBoss from 'pg-boss';
 import { signingSecrets } from '../core/apiKeys.js';
 import { clientMessage, logDetail } from '../core/clientMessage.js';
 import type { Sql } from '../core/db.js';
@@ -12,22 +11,26 @@ import { getJob, type Job } from '../core/jobs.js';
 import type { Logger } from '../core/logger.js';
 import { metrics } from '../core/metrics.js';
 import { OutboundError, type OutboundClient } from '../core/outbound.js';
-import { WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, bossDb, type Boss } from '../core/queue.js';
+import { WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, type Boss } from '../core/queue.js';
 import {
   announcesWebhook,
+  claimWebhookEntries,
   enqueueWebhooks,
+  finishWebhookEntry,
   latestFinalEventId,
   recordAttempt,
   webhookEventFor,
   webhookIdFor,
   type DeliveryOutcome,
-  type WebhookTask,
+  type WebhookEntry,
 } from '../core/webhookDeliveries.js';
 import { signatureHeader } from '../core/webhookSignature.js';
 import { ClaimLoop } from './claimLoop.js';
 
 export interface WebhookSenderOptions {
   concurrency: number;
+  /** Deliveries of one API key in flight at once in this sender (held below `concurrency`, see perKeyLimit). */
+  concurrencyPerKey?: number;
   pollIntervalMs: number;
   timeoutMs: number;
   /** Delay before each retry (attempt n+1 waits retryScheduleMs[n-1]). */
@@ -57,6 +60,17 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Number.isFinite(ms) ? Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms)) : null;
 }
 
+/**
+ * The wait before the attempt after `attempt`: the receiver's Retry-After
+ * when it gave one, else the schedule's delay with ±20 % jitter (`random` in
+ * [0, 1]); null once the schedule is exhausted.
+ */
+export function retryDelayMs(scheduleMs: readonly number[], attempt: number, retryAfterMs: number | null, random: () => number = Math.random): number | null {
+  const scheduled = scheduleMs[attempt - 1];
+  if (scheduled === undefined) return null;
+  return retryAfterMs ?? Math.round(scheduled * (0.8 + 0.4 * Math.min(1, Math.max(0, random()))));
+}
+
 interface AttemptResult {
   statusCode: number | null;
   durationMs: number | null;
@@ -65,8 +79,17 @@ interface AttemptResult {
   retryInMs: number | null;
 }
 
+/**
+ * The per-key cap in effect: never all of the sender's slots, so a key whose
+ * receiver is slow (or a tarpit) always leaves room for the others.
+ */
+export const perKeyLimit = (o: Pick<WebhookSenderOptions, 'concurrency' | 'concurrencyPerKey'>): number =>
+  Math.max(1, Math.min(o.concurrencyPerKey ?? 2, o.concurrency - 1));
+
 export class WebhookSender {
-  private readonly claims: ClaimLoop<WebhookTask>;
+  private readonly claims: ClaimLoop<object, WebhookEntry>;
+  /** Deliveries in flight here, by API key. */
+  private readonly busyByKey = new Map<string, number>();
 
   constructor(
     private readonly sql: Sql,
@@ -75,8 +98,23 @@ export class WebhookSender {
     private readonly client: OutboundClient,
     private readonly options: WebhookSenderOptions,
   ) {
-    this.claims = new ClaimLoop(sql, boss, logger, { queue: WEBHOOK_QUEUE, channel: WEBHOOKS_CHANNEL, concurrency: options.concurrency, pollIntervalMs: options.pollIntervalMs }, (entry) =>
-      this.deliver(entry),
+    const perKey = perKeyLimit(options);
+    const claim = async (limit: number) => {
+      const entries = await claimWebhookEntries(sql, { limit, perKey, busy: this.busyByKey });
+      for (const e of entries) this.busyByKey.set(e.apiKeyId, (this.busyByKey.get(e.apiKeyId) ?? 0) + 1);
+      return { entries, seen: entries.length };
+    };
+    this.claims = new ClaimLoop<object, WebhookEntry>(
+      sql,
+      boss,
+      logger,
+      { queue: WEBHOOK_QUEUE, channel: WEBHOOKS_CHANNEL, concurrency: options.concurrency, pollIntervalMs: options.pollIntervalMs, claim },
+      (entry) =>
+        this.deliver(entry).finally(() => {
+          const n = (this.busyByKey.get(entry.apiKeyId) ?? 1) - 1;
+          if (n > 0) this.busyByKey.set(entry.apiKeyId, n);
+          else this.busyByKey.delete(entry.apiKeyId);
+        }),
     );
   }
 
@@ -90,13 +128,13 @@ export class WebhookSender {
     await this.claims.drain();
   }
 
-  private async deliver(entry: PgBoss.Job<WebhookTask>): Promise<void> {
+  private async deliver(entry: WebhookEntry): Promise<void> {
     const task = entry.data;
     const logger = this.logger.child({ jobId: task.jobId });
     const job = await getJob(this.sql, { jobId: task.jobId });
     if (!job || !announcesWebhook(job) || (await latestFinalEventId(this.sql, job)) !== task.eventId) {
       // The job was retried since (its new final state brings its own delivery, under its own id) or is gone.
-      await this.boss.complete(WEBHOOK_QUEUE, entry.id);
+      await finishWebhookEntry(this.sql, entry);
       logger.info('webhook dropped: the job no longer has this final state', { eventId: task.eventId });
       return;
     }
@@ -105,11 +143,11 @@ export class WebhookSender {
     const result = await this.attempt(job, webhookId, task.attempt);
 
     const recorded = await this.sql.begin(async (tx) => {
-      // Only the sender still holding the entry may record and schedule: if it
-      // expired meanwhile (this sender stalled), pg-boss handed it to another
-      // sender, and a second record would fork the retry chain.
-      const done = (await this.boss.complete(WEBHOOK_QUEUE, entry.id, {}, { db: bossDb(tx) })) as unknown as { affected?: number } | undefined;
-      if (!done?.affected) return false;
+      // Only the activation that took the entry may record and schedule: if it
+      // expired meanwhile (this sender stalled), it was handed to another
+      // sender (same entry id, a later activation), and a second record would
+      // fork the retry chain.
+      if (!(await finishWebhookEntry(tx, entry))) return false;
       await recordAttempt(tx, {
         jobId: job.id,
         event,
@@ -151,12 +189,7 @@ export class WebhookSender {
       'webhook-signature': signatureHeader(secrets, webhookId, timestamp, body),
       'x-knowledgesdk-dedup-key': webhookId,
     };
-    const retryIn = (retryAfterMs: number | null): number | null => {
-      const scheduled = this.options.retryScheduleMs[attempt - 1];
-      if (scheduled === undefined) return null; // schedule exhausted
-      const random = this.options.random ?? Math.random;
-      return retryAfterMs ?? Math.round(scheduled * (0.8 + 0.4 * random()));
-    };
+    const retryIn = (retryAfterMs: number | null) => retryDelayMs(this.options.retryScheduleMs, attempt, retryAfterMs, this.options.random);
     try {
       const res = await this.client.post(job.callbackUrl!, body, { headers, timeoutMs: this.options.timeoutMs, maxResponseBytes: this.options.maxResponseBytes ?? 4096 });
       const base = { statusCode: res.status, durationMs: Math.round(res.durationMs) };

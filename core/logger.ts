@@ -7,31 +7,82 @@ export type Logger = winston.Logger;
 const SECRET_PATTERN = /\b(knowledgesdk_live_|whsec_)[A-Za-z0-9+/=_-]{6,}/g;
 const SECRET_FIELDS = new Set(['apikey', 'api_key', 'authorization', 'x-api-key', 'password', 'secret', 'key']);
 
-function redactValue(value: unknown, depth: number): unknown {
-  if (typeof value === 'string') return value.replace(SECRET_PATTERN, '$1[redacted]');
-  if (depth > 4 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return { name: value.name, message: redactValue(value.message, depth + 1) };
-  if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    out[k] = SECRET_FIELDS.has(k.toLowerCase()) ? '[redacted]' : redactValue(v, depth + 1);
+// URLs carry tokens in their query strings (?token=, signed links, callback
+// URLs with a secret): every log line keeps the names of query parameters and
+// drops their values, and drops fragments (#access_token=…). Absolute URLs are
+// found anywhere in a string; a field named like a URL (url, callbackUrl,
+// finalUrl, location, path, …) is treated as one even when relative.
+const ABSOLUTE_URL = /\b[a-z][a-z0-9+.-]{1,15}:\/\/[^\s"'<>`]*/gi;
+const URL_FIELD = /(url|uri|href|location|path|link|redirect|referr?er)s?$/i;
+const REDACTED = '[redacted]';
+/** Nested objects deeper than this are not walked; they are replaced, so nothing unredacted gets through. */
+const MAX_DEPTH = 6;
+
+const USERINFO_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i;
+
+/**
+ * `url` with a userinfo password, each query value and the fragment replaced
+ * ("?a=[redacted]&b=[redacted]"); a bare parameter is replaced whole.
+ */
+export function redactUrl(raw: string): string {
+  const url = raw.replace(USERINFO_PASSWORD, `$1:${REDACTED}@`);
+  const q = url.indexOf('?');
+  const h = url.indexOf('#');
+  if (q === -1 && h === -1) return url;
+  const end = h === -1 ? url.length : h;
+  const base = url.slice(0, q === -1 || q > end ? end : q);
+  let out = base;
+  if (q !== -1 && q < end) {
+    const query = url.slice(q + 1, end);
+    out += `?${query
+      .split('&')
+      .map((pair) => {
+        const eq = pair.indexOf('=');
+        return eq === -1 ? (pair === '' ? '' : REDACTED) : `${pair.slice(0, eq)}=${REDACTED}`;
+      })
+      .join('&')}`;
   }
+  if (h !== -1 && h < url.length - 1) out += `#${REDACTED}`;
   return out;
 }
 
+function redactString(value: string, urlField: boolean): string {
+  const s = value.replace(SECRET_PATTERN, `$1${REDACTED}`);
+  return urlField ? redactUrl(s).replace(ABSOLUTE_URL, redactUrl) : s.replace(ABSOLUTE_URL, redactUrl);
+}
+
+function redactValue(value: unknown, depth: number, urlField: boolean): unknown {
+  if (typeof value === 'string') return redactString(value, urlField);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > MAX_DEPTH) return '[too deep to log]';
+  if (value instanceof URL) return redactUrl(value.href);
+  if (value instanceof Error) return { name: value.name, message: redactValue(value.message, depth + 1, false) };
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1, urlField));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = redactField(k, v, depth + 1);
+  return out;
+}
+
+function redactField(key: string, value: unknown, depth: number): unknown {
+  return SECRET_FIELDS.has(key.toLowerCase()) ? REDACTED : redactValue(value, depth, URL_FIELD.test(key));
+}
+
+/** The one place log lines are cleaned: secrets, and the query strings and fragments of URLs. */
 const redact = winston.format((info) => {
-  for (const key of Object.keys(info)) {
-    info[key] = SECRET_FIELDS.has(key.toLowerCase()) ? '[redacted]' : redactValue(info[key], 0);
-  }
+  for (const key of Object.keys(info)) info[key] = redactField(key, info[key], 0);
   return info;
 });
+
+/** The format of every log line (exported so tests can write through it to a stream). */
+export const logFormat = (): winston.Logform.Format =>
+  winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: false }), redact(), winston.format.json());
 
 /** One JSON object per line on stdout. */
 export function createLogger(level: string, defaults: Record<string, unknown> = {}): Logger {
   return winston.createLogger({
     level,
     defaultMeta: defaults,
-    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: false }), redact(), winston.format.json()),
+    format: logFormat(),
     transports: [new winston.transports.Console()],
   });
 }

@@ -9,7 +9,7 @@ import { HttpError } from '../errors.js';
 import { extractRequestSchema, idempotencyKeySchema } from '../schemas.js';
 import type { SyncLimit } from '../syncLimit.js';
 import { parseOr400 } from '../validation.js';
-import { jobView } from './jobs.js';
+import { jobView, tooManyJobsInFlight } from './jobs.js';
 
 /** Stable JSON (sorted keys) so the same body always hashes the same. */
 function canonicalJson(value: unknown): string {
@@ -83,7 +83,7 @@ export function extractRouter(deps: ExtractRouterDeps): Router {
         throw new HttpError(409, 'idempotency_conflict', err.message, { jobId: err.jobId });
       }
       if (err instanceof TooManyJobsInFlightError) {
-        throw new HttpError(429, 'too_many_jobs_in_flight', err.message, undefined, { 'retry-after': '5' });
+        throw tooManyJobsInFlight(err);
       }
       throw err;
     }

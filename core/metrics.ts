@@ -24,8 +24,37 @@ export const metrics = {
   jobsFinished: new client.Counter({ name: 'gleaner_job_attempts_total', help: 'Attempts finished, by outcome', labelNames: ['outcome'], registers: [registry] }),
   reaped: new client.Counter({ name: 'gleaner_jobs_reaped_total', help: 'Jobs failed as stale by the reaper', registers: [registry] }),
   rescued: new client.Counter({ name: 'gleaner_jobs_rescued_total', help: 'Jobs sent back to pending after their worker went silent', registers: [registry] }),
+  retained: new client.Counter({ name: 'gleaner_retention_deleted_total', help: 'Rows removed by retention passes, by kind (jobs, events, deliveries, chunks)', labelNames: ['what'], registers: [registry] }),
   webhooks: new client.Counter({ name: 'gleaner_webhook_attempts_total', help: 'Webhook delivery attempts, by outcome', labelNames: ['outcome'], registers: [registry] }),
 };
+
+const JOB_STATUSES = ['pending', 'processing', 'completed', 'failed', 'cancelled'];
+
+/** Up to this many jobs, every status is counted exactly. */
+export const EXACT_COUNT_LIMIT = 100_000;
+
+/**
+ * Jobs by status at a cost that does not grow with history: pending and
+ * processing are counted exactly through their partial indexes (they are the
+ * live work); the finished statuses are counted exactly while the table is
+ * small and taken from the planner's statistics (row estimate × status
+ * frequency, refreshed by autovacuum's ANALYZE) once it is large.
+ */
+export async function jobCounts(sql: Sql, exactBelow = EXACT_COUNT_LIMIT): Promise<{ status: string; n: number }[]> {
+  const [size] = await sql`select reltuples::float8 as n from pg_class where oid = 'jobs'::regclass`;
+  const estimated = Number(size?.n ?? -1);
+  const all = (rows: readonly Record<string, unknown>[]) => JOB_STATUSES.map((status) => ({ status, n: Number(rows.find((r) => r.status === status)?.n ?? 0) }));
+  if (estimated < exactBelow) return all(await sql`select status, count(*)::int as n from jobs group by status`);
+  const live = await sql`
+    select 'pending' as status, (select count(*) from jobs where status = 'pending')::int as n
+    union all select 'processing', (select count(*) from jobs where status = 'processing')::int`;
+  const finished = await sql`
+    select s.status, round(s.freq * ${estimated})::int as n
+    from pg_stats p, unnest(p.most_common_vals::text::text[], p.most_common_freqs) as s(status, freq)
+    where p.schemaname = current_schema() and p.tablename = 'jobs' and p.attname = 'status'
+      and s.status in ('completed', 'failed', 'cancelled')`;
+  return all([...live, ...finished]);
+}
 
 /** Job counts by status and queue depth of one database, read at scrape time (cached 5 s so scrapes cost one query). */
 function databaseRegistry(sql: Sql): client.Registry {
@@ -33,9 +62,9 @@ function databaseRegistry(sql: Sql): client.Registry {
   let cache: { at: number; rows: { status: string; n: number }[]; depth: number } | null = null;
   const figures = async () => {
     if (cache && Date.now() - cache.at < 5000) return cache;
-    const rows = await sql`select status, count(*)::int as n from jobs group by status`;
+    const rows = await jobCounts(sql);
     const [depth] = await sql`select count(*)::int as n from pgboss.job where name = ${EXTRACT_QUEUE} and state < 'active' and start_after <= now()`;
-    cache = { at: Date.now(), rows: rows.map((r) => ({ status: r.status as string, n: r.n as number })), depth: depth!.n as number };
+    cache = { at: Date.now(), rows, depth: depth!.n as number };
     return cache;
   };
   new client.Gauge({

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createApiKey } from '../core/apiKeys.js';
 import { loadConfig } from '../core/config.js';
 import { createJob, getJob } from '../core/jobs.js';
+import { connect } from '../core/db.js';
 import { createSilentLogger } from '../core/logger.js';
 import { startQueue } from '../core/queue.js';
 import type { Runtime } from '../core/runtime.js';
@@ -19,7 +20,7 @@ const db = await tempDatabase();
 const config = loadConfig({ ALLOW_PRIVATE_NETWORKS: 'true', LOG_LEVEL: 'error', DATABASE_URL: db.url, WORKER_CONCURRENCY: '8' });
 const logger = createSilentLogger();
 const boss = await startQueue(db.url, { expireInSeconds: 660, supervise: true }, logger);
-const runtime: Runtime = { config, logger, database: { sql: db.sql, url: db.url, embedded: undefined, close: async () => {} }, sql: db.sql, boss, knowledge: openKnowledge(config, db.sql, logger), close: async () => {} };
+const runtime: Runtime = { config, logger, database: { sql: db.sql, url: db.url, embedded: undefined, dedicated: (name, max, opts) => connect(db.url, max, `gleaner-bench-${name}`, opts), close: async () => {} }, sql: db.sql, boss, knowledge: openKnowledge(config, db.sql, logger), close: async () => {} };
 
 const page = '<html><head><title>Bench</title></head><body><article><h1>Bench</h1><p>A short article body for the delivery benchmark, long enough to extract.</p></article></body></html>';
 const site = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(page));

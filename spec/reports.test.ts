@@ -138,9 +138,9 @@ function assertAge(actual: unknown, expected: number) {
 const report = (name: string, params: Record<string, unknown> = {}) => runReport(db.sql, name, params);
 
 describe('report definitions', () => {
-  test('listReports gives the seven reports with a description and their parameters', async () => {
+  test('listReports gives the eight reports with a description and their parameters', async () => {
     const reports = await listReports();
-    assert.deepEqual(reports.map((r) => r.name), ['failures', 'jobs-by-status', 'latency', 'stuck', 'throughput', 'usage', 'webhooks']);
+    assert.deepEqual(reports.map((r) => r.name), ['failures', 'jobs-by-status', 'latency', 'retention', 'stuck', 'throughput', 'usage', 'webhooks']);
     for (const r of reports) {
       assert.ok(r.description.length > 20 && !r.description.startsWith('--'), `${r.name}: ${r.description}`);
       const names = r.parameters.map((p) => p.name);
@@ -178,7 +178,7 @@ describe('report definitions', () => {
   test('an unknown report or parameter is a clear error', async () => {
     await assert.rejects(report('nope'), (err: Error) => {
       assert.ok(err instanceof ReportError);
-      assert.match(err.message, /unknown report "nope"; the reports are: failures, jobs-by-status, latency, stuck, throughput, usage, webhooks/);
+      assert.match(err.message, /unknown report "nope"; the reports are: failures, jobs-by-status, latency, retention, stuck, throughput, usage, webhooks/);
       return true;
     });
     await assert.rejects(report('failures', { until: '1h' }), /report failures has no parameter "until"; it takes since/);
@@ -301,11 +301,11 @@ describe('report figures', () => {
 describe('report CLI', () => {
   const cli = (...args: string[]) => runScript('scripts/report.ts', args, { DATABASE_URL: db.url }, 30_000);
 
-  test('--list lists all seven with their descriptions', async () => {
+  test('--list lists all eight with their descriptions', async () => {
     const run = await cli('--list');
     assert.equal(run.code, 0, run.stderr);
     const lines = run.stdout.trimEnd().split('\n');
-    assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), ['failures', 'jobs-by-status', 'latency', 'stuck', 'throughput', 'usage', 'webhooks']);
+    assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), ['failures', 'jobs-by-status', 'latency', 'retention', 'stuck', 'throughput', 'usage', 'webhooks']);
     assert.match(run.stdout, /^stuck\s+Jobs processing for longer than 80% of the stale threshold/m);
   });
 
@@ -337,7 +337,7 @@ describe('report CLI', () => {
   });
 
   for (const [label, args, message] of [
-    ['an unknown report', ['nope'], /unknown report "nope"; the reports are: failures, jobs-by-status, latency, stuck, throughput, usage, webhooks/],
+    ['an unknown report', ['nope'], /unknown report "nope"; the reports are: failures, jobs-by-status, latency, retention, stuck, throughput, usage, webhooks/],
     ['a bad --since', ['throughput', '--since', 'yesterday'], /--since must be a duration like 15m, 24h, 7d or an ISO timestamp \(got "yesterday"\)/],
     ['--since on a report without a window', ['stuck', '--since', '1h'], /report stuck takes no --since/],
     ['a bad --stale-after', ['stuck', '--stale-after', 'soon'], /--stale-after must be a duration/],

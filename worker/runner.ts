@@ -2,15 +2,15 @@
 // heartbeats and progress, then completed, retry or failed; on shutdown,
 // unfinished jobs are handed back as pending.
 import os from 'node:os';
-import type { Sql } from '../core/db.js';
+import type { Db, Sql } from '../core/db.js';
 import { randomBase62 } from '../core/ids.js';
-import { claimNextJobs, CompletionBatcher, failAttempt, heartbeat, releaseJob, retryDelayMs, type ClaimedJob, type Job } from '../core/jobs.js';
+import { AttemptOverError, claimNextJobs, CompletionBatcher, failAttempt, heartbeat, holdAttempt, releaseJob, retryDelayMs, type ClaimedJob, type Job } from '../core/jobs.js';
 import type { Logger } from '../core/logger.js';
 import { metrics } from '../core/metrics.js';
 import { EXTRACT_QUEUE, JOBS_CHANNEL, type Boss } from '../core/queue.js';
 import { isDataError } from '../core/sqlErrors.js';
 import { ClaimLoop } from './claimLoop.js';
-import { classifyError } from './pipeline/errors.js';
+import { classifyError, PipelineError } from './pipeline/errors.js';
 import type { Pipeline } from './pipeline/types.js';
 
 export interface RunnerOptions {
@@ -20,6 +20,13 @@ export interface RunnerOptions {
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
   heartbeatIntervalMs?: number;
+  /**
+   * Heartbeats' own connection (with a statement timeout), so a saturated main
+   * pool cannot delay them past RESCUE_AFTER; the main pool when unset.
+   */
+  heartbeatSql?: Sql;
+  /** The pipeline's deadline (JOB_TIMEOUT): past it the attempt fails as `timeout`, before the reaper would call it stale. */
+  jobTimeoutMs?: number;
   workerId?: string;
   /** Largest result a job stores inline (RESULT_MAX_BYTES); a bigger one is stored shortened. */
   resultMaxBytes?: number;
@@ -190,13 +197,14 @@ export class JobRunner {
     const started = Date.now();
 
     const reporter = new ProgressReporter(async (progress) => {
-      const { held, status } = await heartbeat(this.sql, { jobId: run.jobId, attempt: run.attempt, ...(progress ? { progress } : {}) });
+      const { held, status } = await heartbeat(this.options.heartbeatSql ?? this.sql, { jobId: run.jobId, attempt: run.attempt, ...(progress ? { progress } : {}) });
       if (!held && !run.controller.signal.aborted) {
         run.interruption = 'lost';
         run.controller.abort(new Error(`this attempt is over: the job is ${status ?? 'gone'}`));
       }
     }, logger);
     const timer = setInterval(() => reporter.beat(), this.options.heartbeatIntervalMs ?? 15_000);
+    const deadline = this.deadline(run);
 
     let result: unknown;
     try {
@@ -207,16 +215,19 @@ export class JobRunner {
           logger,
           signal: run.controller.signal,
           progress: (update) => reporter.update(update),
+          fence: (tx) => this.fence(run, tx),
         }),
         run.controller.signal,
       );
     } catch (err) {
       clearInterval(timer);
+      clearTimeout(deadline);
       await reporter.close();
       await this.recordFailure(run, logger, started, err).catch((e) => this.unrecorded(logger, e));
       return;
     }
     clearInterval(timer);
+    clearTimeout(deadline);
     await reporter.close();
     release();
     // The pipeline succeeded: a failure from here on is bookkeeping, never the
@@ -231,6 +242,31 @@ export class JobRunner {
       logger.info(done ? 'job completed' : 'job result discarded', { ms: Date.now() - started });
     } catch (err) {
       this.unrecorded(logger, err);
+    }
+  }
+
+  /** Abort the attempt as `timeout` once it has run for jobTimeoutMs; the catch records it as failed. */
+  private deadline(run: Running): NodeJS.Timeout | undefined {
+    const ms = this.options.jobTimeoutMs;
+    if (!ms) return undefined;
+    const minutes = ms / 60_000;
+    const took = minutes >= 1 && Number.isInteger(minutes) ? `${minutes} minutes` : `${ms} ms`;
+    return setTimeout(() => {
+      if (run.controller.signal.aborted) return;
+      run.controller.abort(new PipelineError('timeout', `the job ran for more than ${took} (JOB_TIMEOUT) and was stopped`, false, { timeoutMs: ms }));
+    }, ms).unref();
+  }
+
+  /** The attempt's write fence (core/jobs/attemptFence.ts); a refusal means the job was lost meanwhile, so the attempt stops. */
+  private async fence(run: Running, tx?: Db): Promise<void> {
+    try {
+      await holdAttempt(tx ?? this.sql, { jobId: run.jobId, attempt: run.attempt });
+    } catch (err) {
+      if (err instanceof AttemptOverError && !run.controller.signal.aborted) {
+        run.interruption = 'lost';
+        run.controller.abort(err);
+      }
+      throw err;
     }
   }
 

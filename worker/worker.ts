@@ -3,8 +3,7 @@ import type { Config } from '../core/config.js';
 import { metricsAccessAllowed, metricsRegistry } from '../core/metrics.js';
 import { createOutboundClient, outboundOptions } from '../core/outbound.js';
 import type { Runtime } from '../core/runtime.js';
-import { REAPER_QUEUE, scheduleReaper } from './maintenance/reaper.js';
-import { startRescuer } from './maintenance/rescuer.js';
+import { startMaintenance } from './maintenance/index.js';
 import { knowledgePipeline, type KnowledgePipelineOptions } from './pipeline/knowledge.js';
 import type { Pipeline } from './pipeline/types.js';
 import { JobRunner, type RunnerOptions } from './runner.js';
@@ -19,6 +18,7 @@ export const runnerOptions = (config: Config): RunnerOptions => ({
   retryBaseDelayMs: config.worker.retryBaseDelayMs,
   retryMaxDelayMs: config.worker.retryMaxDelayMs,
   heartbeatIntervalMs: config.worker.heartbeatIntervalMs,
+  jobTimeoutMs: config.worker.jobTimeoutMs,
   resultMaxBytes: config.worker.resultMaxBytes,
 });
 
@@ -47,19 +47,29 @@ export async function startWorker(runtime: Runtime, pipeline?: Pipeline): Promis
     runtime.boss,
     runtime.logger,
     pipeline ?? knowledgePipeline({ client, knowledge: runtime.knowledge, options: knowledgePipelineOptions(config) }),
-    runnerOptions(config),
+    {
+      ...runnerOptions(config),
+      // Two connections of their own, each statement capped at one interval: a late heartbeat is worthless, the next one is on its way.
+      heartbeatSql: runtime.database.dedicated('heartbeat', 2, { statementTimeoutMs: Math.max(1000, config.worker.heartbeatIntervalMs) }),
+    },
   );
   await runner.start();
   const { sql, boss, logger } = runtime;
-  await scheduleReaper(sql, boss, logger, { staleAfterMs: config.worker.staleAfterMs });
-  const stopRescuer = startRescuer(sql, boss, logger, { rescueAfterMs: config.worker.rescueAfterMs });
+  const stopMaintenance = await startMaintenance({
+    sql,
+    boss,
+    logger,
+    config,
+    workerId: runner.workerId,
+    // The index (and its model) loads only when a retention pass has jobs to delete.
+    removeChunks: async (jobIds) => (await runtime.knowledge.index()).removeJobs(jobIds),
+  });
   const webhooks = new WebhookSender(sql, boss, logger, client, webhookSenderOptions(config));
   await webhooks.start();
   return {
     runner,
     async stop() {
-      await boss.offWork(REAPER_QUEUE).catch(() => {});
-      await stopRescuer();
+      await stopMaintenance();
       await runner.stop();
       await webhooks.stop();
       await client.close();

@@ -4,6 +4,7 @@ export { createJob, type CreateJobParams } from './create.js';
 export { CompletionBatcher, completeJobs, type Completion } from './completions.js';
 export { claimJob, claimNextJobs, completeJob, failAttempt, releaseJob, heartbeat, retryDelayMs, type ClaimedJob } from './workerTransitions.js';
 export { cancelJob, retryJob } from './clientTransitions.js';
-export { reapStaleJobs, rescueAbandonedJobs, requeueOrphanedJobs } from './maintenance.js';
+export { AttemptOverError, holdAttempt } from './attemptFence.js';
+export { deleteFinishedJobs, expiredJobIds, reapStaleJobs, rescueAbandonedJobs, requeueOrphanedJobs, type BacklogCursor, type RetentionBatch } from './maintenance.js';
 export { getJob, listJobs, listJobEvents, type ListJobsParams } from './queries.js';
 export { InvalidCursorError } from './cursor.js';

@@ -65,26 +65,93 @@ export async function rescueAbandonedJobs(sql: Sql, boss: Boss, p: { rescueAfter
   });
 }
 
+/** Where the orphan check stopped in the pending backlog (creation order). */
+export interface BacklogCursor {
+  createdAt: string;
+  id: string;
+}
+
 /**
  * pending jobs whose queue entry can no longer run them: a worker died between
  * fetching the entry and claiming the job (entry stuck active), or the entry
- * ended without the job moving. They get a fresh entry; no state changes.
+ * ended without the job moving (e.g. pg-boss archived it). They get a fresh
+ * entry; no state changes. Each call looks at the next `scan` pending jobs
+ * after `after` in creation order (the jobs_pending index), so a pass costs
+ * the same whatever the backlog; `next` is where the following call goes on
+ * (null: the end was reached, start over).
  */
-export async function requeueOrphanedJobs(sql: Sql, boss: Boss, p: { orphanAfterMs: number; limit?: number }): Promise<string[]> {
+export async function requeueOrphanedJobs(
+  sql: Sql,
+  boss: Boss,
+  p: { orphanAfterMs: number; scan?: number; after?: BacklogCursor | null },
+): Promise<{ requeued: string[]; next: BacklogCursor | null }> {
+  const scan = p.scan ?? BATCH;
   return sql.begin(async (tx) => {
+    const after = p.after ?? null;
+    const window = await tx`
+      select id, created_at::text as created_at from jobs
+      where status = 'pending'
+        ${after ? tx`and created_at >= ${after.createdAt}::timestamptz and (created_at, id) > (${after.createdAt}::timestamptz, ${after.id})` : tx``}
+      order by created_at, id
+      limit ${scan}`;
+    const last = window.at(-1);
+    const next = window.length < scan || !last ? null : { createdAt: last.created_at as string, id: last.id as string };
+    if (window.length === 0) return { requeued: [], next };
     const rows = await tx`
       select j.id, j.queue_job_id from jobs j
       left join pgboss.job q on q.name = ${EXTRACT_QUEUE} and q.id = j.queue_job_id
-      where j.status = 'pending'
+      where j.id = any(${window.map((r) => r.id as string)}::text[])
+        and j.status = 'pending'
         and j.updated_at < now() - ${p.orphanAfterMs} * interval '1 millisecond'
         and (q.id is null
              or q.state in ('completed', 'failed', 'cancelled')
              or (q.state = 'active' and q.started_on < now() - ${p.orphanAfterMs} * interval '1 millisecond'))
-      order by j.updated_at
-      limit ${p.limit ?? BATCH}
       for update of j skip locked`;
     await finishQueueEntry(tx, boss, rows.map((r) => r.queue_job_id as string | null));
     for (const row of rows) await enqueueAttempt(tx, boss, row.id as string);
-    return rows.map((r) => r.id as string);
+    return { requeued: rows.map((r) => r.id as string), next };
   });
+}
+
+export interface RetentionBatch {
+  jobs: string[];
+  events: number;
+  deliveries: number;
+}
+
+/**
+ * Up to `limit` jobs that reached a final state before `cutoff`, chosen
+ * through jobs_by_finished (the scan stops after `limit` rows, however many
+ * have expired). Read without locks: deleteFinishedJobs checks again.
+ */
+export async function expiredJobIds(sql: Sql, p: { cutoff: Date; limit: number }): Promise<string[]> {
+  const rows = await sql`
+    select id from jobs
+    where status in ('completed', 'failed', 'cancelled') and completed_at is not null and completed_at < ${p.cutoff}
+    limit ${p.limit}`;
+  return rows.map((r) => r.id as string);
+}
+
+/**
+ * Delete these jobs with their events and webhook deliveries, in one
+ * statement, if they are still finished before `cutoff` (a client may have
+ * retried one meanwhile) and no one holds them.
+ */
+export async function deleteFinishedJobs(sql: Sql, p: { ids: string[]; cutoff: Date }): Promise<RetentionBatch> {
+  if (p.ids.length === 0) return { jobs: [], events: 0, deliveries: 0 };
+  const [row] = await sql`
+    with doomed as (
+      select id from jobs
+      where id = any(${p.ids}::text[])
+        and status in ('completed', 'failed', 'cancelled') and completed_at < ${p.cutoff}
+      for update skip locked
+    ), events as (
+      delete from job_events where job_id in (select id from doomed) returning 1
+    ), deliveries as (
+      delete from webhook_deliveries where job_id in (select id from doomed) returning 1
+    ), gone as (
+      delete from jobs where id in (select id from doomed) returning id
+    )
+    select array(select id from gone) as jobs, (select count(*) from events)::int as events, (select count(*) from deliveries)::int as deliveries`;
+  return { jobs: row!.jobs as string[], events: row!.events as number, deliveries: row!.deliveries as number };
 }

@@ -33,7 +33,7 @@
 import type { Sql } from '../db.js';
 import type { Logger } from '../logger.js';
 import { GT, LT, MARK_END, MARK_START, leadSnippet, renderSnippet } from './snippet.js';
-import type { IndexedChunk, SearchHit, SearchIndex, SearchQuery } from './types.js';
+import type { IndexedChunk, SearchHit, SearchIndex, SearchQuery, WriteFence } from './types.js';
 import { checkPage, checkQuery, checkTenant, type NormalisedFilters, SearchInputError } from './validate.js';
 
 export type VectorMode = 'pgvector' | 'array';
@@ -279,10 +279,12 @@ export class PostgresSearchIndex implements SearchIndex {
     return found;
   }
 
-  async replacePage(tenant: string, url: string, chunks: IndexedChunk[]): Promise<void> {
+  async replacePage(tenant: string, url: string, chunks: IndexedChunk[], fence?: WriteFence): Promise<void> {
     checkTenant(tenant);
     const rows = checkPage(url, chunks, this.dimension);
     await this.sql.begin(async (tx) => {
+      // In this transaction: the writer's claim cannot end before the commit.
+      await fence?.(tx);
       // Concurrent replacements of one page queue here, so each sees the
       // other's rows committed and deletes them: one set survives, never two.
       await tx`select pg_advisory_xact_lock(${PAGE_LOCK_CLASS}, hashtext(${tenant} || E'\n' || ${url}))`;
@@ -305,6 +307,13 @@ export class PostgresSearchIndex implements SearchIndex {
             with ordinality as r(id, job_id, title, content, category, position, n)`;
       }
     });
+  }
+
+  async removeJobs(jobIds: string[]): Promise<number> {
+    if (jobIds.length === 0) return 0;
+    // chunks_by_job (migration 011).
+    const removed = await this.sql`delete from chunks where job_id = any(${jobIds}::text[])`;
+    return removed.count;
   }
 
   async search(tenant: string, query: SearchQuery): Promise<SearchHit[]> {

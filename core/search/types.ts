@@ -1,3 +1,12 @@
+import type { Db } from '../db.js';
+
+/**
+ * Throws unless the writer may still write (core/jobs/attemptFence.ts): called
+ * with the write's own transaction where the index is in PostgreSQL, so the
+ * check holds until the commit, and without one just before the write elsewhere.
+ */
+export type WriteFence = (tx?: Db) => Promise<void>;
+
 /** One chunk of one page, ready for the index. Tenant = the API key's id. */
 export interface IndexedChunk {
   /** Stable per (tenant, url, position): re-indexing a page overwrites by id. */
@@ -51,8 +60,11 @@ export interface SearchIndex {
   /**
    * Make `chunks` the only chunks of page `url` for `tenant`: earlier chunks of
    * that url (from any job) are removed, so re-extracting never duplicates.
+   * With a fence, nothing is written unless it passes.
    */
-  replacePage(tenant: string, url: string, chunks: IndexedChunk[]): Promise<void>;
+  replacePage(tenant: string, url: string, chunks: IndexedChunk[], fence?: WriteFence): Promise<void>;
+  /** Remove every chunk the given jobs produced (retention); returns how many went, when the index can tell. */
+  removeJobs(jobIds: string[]): Promise<number>;
   /** Ranked hits for the tenant only; never another tenant's chunks. */
   search(tenant: string, query: SearchQuery): Promise<SearchHit[]>;
   close(): Promise<void>;

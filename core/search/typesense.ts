@@ -31,7 +31,7 @@ import { Client, Errors, type CollectionCreateSchema } from 'typesense';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
 import { leadSnippet, MARK_END, MARK_START, renderSnippet } from './snippet.js';
-import type { IndexedChunk, SearchHit, SearchIndex, SearchQuery } from './types.js';
+import type { IndexedChunk, SearchHit, SearchIndex, SearchQuery, WriteFence } from './types.js';
 import { checkPage, checkQuery, checkTenant, type NormalisedFilters, type NormalisedQuery, SearchInputError } from './validate.js';
 
 export interface TypesenseSettings {
@@ -301,12 +301,16 @@ export class TypesenseSearchIndex implements SearchIndex {
     this.logger.info('search index: typesense', { collection: this.#collection, dimension: this.dimension });
   }
 
-  async replacePage(tenant: string, url: string, chunks: IndexedChunk[]): Promise<void> {
+  async replacePage(tenant: string, url: string, chunks: IndexedChunk[], fence?: WriteFence): Promise<void> {
     checkTenant(tenant);
     const checked = checkPage(url, chunks, this.dimension);
     const key = `${tenant}\n${url}`;
     const previous = this.#pages.get(key) ?? Promise.resolve();
-    const run = previous.catch(() => {}).then(() => this.#replace(tenant, url, checked));
+    // No transaction spans Typesense and the jobs table: the fence is checked just before the write.
+    const run = previous.catch(() => {}).then(async () => {
+      await fence?.();
+      await this.#replace(tenant, url, checked);
+    });
     this.#pages.set(key, run);
     try {
       await run;
@@ -331,6 +335,18 @@ export class TypesenseSearchIndex implements SearchIndex {
     }
     // The new set is in place; now the page's older documents go.
     await documents.delete({ filter_by: `tenant_key:=${filterKey(tenant)} && url_key:=${filterKey(url)} && page_version:!=${version}` });
+  }
+
+  async removeJobs(jobIds: string[]): Promise<number> {
+    if (jobIds.length === 0) return 0;
+    const documents = this.#client.collections<ChunkDocument>(this.#collection).documents();
+    let count = 0;
+    // The filter travels in the URL: a hundred keys at a time keeps it short.
+    for (let i = 0; i < jobIds.length; i += 100) {
+      const removed = (await documents.delete({ filter_by: oneOf('job_key', jobIds.slice(i, i + 100)) })) as { num_deleted?: number };
+      count += removed.num_deleted ?? 0;
+    }
+    return count;
   }
 
   async search(tenant: string, query: SearchQuery): Promise<SearchHit[]> {

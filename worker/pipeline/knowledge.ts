@@ -108,7 +108,8 @@ async function runKnowledgeJob(
       position: c.position,
       embedding: vectors[i] as Float32Array,
     }));
-    await index.replacePage(tenant, entry.url, chunks);
+    // Fenced: an attempt that lost the job (reaped, rescued, cancelled) writes nothing.
+    await index.replacePage(tenant, entry.url, chunks, ctx.fence);
     chunksIndexed += chunks.length;
     items.push({
       title,

@@ -1,5 +1,6 @@
 import type { JobInput } from '../../core/jobs.js';
 import type { Logger } from '../../core/logger.js';
+import type { WriteFence } from '../../core/search/types.js';
 
 export interface StepContext {
   jobId: string;
@@ -10,6 +11,8 @@ export interface StepContext {
   signal: AbortSignal;
   /** Merge into the job's progress; written to the database shortly after. */
   progress(update: Record<string, unknown>): void;
+  /** Passes only while this attempt still holds the job: index writes go through it (unset outside a worker). */
+  fence?: WriteFence;
 }
 
 /** One stage of the pipeline: input → output, no direct database access. */

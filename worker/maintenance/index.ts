@@ -1,0 +1,43 @@
+// The worker's maintenance tasks, one file each (River's internal/maintenance
+// is the model): the stale-job reaper (pg-boss cron, reaper.ts), crash rescue
+// (rescuer.ts), orphaned pending jobs (orphans.ts), dead senders' webhook
+// entries (queueExpiry.ts) and retention (retention.ts). Every worker starts
+// them; pass.ts makes each run once per interval across all workers.
+import type { Config } from '../../core/config.js';
+import type { Sql } from '../../core/db.js';
+import type { Logger } from '../../core/logger.js';
+import type { Boss } from '../../core/queue.js';
+import { orphanTask } from './orphans.js';
+import { startPeriodic } from './pass.js';
+import { queueExpiryTask } from './queueExpiry.js';
+import { REAPER_QUEUE, scheduleReaper } from './reaper.js';
+import { rescueInterval, rescueTask } from './rescuer.js';
+import { retentionTask } from './retention.js';
+
+export interface MaintenanceDeps {
+  sql: Sql;
+  boss: Boss;
+  logger: Logger;
+  config: Config;
+  workerId: string;
+  /** Index chunks of deleted jobs (the search index's removeJobs). */
+  removeChunks(jobIds: string[]): Promise<number>;
+}
+
+/** Start every task; returns a function that stops them and waits for running passes. */
+export async function startMaintenance(d: MaintenanceDeps): Promise<() => Promise<void>> {
+  const { sql, boss, logger, config, workerId } = d;
+  await scheduleReaper(sql, boss, logger, { staleAfterMs: config.worker.staleAfterMs });
+  const rescue = { rescueAfterMs: config.worker.rescueAfterMs };
+  const tasks = [
+    rescueTask(sql, boss, logger, rescue),
+    orphanTask(sql, boss, logger, { orphanAfterMs: config.worker.rescueAfterMs, intervalMs: rescueInterval(rescue) }),
+    queueExpiryTask(boss),
+    ...(config.maintenance.retentionMs > 0 ? [retentionTask(sql, logger, { retentionMs: config.maintenance.retentionMs, removeChunks: d.removeChunks, workerId })] : []),
+  ];
+  const stops = tasks.map((task) => startPeriodic(sql, logger, workerId, task));
+  return async () => {
+    await boss.offWork(REAPER_QUEUE).catch(() => {});
+    await Promise.all(stops.map((stop) => stop()));
+  };
+}

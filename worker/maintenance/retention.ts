@@ -1,0 +1,68 @@
+// Retention: jobs that reached a final state more than RETENTION ago (default
+// 30 days; 0 keeps everything) are deleted with their events, their webhook
+// deliveries and the search-index chunks they produced (pages whose current
+// version they fetched; a later job of the same url has replaced its own).
+// In batches of RETENTION_BATCH jobs, each chosen through an index and deleted
+// in one statement; one worker runs a pass every RETENTION_INTERVAL (pass.ts)
+// and records what it removed in retention_runs (`npm run report -- retention`).
+import type { Sql } from '../../core/db.js';
+import { deleteFinishedJobs, expiredJobIds } from '../../core/jobs.js';
+import type { Logger } from '../../core/logger.js';
+import { metrics } from '../../core/metrics.js';
+import type { PeriodicTask } from './pass.js';
+
+export const RETENTION_BATCH = 500;
+export const RETENTION_INTERVAL_MS = 10 * 60_000;
+
+export interface RetentionOptions {
+  /** RETENTION; 0 turns the task off. */
+  retentionMs: number;
+  batch?: number;
+  /** Removes the index chunks of these jobs; returns how many went. */
+  removeChunks(jobIds: string[]): Promise<number>;
+  workerId?: string;
+  /** Stop a pass after this many batches (the next pass goes on); unbounded by default. */
+  maxBatches?: number;
+}
+
+export interface RetentionPass {
+  cutoff: Date;
+  jobs: number;
+  events: number;
+  deliveries: number;
+  chunks: number;
+  batches: number;
+}
+
+/** One pass: batches until nothing older than the cutoff is left (or maxBatches); recorded in retention_runs. */
+export async function runRetention(sql: Sql, logger: Logger, opts: RetentionOptions): Promise<RetentionPass | null> {
+  if (opts.retentionMs <= 0) return null;
+  const started = new Date();
+  // One cutoff for the whole pass: what finishes meanwhile waits for the next.
+  const cutoff = new Date(started.getTime() - opts.retentionMs);
+  const batch = opts.batch ?? RETENTION_BATCH;
+  const pass: RetentionPass = { cutoff, jobs: 0, events: 0, deliveries: 0, chunks: 0, batches: 0 };
+  while (pass.batches < (opts.maxBatches ?? Infinity)) {
+    const ids = await expiredJobIds(sql, { cutoff, limit: batch });
+    if (ids.length === 0) break;
+    pass.batches++;
+    // Chunks first: a crash between the two leaves jobs to delete next time, never chunks of jobs that are gone.
+    pass.chunks += await opts.removeChunks(ids);
+    const gone = await deleteFinishedJobs(sql, { ids, cutoff });
+    pass.jobs += gone.jobs.length;
+    pass.events += gone.events;
+    pass.deliveries += gone.deliveries;
+    // Every id was held or retried by someone else: leave them to the next pass rather than spin.
+    if (gone.jobs.length === 0) break;
+  }
+  await sql`
+    insert into retention_runs (started_at, finished_at, cutoff, jobs, events, deliveries, chunks, worker_id)
+    values (${started}, now(), ${cutoff}, ${pass.jobs}, ${pass.events}, ${pass.deliveries}, ${pass.chunks}, ${opts.workerId ?? null})`;
+  for (const what of ['jobs', 'events', 'deliveries', 'chunks'] as const) metrics.retained.inc({ what }, pass[what]);
+  if (pass.jobs > 0) logger.info('retention pass', { cutoff: cutoff.toISOString(), jobs: pass.jobs, events: pass.events, deliveries: pass.deliveries, chunks: pass.chunks, batches: pass.batches });
+  return pass;
+}
+
+export function retentionTask(sql: Sql, logger: Logger, opts: RetentionOptions & { intervalMs?: number }): PeriodicTask {
+  return { name: 'retention', intervalMs: opts.intervalMs ?? RETENTION_INTERVAL_MS, run: async () => void (await runRetention(sql, logger, opts)) };
+}

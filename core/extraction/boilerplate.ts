@@ -32,7 +32,7 @@ const BOILER_ROLES = new Set([
 const STRONG_SUBSTRINGS = [
   'sidebar', 'footer', 'navbar', 'navigation', 'breadcrumb', 'bread-crumb', 'newsletter', 'cookie', 'consent', 'gdpr',
   'sociable', 'sharebar', 'shariff', 'addthis', 'related', 'disqus', 'comment', 'kommentar', 'advert', 'sponsor',
-  'byline', 'taboola', 'outbrain', 'subscribe', 'signup', 'sign-up', 'paywall', 'pagination', 'dateline',
+  'byline', 'taboola', 'outbrain', 'subscribe', 'signup', 'sign-up', 'pagination', 'dateline',
   'timestamp', 'skip-link', 'skiplink', 'skip-to', 'screen-reader', 'sr-only', 'visually-hidden', 'visuallyhidden',
   'modal', 'masthead', 'most-popular', 'mostpopular', 'most-read', 'trending', 'author', 'post-meta', 'entry-meta',
   'article-meta', 'postmeta', 'caption', 'credit', 'tag-list', 'taglist', 'tagcloud', 'tag-cloud', 'login', 'signin',
@@ -53,7 +53,7 @@ const WEAK_TOKENS = [
 const WEAK_SUBSTRINGS = [
   'social', 'sharing', 'share-', '-share', '_share', 'share_', 'subnav', 'offcanvas', 'off-canvas', 'toolbar', 'popup',
   'widget', 'subscription', 'affiliate', 'disclosure', 'promo', 'teaser', 'banner', 'recommend', 'read-more',
-  'readmore', 'dropdown', 'overlay', 'keywords', 'categories', 'category-list', 'ticker', 'breaking',
+  'readmore', 'dropdown', 'overlay', 'keywords', 'categories', 'category-list', 'ticker', 'breaking', 'paywall',
 ];
 
 const tokenRe = (words: string[]): string => `(?:^|[^a-z0-9])(?:${words.map(escapeRe).join('|')})(?:[^a-z0-9]|$)`;
@@ -66,6 +66,11 @@ function escapeRe(s: string): string {
 }
 
 const HIDDEN_STYLE_RE = /display\s*:\s*none|visibility\s*:\s*hidden/i;
+
+/** A comment thread, post or reply by its class/id (forms excluded: a reply form is never content). */
+export function isCommentSection(el: DomElement): boolean {
+  return el.name !== 'form' && COMMENT_RE.test(classAndId(el));
+}
 
 export function isJunk(el: DomElement): boolean {
   if (JUNK_TAGS.has(el.name)) return true;
@@ -113,8 +118,9 @@ export interface Pruning {
  * content markers: a class name on them cannot mean page furniture. `stats`
  * (computed without junk) tell furniture from article-like text.
  */
-export function classifyBoilerplate(root: DomElement, protectedEls: Set<DomElement>, stats: StatsMap): Pruning {
+export function classifyBoilerplate(root: DomElement, protectedEls: Set<DomElement>, stats: StatsMap, opts: { commentsAreContent?: boolean } = {}): Pruning {
   const total = stats.get(root)?.text ?? 0;
+  const commentsAreContent = opts.commentsAreContent === true;
   const isBoiler = (el: DomElement): boolean => {
     const s = stats.get(el);
     const text = s?.text ?? 0;
@@ -144,7 +150,8 @@ export function classifyBoilerplate(root: DomElement, protectedEls: Set<DomEleme
     // <article> is a weak content marker: only unambiguous names ("comment", "modal") override it.
     if (el.name === 'article' && !strong) return false;
     if (!strong && !WEAK_CLASS_RE.test(ci)) return false;
-    if (COMMENT_RE.test(ci)) return true; // comment sections can hold more text than the article
+    // Comment sections can hold more text than the article; inside a thread being rendered they are the content.
+    if (COMMENT_RE.test(ci)) return !commentsAreContent;
     if (wrapper) return false;
     // Weak names on article-like text are wrappers ("entry share", "section--ads"), not furniture.
     if (!strong) return !(lowLinks && prose >= WEAK_NAME_PROSE) && text < 0.5 * total;

@@ -68,6 +68,26 @@ function largest(els: DomElement[], stats: StatsMap): DomElement | null {
   return best;
 }
 
+/** Share of the best candidate's prose a sibling post needs to be kept with it. */
+const POST_MIN_SHARE = 0.1;
+/** Fewer same-class siblings are an article split in parts (the scored path joins those), not a thread. */
+const MIN_POSTS = 3;
+
+/**
+ * A thread of posts (forum messages, a question and its answers, a newsletter's stories): the
+ * candidate's siblings with the same element name and class, each with prose of its own, in
+ * document order. A lone article yields just itself.
+ */
+function samePosts(best: DomElement, els: DomElement[], stats: StatsMap): DomElement[] {
+  const parent = best.parent;
+  const sig = `${best.name} ${best.attribs['class'] ?? ''}`;
+  const min = Math.max(MIN_MARKER_TEXT / 5, POST_MIN_SHARE * ownText(best, stats));
+  const posts = els.filter((el) => el.parent === parent && `${el.name} ${el.attribs['class'] ?? ''}` === sig && (el === best || ownText(el, stats) >= min));
+  if (posts.length < MIN_POSTS) return [best];
+  const kids = (parent as DomElement).children as DomNode[];
+  return posts.sort((a, b) => kids.indexOf(a) - kids.indexOf(b));
+}
+
 function ownText(el: DomElement, stats: StatsMap): number {
   const s = stats.get(el);
   return s ? s.text - s.link : 0;
@@ -130,7 +150,10 @@ export function findMarkedContainer(body: DomElement, stats: StatsMap, skip: (el
     const titled = titledCandidate(els, stats, title);
     if (titled) return { nodes: [titled], method, titled: true };
     const best = largest(els, stats);
-    if (best && ownText(best, stats) >= MIN_MARKER_TEXT) return { nodes: [best], method };
+    if (best && ownText(best, stats) >= MIN_MARKER_TEXT) {
+      const posts = samePosts(best, els, stats);
+      return posts.length > 1 ? { nodes: posts, method: `${method}+posts` } : { nodes: [best], method };
+    }
   }
   return null;
 }

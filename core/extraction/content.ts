@@ -3,13 +3,13 @@
  * filter link-heavy blocks inside it, render; widen the selection when the
  * result is implausibly short, so a page with text never yields nothing.
  */
-import { classifyBoilerplate, isJunk } from './boilerplate.js';
+import { classifyBoilerplate, isCommentSection, isJunk } from './boilerplate.js';
 import { findMarkedContainer, findMarkerAncestors, findScoredContainer, normaliseTitle } from './container.js';
-import { type DomElement, isAncestor, isElement } from './dom.js';
+import { type DomElement, collapseSpaces, isAncestor, isElement, parseHtml } from './dom.js';
 import { MAX_RENDER_DEPTH, plainParagraphs, treeDepth } from './plaintext.js';
 import { type Rendered, escapeMarkdown, renderBlocks } from './render.js';
 import type { DocumentScan } from './scan.js';
-import { type StatsMap, computeStats, linkDensity } from './stats.js';
+import { type StatsMap, computeStats, linkDensity, visibleLength } from './stats.js';
 
 export interface Content extends Rendered {
   /** Which selection produced the result (for evaluation and debugging). */
@@ -49,12 +49,28 @@ function widen(el: DomElement, body: DomElement, stats: StatsMap): DomElement {
   return cur;
 }
 
-export function extractContent(doc: DocumentScan, base: string, title: string): Content {
+export interface ContentOptions {
+  /**
+   * Comment threads (elements classed comment, reply, disqus...): true appends them after the
+   * article, false leaves them out; unset (auto) appends them only on discussion pages, where the
+   * thread is the content: `discussion` set, or no article text outside the thread.
+   */
+  comments?: boolean;
+  /** The page declares itself a discussion (JSON-LD DiscussionForumPosting, QAPage). */
+  discussion?: boolean;
+  /** Markdown keeps images as ![alt](src). */
+  images?: boolean;
+}
+
+/** Visible characters a comment section needs to be rendered (not a "3 comments" link). */
+const COMMENT_MIN_TEXT = 40;
+
+export function extractContent(doc: DocumentScan, base: string, title: string, opts: ContentOptions = {}): Content {
   // htmlparser2 builds no implied <body>: pages without one are taken whole.
   const body = doc.body ?? doc.root;
   if (treeDepth(body) > MAX_RENDER_DEPTH) return plainContent(body);
   try {
-    return selectContent(body, base, title);
+    return selectContent(body, base, title, opts);
   } catch (err) {
     // Belt and braces for stack exhaustion: a page must never make the pipeline fail.
     if (err instanceof RangeError) return plainContent(body);
@@ -67,9 +83,57 @@ function plainContent(body: DomElement): Content {
   return { text: paragraphs.join('\n\n'), markdown: paragraphs.map(escapeMarkdown).join('\n\n'), headings: [], method: 'plain' };
 }
 
-function selectContent(body: DomElement, base: string, title: string): Content {
+function selectContent(body: DomElement, base: string, title: string, opts: ContentOptions): Content {
   const visibleStats = computeStats(body, isJunk);
   const { junk, boiler } = classifyBoilerplate(body, findMarkerAncestors(body), visibleStats);
+  const article = selectArticle(body, base, title, opts, junk, boiler, visibleStats);
+  const wantComments = opts.comments ?? (opts.discussion === true || article.text.length < SHORT_TEXT);
+  const thread = wantComments ? renderComments(boiler, visibleStats, base, opts) : null;
+  if (!article.text && !thread) {
+    // Last resort: everything visible, so a page with text never yields nothing.
+    const all = renderBlocks([body], { base, skip: (el) => junk.has(el), images: opts.images });
+    return all.text ? { ...all, method: 'visible' } : article;
+  }
+  if (!thread) return article;
+  if (!article.text) return { ...thread, method: 'comments' };
+  return {
+    markdown: `${article.markdown}\n\n${thread.markdown}`,
+    text: `${article.text}\n\n${thread.text}`,
+    headings: [...article.headings, ...thread.headings],
+    method: `${article.method}+comments`,
+  };
+}
+
+/**
+ * The outermost comment sections set aside as boilerplate, in document order, each classified
+ * again with comment names taken as content (reply forms, share bars inside stay out).
+ */
+function renderComments(boiler: Set<DomElement>, visibleStats: StatsMap, base: string, opts: ContentOptions): Rendered | null {
+  const parts: Rendered[] = [];
+  // The set was filled in document order and holds outermost elements only.
+  for (const el of boiler) {
+    if (!isCommentSection(el) || (visibleStats.get(el)?.text ?? 0) < COMMENT_MIN_TEXT) continue;
+    const inner = classifyBoilerplate(el, new Set([el]), visibleStats, { commentsAreContent: true });
+    const r = renderBlocks([el], { base, skip: (e) => inner.junk.has(e) || inner.boiler.has(e), images: opts.images });
+    if (r.text) parts.push(r);
+  }
+  if (!parts.length) return null;
+  return {
+    markdown: parts.map((p) => p.markdown).join('\n\n'),
+    text: parts.map((p) => p.text).join('\n\n'),
+    headings: parts.flatMap((p) => p.headings),
+  };
+}
+
+function selectArticle(
+  body: DomElement,
+  base: string,
+  title: string,
+  opts: ContentOptions,
+  junk: Set<DomElement>,
+  boiler: Set<DomElement>,
+  visibleStats: StatsMap,
+): Content {
   const skipBoiler = (el: DomElement): boolean => junk.has(el) || boiler.has(el);
   const stats = computeStats(body, skipBoiler);
 
@@ -105,20 +169,39 @@ function selectContent(body: DomElement, base: string, title: string): Content {
   let best: Content = { markdown: '', text: '', headings: [], method: 'none' };
   for (const c of tries) {
     if (!c) continue;
-    const r = renderBlocks(c.nodes, { base, skip: skipContent, isGap });
+    const r = renderBlocks(c.nodes, { base, skip: skipContent, isGap, images: opts.images });
     if (r.text.length > best.text.length) best = { ...r, method: c.method };
     if (best.text.length >= SHORT_TEXT) return best;
     // A link-rich post (a list of recommended reads) loses nearly everything to the link filter.
-    const loose = renderBlocks(c.nodes, { base, skip: skipBoiler, isGap });
+    const loose = renderBlocks(c.nodes, { base, skip: skipBoiler, isGap, images: opts.images });
     if (loose.text.length > best.text.length) best = { ...loose, method: `${c.method}+links` };
     if (best.text.length >= SHORT_TEXT) return best;
   }
-  // Last resorts: the whole body without furniture, then everything visible.
-  const whole = renderBlocks([body], { base, skip: skipContent, isGap });
+  // Last resort here: the whole body without furniture (selectContent may still add the thread or everything visible).
+  const whole = renderBlocks([body], { base, skip: skipContent, isGap, images: opts.images });
   if (whole.text.length > best.text.length) best = { ...whole, method: 'body' };
-  if (!best.text) {
-    const all = renderBlocks([body], { base, skip: (el) => junk.has(el) });
-    if (all.text) best = { ...all, method: 'visible' };
-  }
   return best;
+}
+
+/** When a page's JSON-LD articleBody has this many times the text we found, the page renders its article by script. */
+const LD_BODY_RATIO = 2;
+
+/**
+ * JSON-LD `articleBody` as content, when it holds much more text than the
+ * selection from the markup (pages that render the article by script, or
+ * ship it only as data). Plain text keeps its line breaks; markup inside the
+ * string is parsed like a page, never run.
+ */
+export function articleBodyContent(articleBody: string | null, found: Content, base: string, images = false): Content | null {
+  if (!articleBody) return null;
+  const hasMarkup = /<\/?[a-z][^>]*>/i.test(articleBody);
+  const html = hasMarkup
+    ? articleBody
+    : `<p>${articleBody.replace(/&(?![#\w]+;)/g, '&amp;').replace(/</g, '&lt;').replace(/\r?\n\s*\n/g, '</p><p>').replace(/\r?\n/g, '<br>')}</p>`;
+  const root = parseHtml(html).root()[0] as unknown as DomElement;
+  const r = renderBlocks([root], { base, skip: isJunk, images });
+  if (visibleLength(r.text) < LD_BODY_RATIO * visibleLength(found.text)) return null;
+  // What the markup did show (often a lead the data leaves out) stays in front.
+  if (!found.text || collapseSpaces(r.text).includes(collapseSpaces(found.text))) return { ...r, method: 'json-ld' };
+  return { markdown: `${found.markdown}\n\n${r.markdown}`, text: `${found.text}\n\n${r.text}`, headings: [...found.headings, ...r.headings], method: `${found.method}+json-ld` };
 }

@@ -6,10 +6,10 @@
  * link-heavy blocks inside it → render. When the result is implausibly short,
  * wider selections are tried so a page with text never yields nothing.
  */
-import { extractContent } from './content.js';
+import { articleBodyContent, extractContent } from './content.js';
 import { type DomElement, parseHtml } from './dom.js';
 import { collectLinks, documentBase } from './links.js';
-import { extractMetadata, type PageMetadata } from './metadata.js';
+import { extractMetadata, jsonLdArticleBody, jsonLdNodes, jsonLdTypes, type PageMetadata } from './metadata.js';
 import type { Heading } from './render.js';
 import { scanDocument, textContent } from './scan.js';
 
@@ -27,15 +27,32 @@ export interface ExtractedPage extends PageMetadata {
   headings: Heading[];
 }
 
+export interface ExtractOptions {
+  /**
+   * Comment threads and replies: true keeps them after the article, false drops them. Unset:
+   * dropped on articles, kept on discussion pages (forum threads, Q&A, or pages whose only
+   * text is the thread).
+   */
+  includeComments?: boolean;
+  /** Markdown keeps images as `![alt](src)` with absolute URLs (off by default; `text` never has them). */
+  includeImages?: boolean;
+}
+
+/** JSON-LD types of pages whose posts are the content. */
+const DISCUSSION_TYPE = /^(?:DiscussionForumPosting|QAPage)$/;
+
 /** @throws PageTooComplexError for pages nested too deep to parse in reasonable time. */
-export function extractPage(html: string, baseUrl: string): ExtractedPage {
+export function extractPage(html: string, baseUrl: string, options: ExtractOptions = {}): ExtractedPage {
   const $ = parseHtml(html);
   const doc = scanDocument($.root()[0] as unknown as DomElement);
   const base = documentBase(doc, baseUrl);
-  const metadata = extractMetadata(doc, base);
+  const ld = jsonLdNodes(doc);
+  const metadata = extractMetadata(doc, base, ld);
   const links = collectLinks(doc, base);
 
   const title = `${metadata.title ?? ''} ${doc.title ? textContent(doc.title) : ''}`;
-  const content = extractContent(doc, base, title);
+  const discussion = ld.some((n) => jsonLdTypes(n).some((t) => DISCUSSION_TYPE.test(t)));
+  const found = extractContent(doc, base, title, { comments: options.includeComments, discussion, images: options.includeImages });
+  const content = articleBodyContent(jsonLdArticleBody(ld), found, base, options.includeImages) ?? found;
   return { ...metadata, markdown: content.markdown, text: content.text, links, headings: content.headings };
 }

@@ -18,7 +18,7 @@ export interface PageMetadata {
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type JsonObject = { [k: string]: Json };
+export type JsonObject = { [k: string]: Json };
 
 function clean(s: string | null | undefined): string | null {
   if (s == null) return null;
@@ -30,8 +30,8 @@ function isObject(v: Json | undefined): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Flattens top-level arrays and @graph containers into a list of JSON-LD nodes. */
-function jsonLdNodes(doc: DocumentScan): JsonObject[] {
+/** Flattens top-level arrays and @graph containers into a list of JSON-LD nodes (parse once, pass to extractMetadata and jsonLdArticleBody). */
+export function jsonLdNodes(doc: DocumentScan): JsonObject[] {
   const out: JsonObject[] = [];
   const visit = (v: Json | undefined): void => {
     if (Array.isArray(v)) v.forEach(visit);
@@ -50,7 +50,7 @@ function jsonLdNodes(doc: DocumentScan): JsonObject[] {
   return out;
 }
 
-function types(node: JsonObject): string[] {
+export function jsonLdTypes(node: JsonObject): string[] {
   const t = node['@type'];
   if (typeof t === 'string') return [t];
   if (Array.isArray(t)) return t.filter((x): x is string => typeof x === 'string');
@@ -77,11 +77,10 @@ interface LdFacts {
   publisher: string | null;
 }
 
-function jsonLdFacts(doc: DocumentScan): LdFacts {
+function jsonLdFacts(nodes: JsonObject[]): LdFacts {
   const facts: LdFacts = { headline: null, author: null, published: null, publisher: null };
-  const nodes = jsonLdNodes(doc);
   // Article-like nodes first: a page's JSON-LD often also describes the site or breadcrumbs.
-  const ordered = [...nodes.filter((n) => types(n).some((t) => ARTICLE_TYPE.test(t))), ...nodes];
+  const ordered = [...nodes.filter((n) => jsonLdTypes(n).some((t) => ARTICLE_TYPE.test(t))), ...nodes];
   for (const n of ordered) {
     facts.headline ??= typeof n['headline'] === 'string' ? clean(n['headline']) : null;
     facts.author ??= nameOf(n['author']);
@@ -89,7 +88,7 @@ function jsonLdFacts(doc: DocumentScan): LdFacts {
     facts.publisher ??= nameOf(n['publisher']);
   }
   for (const n of nodes) {
-    if (!facts.publisher && types(n).some((t) => t === 'WebSite' || t === 'Organization')) facts.publisher = nameOf(n['name']);
+    if (!facts.publisher && jsonLdTypes(n).some((t) => t === 'WebSite' || t === 'Organization')) facts.publisher = nameOf(n['name']);
   }
   return facts;
 }
@@ -98,7 +97,18 @@ function notUrl(s: string | null): string | null {
   return s && !/^https?:\/\//i.test(s) ? s : null;
 }
 
-export function extractMetadata(doc: DocumentScan, base: string): PageMetadata {
+/** The longest `articleBody` of an article-like JSON-LD node: the text some sites only render by script. */
+export function jsonLdArticleBody(nodes: JsonObject[]): string | null {
+  let best: string | null = null;
+  for (const n of nodes) {
+    const b = n['articleBody'] ?? n['text'];
+    if (typeof b !== 'string' || !jsonLdTypes(n).some((t) => ARTICLE_TYPE.test(t))) continue;
+    if (!best || b.length > best.length) best = b;
+  }
+  return best;
+}
+
+export function extractMetadata(doc: DocumentScan, base: string, nodes: JsonObject[] = jsonLdNodes(doc)): PageMetadata {
   const meta = new Map<string, string>();
   for (const el of doc.metas) {
     const key = (el.attribs['property'] ?? el.attribs['name'] ?? el.attribs['itemprop'] ?? '').trim().toLowerCase();
@@ -113,7 +123,7 @@ export function extractMetadata(doc: DocumentScan, base: string): PageMetadata {
     }
     return null;
   };
-  const ld = jsonLdFacts(doc);
+  const ld = jsonLdFacts(nodes);
 
   const canonicalLink = doc.linkTags.find((l) => (l.attribs['rel'] ?? '').toLowerCase().split(/\s+/).includes('canonical'));
   const canonicalHref = canonicalLink?.attribs['href'] ?? m('og:url');

@@ -35,6 +35,36 @@ export interface RenderContext {
   skip: (el: DomElement) => boolean;
   /** Whether a skipped element held visible text (it then separates sections: see dropOrphanHeadings). */
   isGap?: (el: DomElement) => boolean;
+  /** Markdown keeps images as ![alt](src) (plain text never does). */
+  images?: boolean;
+}
+
+/** Lazy-loading attributes first: `src` is often a placeholder until a script swaps it. */
+const IMAGE_SRC_ATTRS = ['data-src', 'data-lazy-src', 'data-original', 'src'];
+
+/** `![alt](url)` for an <img> (or the <img> inside a <picture>), or '' when it has no http(s) source. */
+function imageMarkdown(el: DomElement, ctx: RenderContext): string {
+  const img = el.name === 'picture' ? childElements(el).find((c) => c.name === 'img') : el;
+  if (!img) return '';
+  // Hidden images and 1-pixel trackers are no content.
+  const a = img.attribs;
+  if ('hidden' in a || a['aria-hidden'] === 'true' || a['width'] === '1' || a['height'] === '1' || /display\s*:\s*none/i.test(a['style'] ?? '')) return '';
+  let url: string | null = null;
+  for (const a of IMAGE_SRC_ATTRS) {
+    const v = img.attribs[a];
+    if (v && (url = resolveHttpUrl(v, ctx.base))) break;
+  }
+  if (!url) {
+    const first = (img.attribs['srcset'] ?? img.attribs['data-srcset'] ?? '').trim().split(/\s+/)[0];
+    if (first) url = resolveHttpUrl(first, ctx.base);
+  }
+  if (!url) return '';
+  const alt = collapseSpaces(img.attribs['alt'] ?? '').trim().replace(/[\\[\]]/g, '\\$&');
+  return `![${alt}](${url.replace(/[()\s]/g, encodeURIComponent)})`;
+}
+
+function isImage(el: DomElement, ctx: RenderContext): boolean {
+  return ctx.images === true && (el.name === 'img' || el.name === 'picture');
 }
 
 /** Image credits and source lines ("Foto: dpa", "Credit: Getty Images", "© Reuters"). */
@@ -107,6 +137,8 @@ class Writer {
   readonly headings: Heading[] = [];
   private md = '';
   private text = '';
+  /** Whether the open paragraph holds an image (a paragraph of images alone has no text but is kept). */
+  private image = false;
 
   /** Only paragraphs of the main flow are checked for credits and datelines, not table cells or list items. */
   constructor(
@@ -115,23 +147,25 @@ class Writer {
   ) {}
 
   flush(): void {
-    if (this.text) {
+    if (this.text || this.image) {
       const textLines = tidyLines(this.text);
-      if (textLines.length) {
+      if (textLines.length || this.image) {
         const mdLines = tidyLines(this.md).map(escapeLineStart);
         const md = mdLines.join('\\\n');
         const text = textLines.join('\n');
-        if (this.topLevel && isCreditOrDate(text)) {
+        if (this.topLevel && text && isCreditOrDate(text)) {
           this.md = '';
           this.text = '';
+          this.image = false;
           return;
         }
-        const lead = text.length <= LEAD_MAX && (text.endsWith(':') || /^\*\*[^*]+\*\*:?$/.test(md));
+        const lead = !!text && text.length <= LEAD_MAX && (text.endsWith(':') || /^\*\*[^*]+\*\*:?$/.test(md));
         this.blocks.push({ md, text, lead });
       }
     }
     this.md = '';
     this.text = '';
+    this.image = false;
   }
 
   private inline(md: string, text: string): void {
@@ -153,6 +187,14 @@ class Writer {
     if (!isElement(node)) return;
     const el = node;
     const name = el.name;
+    if (isImage(el, this.ctx)) {
+      const img = imageMarkdown(el, this.ctx);
+      if (img) {
+        this.inline(img, '');
+        this.image = true;
+      }
+      return;
+    }
     if (this.ctx.skip(el)) {
       if (BLOCK_TAGS.has(name)) this.flush();
       if (this.ctx.isGap?.(el) && this.blocks[this.blocks.length - 1] !== GAP) this.blocks.push(GAP);
@@ -167,6 +209,7 @@ class Writer {
       else {
         const r = renderInline(el, this.ctx);
         this.inline(r.md, r.text);
+        if (r.image) this.image = true;
       }
       return;
     }
@@ -214,9 +257,9 @@ class Writer {
       const indent = ' '.repeat(marker.length + 1);
       const lines = w.blocks.map((b) => b.md).join('\n').split('\n');
       mdItems.push(lines.map((l, i) => (i === 0 ? `${marker} ${l}` : `${indent}${l}`)).join('\n'));
-      textItems.push(w.blocks.map((b) => b.text).join('\n'));
+      textItems.push(w.blocks.filter((b) => b.text).map((b) => b.text).join('\n'));
     }
-    if (textItems.length) this.blocks.push({ md: mdItems.join('\n'), text: textItems.join('\n') });
+    if (mdItems.length) this.blocks.push({ md: mdItems.join('\n'), text: textItems.filter((t) => t).join('\n') });
   }
 
   private table(el: DomElement): void {
@@ -234,9 +277,9 @@ class Writer {
         if (this.ctx.skip(cell)) continue;
         const w = this.sub(cell);
         cellsMd.push(w.blocks.map((b) => b.md.replace(/\\?\n/g, ' ')).join(' ').replace(/\|/g, '\\|'));
-        cellsText.push(w.blocks.map((b) => b.text.replace(/\n/g, ' ')).join(' '));
+        cellsText.push(w.blocks.filter((b) => b.text).map((b) => b.text.replace(/\n/g, ' ')).join(' '));
       }
-      if (cellsText.some((c) => c)) {
+      if (cellsText.some((c) => c) || cellsMd.some((c) => c)) {
         mdRows.push(cellsMd);
         textRows.push(cellsText.filter((c) => c).join('\t'));
       }
@@ -264,7 +307,7 @@ class Writer {
       .split('\n')
       .map((l) => (l ? `> ${l}` : '>'))
       .join('\n');
-    this.blocks.push({ md, text: w.blocks.map((b) => b.text).join('\n\n') });
+    this.blocks.push({ md, text: w.blocks.filter((b) => b.text).map((b) => b.text).join('\n\n') });
   }
 }
 
@@ -331,14 +374,19 @@ function wrap(inner: string, open: string, close: string): string {
   return `${m[1]}${open}${m[2]}${close}${m[3]}`;
 }
 
-function renderInline(el: DomElement, ctx: RenderContext): Block {
+function renderInline(el: DomElement, ctx: RenderContext): Block & { image?: boolean } {
   let md = '';
   let text = '';
+  let image = false;
   for (const c of el.children) {
     if (isText(c)) {
       const t = collapseSpaces(c.data);
       md += escapeMd(t);
       text += t;
+    } else if (isElement(c) && isImage(c, ctx)) {
+      const img = imageMarkdown(c, ctx);
+      md += img;
+      image ||= !!img;
     } else if (isElement(c) && !ctx.skip(c)) {
       if (c.name === 'br') {
         md += '\n';
@@ -347,6 +395,7 @@ function renderInline(el: DomElement, ctx: RenderContext): Block {
         const r = renderInline(c, ctx);
         md += r.md;
         text += r.text;
+        image ||= !!r.image;
       }
     }
   }
@@ -359,12 +408,12 @@ function renderInline(el: DomElement, ctx: RenderContext): Block {
   }
   if (name === 'a') {
     const url = resolveHttpUrl(el.attribs['href'] ?? '', ctx.base);
-    if (url && text.trim()) return { md: wrap(md.replace(/\n/g, ' '), '[', `](${url.replace(/[()\s]/g, encodeURIComponent)})`), text };
-    return { md, text };
+    if (url && text.trim()) return { md: wrap(md.replace(/\n/g, ' '), '[', `](${url.replace(/[()\s]/g, encodeURIComponent)})`), text, image };
+    return { md, text, image };
   }
-  if (name === 'strong' || name === 'b') return { md: wrap(md, '**', '**'), text };
-  if (name === 'em' || name === 'i') return { md: wrap(md, '*', '*'), text };
-  return { md, text };
+  if (name === 'strong' || name === 'b') return { md: wrap(md, '**', '**'), text, image };
+  if (name === 'em' || name === 'i') return { md: wrap(md, '*', '*'), text, image };
+  return { md, text, image };
 }
 
 /**
@@ -413,7 +462,7 @@ export function renderBlocks(roots: DomElement[], ctx: RenderContext): Rendered 
   const dropped = new Set(w.blocks.filter((b) => b.heading && !kept.has(b)).map((b) => b.heading));
   return {
     markdown: blocks.map((b) => b.md).join('\n\n'),
-    text: blocks.map((b) => b.text).join('\n\n'),
+    text: blocks.filter((b) => b.text).map((b) => b.text).join('\n\n'),
     headings: w.headings.filter((h) => !dropped.has(h)),
   };
 }

@@ -60,7 +60,12 @@ function imageMarkdown(el: DomElement, ctx: RenderContext): string {
   }
   if (!url) return '';
   const alt = collapseSpaces(img.attribs['alt'] ?? '').trim().replace(/[\\[\]]/g, '\\$&');
-  return `![${alt}](${url.replace(/[()\s]/g, encodeURIComponent)})`;
+  return `![${alt}](${markdownUrl(url)})`;
+}
+
+/** A URL as a Markdown link destination: parentheses and whitespace percent-encoded (encodeURIComponent leaves parentheses). */
+function markdownUrl(url: string): string {
+  return url.replace(/[()\s]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
 
 function isImage(el: DomElement, ctx: RenderContext): boolean {
@@ -96,7 +101,10 @@ export function escapeMarkdown(paragraph: string): string {
 
 /** A line that Markdown would read as structure (heading, list, quote) gets its first char escaped. */
 function escapeLineStart(line: string): string {
-  return /^(?:#{1,6}(?:\s|$)|>|[-+](?:\s|$)|\d{1,9}[.)](?:\s|$)|={3,}|-{3,})/.test(line) ? `\\${line}` : line;
+  // An ordered-list marker is escaped at its punctuation ("1\\."): a backslash before a digit is literal.
+  const ordered = /^(\d{1,9})([.)])(\s|$)/.exec(line);
+  if (ordered) return `${ordered[1]}\\${line.slice(ordered[1]!.length)}`;
+  return /^(?:#{1,6}(?:\s|$)|>|[-+](?:\s|$)|={3,}|-{3,})/.test(line) ? `\\${line}` : line;
 }
 
 /** Splits on hard breaks, collapses spaces per line, drops empty lines. */
@@ -268,6 +276,12 @@ class Writer {
       this.walkChildren(el);
       return;
     }
+    // The caption titles the table: a paragraph of its own before it.
+    const caption = childElements(el).find((c) => c.name === 'caption');
+    if (caption && !this.ctx.skip(caption)) {
+      const w = this.sub(caption);
+      this.blocks.push(...w.blocks.filter((b) => b.text));
+    }
     const mdRows: string[][] = [];
     const textRows: string[] = [];
     for (const row of rows) {
@@ -408,7 +422,7 @@ function renderInline(el: DomElement, ctx: RenderContext): Block & { image?: boo
   }
   if (name === 'a') {
     const url = resolveHttpUrl(el.attribs['href'] ?? '', ctx.base);
-    if (url && text.trim()) return { md: wrap(md.replace(/\n/g, ' '), '[', `](${url.replace(/[()\s]/g, encodeURIComponent)})`), text, image };
+    if (url && text.trim()) return { md: wrap(md.replace(/\n/g, ' '), '[', `](${markdownUrl(url)})`), text, image };
     return { md, text, image };
   }
   if (name === 'strong' || name === 'b') return { md: wrap(md, '**', '**'), text, image };

@@ -7,6 +7,8 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { createApiKey } from '../../core/apiKeys.js';
 import { connect } from '../../core/db.js';
+import { standInModelDir } from '../lib/serviceProcess.js';
+import { ensureTestModel } from '../lib/testModel.js';
 import { startApiProcess, type ApiProcess } from './apiProcess.js';
 import { pgbenchInsert } from './peers/pgbench.js';
 import { ACCEPT_CONNECTIONS, ACCEPT_KEYS, acceptSeconds } from './settings.js';
@@ -17,12 +19,15 @@ const BODY = JSON.stringify({ url: 'https://example.com/articles/benchmark' });
 const gleaner: Contender = {
   name: GLEANER,
   async run(ctx): Promise<RunResult> {
+    // The API child runs on the stand-in model (childEnv); a fresh clone has none until it is written.
+    await ensureTestModel(standInModelDir);
     const db = await ctx.server.database('accept', { migrated: true });
     const sql = connect(db.url, 2, 'gleaner-bench');
     const logDir = await fs.mkdtemp(path.join(os.tmpdir(), 'gleaner-bench-api-'));
     const keys: string[] = [];
     for (let i = 0; i < ACCEPT_KEYS; i++) keys.push((await createApiKey(sql, `bench-${i}`)).key);
     let api: ApiProcess | null = null;
+    let measured = false;
     try {
       api = await startApiProcess(
         { DATABASE_URL: db.url, RATE_LIMIT_PER_MINUTE: '0', MAX_JOBS_IN_FLIGHT_PER_KEY: '0', CREATE_INITIAL_KEY: 'false' },
@@ -42,12 +47,14 @@ const gleaner: Contender = {
       const [after] = await sql`select count(*)::int as n from jobs`;
       const created = after!.n - before!.n;
       const notes = [`accept: ${r['2xx']} accepted (${created} jobs in the table), ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts; latency p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms`];
+      measured = true;
       return { values: { accept: r['2xx'] / r.duration, accept_p99: r.latency.p99 }, notes };
     } finally {
       await api?.stop();
       await sql.end({ timeout: 1 });
       await db.drop();
-      await fs.rm(logDir, { recursive: true, force: true });
+      // A failed run's error points at the API's log: keep it.
+      if (measured) await fs.rm(logDir, { recursive: true, force: true });
     }
   },
 };

@@ -1,11 +1,17 @@
 // Adversarial input for the crawler: include/exclude patterns built to make a
 // backtracking matcher explode, checked by the matcher's own step count and
 // against a calibration measured in this run; and the same semantics as the
-// RegExp matcher this replaced, by property test on small inputs.
+// RegExp matcher this replaced, by property test on small inputs. The same for
+// a hostile site's robots.txt rules against robots-parser's own matcher.
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { createUrlFilter, matchesGlob, type MatchWork } from '../../worker/pipeline/crawl/patterns.js';
+import { parseRobots } from '../../worker/pipeline/crawl/robots.js';
+
+// The robots.txt library whose parsing is kept and whose matching is replaced (the reference for its semantics).
+const robotsParser = createRequire(import.meta.url)('robots-parser') as (url: string, body: string) => { isAllowed(url: string, ua: string): boolean | undefined };
 
 // ---------------------------------------------------------------------------
 // The former matcher (a backtracking RegExp per segment, every split tried for
@@ -137,6 +143,50 @@ describe('pattern semantics are those of the former matcher', () => {
         return createUrlFilter(inc, exc)(url) === expected;
       }),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe('robots.txt rules from a hostile site', () => {
+  const ORIGIN = 'https://site.example';
+  const OPTS = { userAgent: 'GleanerBot', maxCrawlDelayMs: 1000 };
+  const bodies = {
+    'one rule of 240,000 stars': `User-agent: *\nDisallow: /${'*'.repeat(240_000)}b\n`,
+    '120 rules of 2,000 stars and letters': `User-agent: *\n${`Disallow: /${'*a'.repeat(2000)}*b\n`.repeat(120)}`,
+  };
+
+  for (const [name, body] of Object.entries(bodies)) {
+    it(`${name}: checking URLs costs less than parsing the file (calibrated)`, () => {
+      const urls = [200, 1000, 2000].map((n) => `${ORIGIN}/${'a'.repeat(n)}`);
+      let parseMs = Number.POSITIVE_INFINITY;
+      let policy = parseRobots(`${ORIGIN}/robots.txt`, body, OPTS);
+      for (let i = 0; i < 3; i++) {
+        const started = performance.now();
+        policy = parseRobots(`${ORIGIN}/robots.txt`, body, OPTS);
+        parseMs = Math.min(parseMs, performance.now() - started);
+      }
+      const budget = 2 * parseMs + 20;
+      const started = performance.now();
+      for (const url of urls) assert.equal(policy.isAllowed(url), true);
+      const took = performance.now() - started;
+      assert.ok(took <= budget, `${urls.length} checks took ${took.toFixed(1)} ms; calibrated budget ${budget.toFixed(1)} ms (parsing: ${parseMs.toFixed(1)} ms)`);
+    });
+  }
+
+  it("allows and disallows exactly what robots-parser's own matcher does", () => {
+    const pieces = fc.constantFrom('/', 'a', 'b', 'ab', '*', '**', '$', '%2f', '%2F', 'é', '?', '=', '.');
+    const pattern = fc.array(pieces, { minLength: 1, maxLength: 6 }).map((t) => t.join(''));
+    const rule = fc.tuple(fc.constantFrom('Allow', 'Disallow'), pattern).map(([k, p]) => `${k}: ${p}`);
+    const group = fc.tuple(fc.constantFrom('*', 'GleanerBot', 'gleanerbot/2.0', 'OtherBot'), fc.array(rule, { maxLength: 5 })).map(([ua, rules]) => [`User-agent: ${ua}`, ...rules].join('\n'));
+    const body = fc.array(group, { maxLength: 3 }).map((g) => g.join('\n\n'));
+    const path = fc.array(fc.constantFrom('/', 'a', 'b', 'ab', '$', '%2f', '%2F', 'é', '?', '=', '.', '*'), { maxLength: 8 }).map((t) => `/${t.join('')}`);
+    fc.assert(
+      fc.property(body, path, (b, p) => {
+        const url = `${ORIGIN}${p}`;
+        const expected = robotsParser(`${ORIGIN}/robots.txt`, b).isAllowed(url, 'GleanerBot') !== false;
+        return parseRobots(`${ORIGIN}/robots.txt`, b, OPTS).isAllowed(url) === expected;
+      }),
+      { numRuns: 5000 },
     );
   });
 });

@@ -135,7 +135,7 @@ describe('HTTP: access', () => {
     assert.equal(res.status, 303);
     assert.equal(res.headers.get('location'), '/dashboard/keys');
     const setCookie = res.headers.get('set-cookie')!;
-    assert.match(setCookie, /^gleaner_admin=v1\.\d+\.[A-Za-z0-9_-]{43};/);
+    assert.match(setCookie, /^gleaner_admin=v2\.\d+\.\d+\.[A-Za-z0-9_-]{43};/);
     assert.match(setCookie, /HttpOnly/);
     assert.match(setCookie, /SameSite=Strict/);
     assert.match(setCookie, /Path=\/dashboard/);
@@ -395,7 +395,16 @@ describe('browser', () => {
     const stamp = await page.locator('#overview').getAttribute('data-generated-at');
     const completedBefore = await page.locator('.tile[data-status=completed] .tile-value').getAttribute('data-count');
     await seedDemoData(stack.sql, { jobsPerDay: 60, prefix: 'more' });
-    await page.waitForFunction((s) => document.querySelector('#overview')?.getAttribute('data-generated-at') !== s, stamp, { timeout: 15_000 });
+    // A snapshot generated after the new rows were committed (one started during the seeding may not show them).
+    const seededAt = Date.now();
+    await page.waitForFunction(
+      ([s, after]) => {
+        const at = document.querySelector('#overview')?.getAttribute('data-generated-at');
+        return at !== s && Date.parse(at ?? '') > after;
+      },
+      [stamp, seededAt] as const,
+      { timeout: 15_000 },
+    );
     const completedAfter = await page.locator('.tile[data-status=completed] .tile-value').getAttribute('data-count');
     assert.ok(Number(completedAfter) > Number(completedBefore), 'new figures arrived');
     assert.deepEqual(await boxes(), before);

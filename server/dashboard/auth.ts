@@ -1,8 +1,10 @@
 // Dashboard authentication: the operator presents ADMIN_TOKEN once (login
 // form) and gets a session cookie that is an HMAC keyed with the token, never
 // the token itself; or sends `Authorization: Bearer <ADMIN_TOKEN>` on each
-// request (scripts, curl). Sessions are stateless, so any API process with the
-// same ADMIN_TOKEN accepts them, and changing ADMIN_TOKEN ends all of them.
+// request (scripts, curl). A session names the session epoch it was issued in
+// (sessionEpoch.ts, in the database): signing out moves the epoch on and ends
+// every session in every API process; changing ADMIN_TOKEN ends them too (the
+// HMAC key changes). Failed sign-ins are throttled per address (authThrottle.ts).
 //
 // CSRF: state-changing actions are POSTs. With the cookie they also need the
 // per-session CSRF token (an HMAC of the session) in the form, and a request
@@ -30,19 +32,20 @@ export function tokenMatches(adminToken: string, presented: string | undefined):
   return typeof presented === 'string' && presented.length > 0 && equalStrings(presented, adminToken);
 }
 
-/** `v1.<issued at, seconds>.<HMAC(token, issued at)>` */
-export function newSession(adminToken: string, now = Date.now()): string {
+/** `v2.<issued at, seconds>.<epoch>.<HMAC(token, issued at and epoch)>` */
+export function newSession(adminToken: string, epoch: number, now = Date.now()): string {
   const issued = Math.floor(now / 1000);
-  return `v1.${issued}.${mac(adminToken, `gleaner-dashboard-session.v1.${issued}`)}`;
+  return `v2.${issued}.${epoch}.${mac(adminToken, `gleaner-dashboard-session.v2.${issued}.${epoch}`)}`;
 }
 
-export function sessionValid(adminToken: string, value: string | undefined, now = Date.now()): boolean {
+/** A session cookie signed with this token, unexpired, and issued in the current epoch. */
+export function sessionValid(adminToken: string, value: string | undefined, epoch: number, now = Date.now()): boolean {
   if (!value) return false;
-  const m = /^v1\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(value);
+  const m = /^v2\.(\d{1,12})\.(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(value);
   if (!m) return false;
   const issuedMs = Number(m[1]) * 1000;
-  if (issuedMs > now + 60_000 || now - issuedMs > SESSION_TTL_MS) return false;
-  return equalStrings(m[2]!, mac(adminToken, `gleaner-dashboard-session.v1.${m[1]}`));
+  if (issuedMs > now + 60_000 || now - issuedMs > SESSION_TTL_MS || Number(m[2]) !== epoch) return false;
+  return equalStrings(m[3]!, mac(adminToken, `gleaner-dashboard-session.v2.${m[1]}.${m[2]}`));
 }
 
 export const csrfFor = (adminToken: string, session: string) => mac(adminToken, `gleaner-dashboard-csrf.${session}`);
@@ -74,15 +77,15 @@ export function clearSessionCookie(req: Request, res: Response): void {
   res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', secure: isHttps(req), path: COOKIE_PATH });
 }
 
-/** The caller's admin credentials, or null: a valid bearer token or session cookie. */
-export function authenticate(adminToken: string, req: Request): AdminAuth | null {
+/** The caller's admin credentials, or null: a valid bearer token, or a session cookie of the current epoch (read only when a cookie is sent). */
+export async function authenticate(adminToken: string, req: Request, epoch: () => Promise<number>): Promise<AdminAuth | null> {
   const authorization = req.header('authorization');
   if (authorization !== undefined) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     return m && tokenMatches(adminToken, m[1]) ? { via: 'bearer', csrf: null } : null;
   }
   const session = readCookie(req, SESSION_COOKIE);
-  if (session && sessionValid(adminToken, session)) return { via: 'cookie', csrf: csrfFor(adminToken, session) };
+  if (session && sessionValid(adminToken, session, await epoch())) return { via: 'cookie', csrf: csrfFor(adminToken, session) };
   return null;
 }
 

@@ -15,7 +15,9 @@ import { jobIdSchema } from '../schemas.js';
 import { textProblem, validate } from '../validation.js';
 import { DASHBOARD_CSS, DASHBOARD_JS } from './assets.js';
 import { authenticate, clearSessionCookie, mayChangeState, newSession, sameOrigin, setSessionCookie, tokenMatches, type AdminAuth } from './auth.js';
+import { AuthThrottle } from './authThrottle.js';
 import type { Html } from './html.js';
+import { currentSessionEpoch, endAllSessions } from './sessionEpoch.js';
 import { loadOverview, overviewFragment, SnapshotCache, type OverviewSnapshot } from './overview.js';
 import { errorPage, jobPage, jobsPage, keysPage, loginPage, overviewPage, type JobFilterForm } from './pages.js';
 
@@ -26,6 +28,8 @@ export interface DashboardDeps {
   logger: Logger;
   /** How long one set of report results is served (and the page's refresh period); default 10 s. */
   refreshMs?: number;
+  /** Failed sign-ins allowed per client address: a burst, then so many per minute (default 30, then 10 per minute). */
+  authThrottle?: { burst: number; perMinute: number };
 }
 
 const CSP = [
@@ -87,6 +91,18 @@ export function dashboardRouter(deps: DashboardDeps & { adminToken: string }): R
   const staleAfterSeconds = Math.round(config.worker.staleAfterMs / 1000);
   const overview = new SnapshotCache<OverviewSnapshot>(() => loadOverview(sql, { staleAfterSeconds }), refreshMs);
 
+  const throttle = new AuthThrottle(deps.authThrottle ?? { burst: 30, perMinute: 10 });
+  const epoch = () => currentSessionEpoch(sql);
+  const clientAddress = (req: Request) => req.socket.remoteAddress ?? 'unknown';
+  /** 429 when this address has used up its failed sign-ins; true when it did. */
+  const throttled = (req: Request, res: Response, next: string): boolean => {
+    const wait = throttle.retryAfter(clientAddress(req));
+    if (wait === 0) return false;
+    res.setHeader('retry-after', String(wait));
+    send(res, 429, loginPage({ error: `Too many failed sign-ins from this address; try again in ${wait} s.`, next }));
+    return true;
+  };
+
   const router = Router();
   router.use(securityHeaders);
 
@@ -101,8 +117,8 @@ export function dashboardRouter(deps: DashboardDeps & { adminToken: string }): R
 
   const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
 
-  router.get('/login', (req, res) => {
-    if (authenticate(adminToken, req)) {
+  router.get('/login', async (req, res) => {
+    if (await authenticate(adminToken, req, epoch)) {
       res.redirect(303, safeNext(req.query.next));
       return;
     }
@@ -116,24 +132,28 @@ export function dashboardRouter(deps: DashboardDeps & { adminToken: string }): R
       send(res, 403, loginPage({ error: 'This sign-in came from another site and was refused.', next }));
       return;
     }
+    if (throttled(req, res, next)) return;
     if (!tokenMatches(adminToken, typeof body.token === 'string' ? body.token : undefined)) {
-      await new Promise((r) => setTimeout(r, 300)); // slows guessing; the token is ≥ 16 characters anyway
+      throttle.failed(clientAddress(req));
       deps.logger.warn('dashboard sign-in refused', { requestId: res.locals.requestId });
       send(res, 401, loginPage({ error: 'That is not the admin token.', next }));
       return;
     }
-    setSessionCookie(req, res, newSession(adminToken));
+    setSessionCookie(req, res, newSession(adminToken, await epoch()));
     res.redirect(303, next);
   });
 
   // Everything below needs the admin token (cookie or bearer). Without it:
   // a 401 page with the sign-in form and no data at all.
-  router.use((req, res, next) => {
-    const a = authenticate(adminToken, req);
+  router.use(async (req, res, next) => {
+    const bearer = req.header('authorization') !== undefined;
+    const nextPage = req.method === 'GET' && !req.path.endsWith('/fragment') ? safeNext(req.originalUrl) : '/dashboard';
+    if (bearer && throttled(req, res, nextPage)) return;
+    const a = await authenticate(adminToken, req, epoch);
     if (!a) {
+      if (bearer) throttle.failed(clientAddress(req));
       res.setHeader('www-authenticate', 'Bearer realm="gleaner-dashboard"');
-      const wantsHtml = req.method === 'GET' && !req.path.endsWith('/fragment');
-      send(res, 401, loginPage({ error: req.header('authorization') ? 'That is not the admin token.' : undefined, next: wantsHtml ? safeNext(req.originalUrl) : '/dashboard' }));
+      send(res, 401, loginPage({ error: bearer ? 'That is not the admin token.' : undefined, next: nextPage }));
       return;
     }
     res.locals.admin = a;
@@ -155,7 +175,10 @@ export function dashboardRouter(deps: DashboardDeps & { adminToken: string }): R
 
   router.post(
     '/logout',
-    ...guarded((req, res) => {
+    ...guarded(async (req, res) => {
+      // Ends every session, this one and any other (a copied cookie included), in every API process.
+      await endAllSessions(sql);
+      deps.logger.info('dashboard action', { action: 'sign out: all sessions ended' });
       clearSessionCookie(req, res);
       res.redirect(303, '/dashboard/login');
     }),

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { createUrlFilter, matchesGlob, type MatchWork } from '../../worker/pipeline/crawl/patterns.js';
+import { createUrlFilter, DEFAULT_FILTER_STEPS, matchesGlob, type MatchWork } from '../../worker/pipeline/crawl/patterns.js';
 import { parseRobots } from '../../worker/pipeline/crawl/robots.js';
 
 // The robots.txt library whose parsing is kept and whose matching is replaced (the reference for its semantics).
@@ -115,6 +115,27 @@ describe('include/exclude patterns against adversarial input', () => {
     assert.equal(filter(url), false);
     const took = performance.now() - started;
     assert.ok(took <= budget, `filter took ${took.toFixed(1)} ms; calibrated budget ${budget.toFixed(1)} ms`);
+  });
+});
+
+describe('the matching budget of one crawl', () => {
+  it('a filter refuses every URL once its budget is spent, and says so once', () => {
+    let spentCalls = 0;
+    const filter = createUrlFilter([`/**/${'*a*/**/'.repeat(30)}b`, '/docs/**'], [], { maxSteps: 2_000_000, onBudgetSpent: () => spentCalls++ });
+    assert.equal(filter('https://example.com/docs/intro'), true);
+    let checked = 0;
+    while (spentCalls === 0 && checked < 10_000) filter(`https://example.com${'/a'.repeat(1000)}/${checked++}`);
+    assert.equal(spentCalls, 1);
+    assert.ok(checked > 1 && checked < 10_000, `spent after ${checked} adversarial URLs`);
+    assert.equal(filter('https://example.com/docs/intro'), false, 'refused once the budget is spent');
+    assert.equal(spentCalls, 1);
+  });
+
+  it('the default budget is far above what ordinary patterns use on long paths', () => {
+    const work: MatchWork = { steps: 0 };
+    const patterns = ['/docs/**', '/blog/*', '/**/reference', '/api/v*/**', '/**/*.html'];
+    for (let i = 0; i < 1000; i++) for (const p of patterns) matchesGlob(p, `/docs/section-${i}/${'page/'.repeat(50)}x.html`, work);
+    assert.ok(work.steps * 100 < DEFAULT_FILTER_STEPS, `${work.steps} steps for 5,000 matches`);
   });
 });
 

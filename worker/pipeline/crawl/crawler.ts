@@ -235,7 +235,9 @@ class CrawlEngine {
     this.maxFetches = options.maxFetches ?? this.maxPages * 3 + 5;
     this.maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
     this.lookahead = Math.max(1, options.lookahead ?? DEFAULT_LOOKAHEAD);
-    this.filter = createUrlFilter(input.includePatterns, input.excludePatterns);
+    this.filter = createUrlFilter(input.includePatterns, input.excludePatterns, {
+      onBudgetSpent: () => ctx.logger.warn('include/exclude patterns spent their matching budget; further discovered URLs are skipped', { jobId: ctx.jobId }),
+    });
     this.hosts = new HostPolicy({ concurrency: Math.max(1, options.hostConcurrency), delayMs: Math.max(0, options.hostDelayMs) });
     const robotsOpts = { userAgent: options.robotsUserAgent, maxCrawlDelayMs: options.maxCrawlDelayMs ?? DEFAULT_MAX_CRAWL_DELAY_MS };
     this.robots = new RobotsCache(async (origin) => {

@@ -12,10 +12,27 @@
 
 export type UrlFilter = (url: string) => boolean;
 
-/** Optional step counter, for tests that bound the matcher's work. */
+/** Step counter (tests bound the matcher's work with it); matching stops with BudgetSpent past `limit`. */
 export interface MatchWork {
   steps: number;
+  limit?: number;
 }
+
+/** Thrown inside the matcher when `work.limit` is passed. */
+class BudgetSpent extends Error {}
+
+function checkBudget(work: MatchWork, pending: number): void {
+  if (work.limit !== undefined && work.steps + pending > work.limit) throw new BudgetSpent();
+}
+
+/**
+ * Steps one crawl may spend matching URLs. Linear time is still |pattern| ×
+ * |path| per URL: 40 patterns of 200 characters built against a site's long
+ * links could otherwise cost seconds per page, page after page. Ordinary
+ * patterns take a few hundred steps per URL; spending all of this took 3–5 s
+ * here (one step is 10–20 ns).
+ */
+export const DEFAULT_FILTER_STEPS = 250_000_000;
 
 // Segment kinds: "**" (any number of segments), a lone "*" (any one segment),
 // a literal, or literal pieces around `*`s.
@@ -112,6 +129,7 @@ function matchStar(pieces: readonly string[], seg: string, work: MatchWork): boo
     let found = -1;
     for (let at = pos; at + piece.length <= end; at++) {
       work.steps++;
+      if ((at & 1023) === 0) checkBudget(work, 0);
       if (hasAt(seg, piece, at, work)) {
         found = at;
         break;
@@ -170,6 +188,7 @@ function matchSegments(glob: Glob, path: readonly string[], work: MatchWork): bo
       work.steps += steps;
       return false;
     }
+    checkBudget(work, steps);
     low = nextLow;
     close(next, low);
     [states, next] = [next, states];
@@ -183,16 +202,27 @@ export function matchesGlob(pattern: string, path: string, work: MatchWork = { s
   return matchSegments(compileGlob(pattern), segments(path).map(decodeSegment), work);
 }
 
+export interface UrlFilterOptions {
+  /** Steps of matching this filter may spend in all (default DEFAULT_FILTER_STEPS). */
+  maxSteps?: number;
+  /** Called once when the budget is spent; from then on every URL is refused. */
+  onBudgetSpent?: () => void;
+}
+
 /**
  * A filter over URLs: included when no include pattern is given or one
- * matches, and no exclude pattern matches (exclude wins).
+ * matches, and no exclude pattern matches (exclude wins). Once its matching
+ * budget is spent it refuses everything: a crawl then stops discovering
+ * rather than stalling its worker.
  */
-export function createUrlFilter(includePatterns: readonly string[] = [], excludePatterns: readonly string[] = []): UrlFilter {
+export function createUrlFilter(includePatterns: readonly string[] = [], excludePatterns: readonly string[] = [], opts: UrlFilterOptions = {}): UrlFilter {
   const include = includePatterns.map(compileGlob);
   const exclude = excludePatterns.map(compileGlob);
   if (include.length === 0 && exclude.length === 0) return () => true;
-  const work: MatchWork = { steps: 0 };
+  const work: MatchWork = { steps: 0, limit: opts.maxSteps ?? DEFAULT_FILTER_STEPS };
+  let spent = false;
   return (url) => {
+    if (spent) return false;
     let pathname: string;
     try {
       pathname = new URL(url).pathname;
@@ -200,7 +230,14 @@ export function createUrlFilter(includePatterns: readonly string[] = [], exclude
       return false;
     }
     const path = segments(pathname).map(decodeSegment);
-    if (exclude.some((g) => matchSegments(g, path, work))) return false;
-    return include.length === 0 || include.some((g) => matchSegments(g, path, work));
+    try {
+      if (exclude.some((g) => matchSegments(g, path, work))) return false;
+      return include.length === 0 || include.some((g) => matchSegments(g, path, work));
+    } catch (err) {
+      if (!(err instanceof BudgetSpent)) throw err;
+      spent = true;
+      opts.onBudgetSpent?.();
+      return false;
+    }
   };
 }

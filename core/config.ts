@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import type { OutboundOptions } from './outbound/client.js';
+import { parseSecretsKey } from './secretBox.js';
 
 const bool = (fallback: boolean) =>
   z
@@ -82,6 +83,18 @@ const envSchema = z.object({
       return ms.map((r) => r.data as number);
     }),
   WEBHOOK_SECRET_GRACE: duration('24h'),
+  SECRETS_KEY: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      const key = parseSecretsKey(v);
+      if (!key) {
+        ctx.addIssue({ code: 'custom', message: 'must be 32 bytes as 64 hex characters or base64 (e.g. openssl rand -hex 32)' });
+        return z.NEVER;
+      }
+      return key;
+    }),
 
   FETCH_USER_AGENT: z.string().min(1).default('GleanerBot/0.1 (+https://github.com/gleaner)'),
   FETCH_CONNECT_TIMEOUT: duration('10s'),
@@ -166,6 +179,8 @@ export interface Config {
     /** Delay before each retry; attempts = 1 + its length. */
     retryScheduleMs: number[];
     secretGraceMs: number;
+    /** SECRETS_KEY: webhook secrets are encrypted at rest with it (AES-256-GCM) when set. */
+    secretsKey: Buffer | undefined;
   };
   crawl: {
     /** The name matched against robots.txt groups. */
@@ -218,7 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parsed.error.issues.map((i) => {
         const name = String(i.path[0] ?? '?');
         // Never echo secrets: DATABASE_URL may carry a password.
-        const shown = ['DATABASE_URL', 'METRICS_TOKEN', 'ADMIN_TOKEN', 'TYPESENSE_API_KEY'].includes(name) ? '' : ` (got ${JSON.stringify(cleaned[name])})`;
+        const shown = ['DATABASE_URL', 'METRICS_TOKEN', 'ADMIN_TOKEN', 'TYPESENSE_API_KEY', 'SECRETS_KEY'].includes(name) ? '' : ` (got ${JSON.stringify(cleaned[name])})`;
         return `${name}: ${i.message}${shown}`;
       }),
     );
@@ -301,6 +316,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: e.WEBHOOK_TIMEOUT,
       retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
       secretGraceMs: e.WEBHOOK_SECRET_GRACE,
+      secretsKey: e.SECRETS_KEY,
     },
     crawl: { robotsUserAgent: e.CRAWL_USER_AGENT, hostConcurrency: e.CRAWL_HOST_CONCURRENCY, hostDelayMs: e.CRAWL_HOST_DELAY },
     embedding: {

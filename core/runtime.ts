@@ -1,11 +1,13 @@
 // Start-up shared by every entry point: database (embedded or DATABASE_URL),
 // migrations, queue. Entry points compose this with the API and/or a worker.
+import { encryptStoredSecrets } from './apiKeys.js';
 import type { Config } from './config.js';
 import { openDatabase, type Database, type Sql } from './db.js';
 import type { Logger } from './logger.js';
 import { openKnowledge, type Knowledge } from './knowledge.js';
 import { migrate } from './migrations.js';
 import { startQueue, type Boss } from './queue.js';
+import { secretBox } from './secretBox.js';
 
 export interface Runtime {
   config: Config;
@@ -23,6 +25,9 @@ export async function openRuntime(config: Config, logger: Logger, opts: { role: 
   try {
     const applied = await migrate(database.sql);
     if (applied.length) logger.info('migrations applied', { applied });
+    // With SECRETS_KEY set, webhook secrets stored in clear (before it was set) are sealed now, not only when next read.
+    const sealed = await encryptStoredSecrets(database.sql, secretBox(config.webhooks.secretsKey));
+    if (sealed) logger.info('webhook secrets encrypted at rest', { sealed });
     // pg-boss expires an active entry a minute after the reaper's limit, so the
     // reaper always decides first and the two never disagree.
     const boss = await startQueue(

@@ -47,7 +47,7 @@ for (const scenario of selected) {
   const t = Date.now();
   let timer: NodeJS.Timeout | undefined;
   const report = await Promise.race([
-    scenario.run({ reduced: values.reduced!, logDir, pgServerUrl: pg.url, progress }),
+    scenario.run({ reduced: values.reduced!, logDir, pgServerUrl: pg.adminUrl, progress }),
     new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`scenario did not finish within ${SCENARIO_TIMEOUT_MS / 1000} s`)), SCENARIO_TIMEOUT_MS))),
   ]).catch((err: Error): ScenarioReport => ({ load: '(did not finish)', checks: [{ what: 'scenario ran to the end', held: false, detail: err.stack ?? err.message }], notes: [] }));
   clearTimeout(timer);

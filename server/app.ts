@@ -20,6 +20,7 @@ import type { OutboundClient } from '../core/outbound.js';
 import { ExtractPool } from '../core/extractPool.js';
 import type { Extractor } from '../core/scrape.js';
 import { SyncLimit } from './syncLimit.js';
+import { secretBox } from '../core/secretBox.js';
 
 export interface AppDeps {
   config: Config;
@@ -80,7 +81,7 @@ export function createApp({ config, sql, boss, logger, knowledge, client, extrac
   app.use(jobsRouter({ sql, boss, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey }));
   app.use(scrapeRouter({ client, logger, allowPrivateNetworks: config.allowPrivateNetworks, limit: syncLimit, extract }));
   app.use(searchRouter({ knowledge }));
-  app.use(webhooksRouter({ sql, boss, secretGraceMs: config.webhooks.secretGraceMs }));
+  app.use(webhooksRouter({ sql, boss, secretGraceMs: config.webhooks.secretGraceMs, secrets: secretBox(config.webhooks.secretsKey) }));
 
   app.use((req, _res) => {
     throw new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`);

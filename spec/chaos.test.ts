@@ -25,7 +25,7 @@ before(async () => {
   } else {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gleaner-chaos-test-pg-'));
     const pg = await startEmbeddedPostgres(dir, createSilentLogger(), 'postgres');
-    pgServerUrl = pg.url;
+    pgServerUrl = pg.adminUrl; // scenarios create their databases from it
     cleanups.push(async () => {
       await pg.stop();
       await fs.rm(dir, { recursive: true, force: true });

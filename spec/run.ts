@@ -35,7 +35,13 @@ const child = spawn(process.execPath, ['--import', 'tsx', '--test', // Files run
   `--test-concurrency=${Math.min(4, os.availableParallelism())}`, ...files], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, GLEANER_TEST_DATABASE_URL: server.url, GLEANER_TEST_MODEL_DIR: modelDir },
+  env: {
+    ...process.env,
+    // A superuser's URL (test files create their databases with it) and, on the embedded server, the service role's (they connect with it).
+    GLEANER_TEST_DATABASE_URL: 'adminUrl' in server ? server.adminUrl : server.url,
+    GLEANER_TEST_SERVICE_URL: server.url,
+    GLEANER_TEST_MODEL_DIR: modelDir,
+  },
 });
 const stopAll = () => child.kill('SIGTERM');
 process.on('SIGINT', stopAll);

@@ -7,6 +7,7 @@
 import { signingSecrets } from '../core/apiKeys.js';
 import { clientMessage, logDetail } from '../core/clientMessage.js';
 import type { Sql } from '../core/db.js';
+import type { SecretBox } from '../core/secretBox.js';
 import { getJob, type Job } from '../core/jobs.js';
 import type { Logger } from '../core/logger.js';
 import { metrics } from '../core/metrics.js';
@@ -38,6 +39,8 @@ export interface WebhookSenderOptions {
   userAgent: string;
   maxResponseBytes?: number;
   random?: () => number;
+  /** Opens the signing secrets (encrypted at rest when SECRETS_KEY is set). */
+  secrets?: SecretBox;
 }
 
 const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
@@ -180,7 +183,7 @@ export class WebhookSender {
   private async attempt(job: Job, webhookId: string, attempt: number): Promise<AttemptResult> {
     const body = JSON.stringify(webhookPayload(job));
     const timestamp = Math.floor(Date.now() / 1000);
-    const secrets = await signingSecrets(this.sql, job.apiKeyId);
+    const secrets = await signingSecrets(this.sql, job.apiKeyId, this.options.secrets);
     const headers = {
       'content-type': 'application/json',
       'user-agent': this.options.userAgent,

@@ -8,6 +8,7 @@ import { knowledgePipeline, type KnowledgePipelineOptions } from './pipeline/kno
 import type { Pipeline } from './pipeline/types.js';
 import { JobRunner, type RunnerOptions } from './runner.js';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks.js';
+import { secretBox } from '../core/secretBox.js';
 
 export { outboundOptions };
 
@@ -24,6 +25,8 @@ export const runnerOptions = (config: Config): RunnerOptions => ({
 
 export const webhookSenderOptions = (config: Config): WebhookSenderOptions => ({
   concurrency: config.webhooks.concurrency,
+  concurrencyPerKey: config.webhooks.concurrencyPerKey,
+  secrets: secretBox(config.webhooks.secretsKey),
   pollIntervalMs: config.worker.pollIntervalMs,
   timeoutMs: config.webhooks.timeoutMs,
   retryScheduleMs: config.webhooks.retryScheduleMs,

@@ -33,15 +33,15 @@ export async function startBenchServer(): Promise<BenchServer> {
   // Its own temp dir: as root the server runs as "postgres", which must be able to enter it.
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gleaner-bench-pg-'));
   const pg = await startEmbeddedPostgres(dir, createSilentLogger(), 'postgres');
-  const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
+  const admin = postgres(pg.adminUrl, { max: 1, onnotice: () => {} });
   const [{ server_version: version }] = (await admin`show server_version`) as unknown as [{ server_version: string }];
   return {
-    url: pg.url,
+    url: pg.adminUrl,
     version,
     async database(label, opts = {}) {
       const name = `bench_${label.replace(/\W/g, '_').toLowerCase()}_${++counter}`;
       await admin.unsafe(`create database ${name}`);
-      const url = pg.url.replace(/\/[^/?]*(\?.*)?$/, `/${name}`);
+      const url = pg.adminUrl.replace(/\/[^/?]*(\?.*)?$/, `/${name}`);
       if (opts.migrated) {
         const sql: Sql = connect(url, 1, 'gleaner-bench-migrate');
         await migrate(sql);

@@ -2,21 +2,22 @@ import { Router } from 'express';
 import { getWebhookSecret, rotateWebhookSecret, type ApiKey } from '../../core/apiKeys.js';
 import type { Sql } from '../../core/db.js';
 import type { Boss } from '../../core/queue.js';
+import type { SecretBox } from '../../core/secretBox.js';
 import { listDeliveries, redeliver } from '../../core/webhookDeliveries.js';
 import { HttpError } from '../errors.js';
 import { ownJobFinder } from '../ownJob.js';
 
-export function webhooksRouter(deps: { sql: Sql; boss: Boss; secretGraceMs: number }): Router {
+export function webhooksRouter(deps: { sql: Sql; boss: Boss; secretGraceMs: number; secrets?: SecretBox }): Router {
   const router = Router();
   const { sql, boss } = deps;
   const ownJob = ownJobFinder(sql);
 
   router.get('/v1/webhooks/secret', async (_req, res) => {
-    res.json({ secret: await getWebhookSecret(sql, (res.locals.apiKey as ApiKey).id) });
+    res.json({ secret: await getWebhookSecret(sql, (res.locals.apiKey as ApiKey).id, deps.secrets) });
   });
 
   router.post('/v1/webhooks/secret/rotate', async (_req, res) => {
-    const rotated = await rotateWebhookSecret(sql, (res.locals.apiKey as ApiKey).id, deps.secretGraceMs);
+    const rotated = await rotateWebhookSecret(sql, (res.locals.apiKey as ApiKey).id, deps.secretGraceMs, deps.secrets);
     res.json({ secret: rotated.secret, previousSecretExpiresAt: rotated.previousExpiresAt?.toISOString() ?? null });
   });
 

@@ -65,6 +65,9 @@ export async function startQueue(url: string, options: QueueOptions, logger: Log
     connectionString: url,
     max: options.poolSize ?? 4,
     application_name: 'gleaner-queue',
+    // As on every connection of ours (core/db.ts): the queue's statements assume READ COMMITTED whatever
+    // the server default. A startup parameter node-postgres takes; pg-boss's types do not list it.
+    ...{ options: '-c default_transaction_isolation=read\\ committed' },
     supervise: options.supervise,
     schedule: options.supervise,
     migrate: true,

@@ -40,8 +40,8 @@ export interface PeriodicTask {
   /** Key in maintenance_passes and in logs. */
   name: string;
   intervalMs: number;
-  /** One pass; `state` is what the last pass finished with. Returns the state for the next. */
-  run(state: unknown): Promise<unknown>;
+  /** One pass; `state` is what the last pass finished with. Returns the state for the next. `signal` aborts on stop: a long pass ends between batches. */
+  run(state: unknown, signal: AbortSignal): Promise<unknown>;
 }
 
 /**
@@ -51,11 +51,12 @@ export interface PeriodicTask {
  */
 export function startPeriodic(sql: Sql, logger: Logger, workerId: string, task: PeriodicTask): () => Promise<void> {
   let running: Promise<void> | null = null;
+  const stopping = new AbortController();
   const tick = () => {
     running ??= (async () => {
       const pass = await takePass(sql, task.name, task.intervalMs, workerId);
       if (!pass) return;
-      const next = await task.run(pass.state);
+      const next = await task.run(pass.state, stopping.signal);
       await pass.finish(next);
     })()
       .catch((err) => {
@@ -67,6 +68,7 @@ export function startPeriodic(sql: Sql, logger: Logger, workerId: string, task: 
   timer.unref();
   return async () => {
     clearInterval(timer);
+    stopping.abort();
     await running;
   };
 }

@@ -23,6 +23,8 @@ export interface RetentionOptions {
   workerId?: string;
   /** Stop a pass after this many batches (the next pass goes on); unbounded by default. */
   maxBatches?: number;
+  /** Ends the pass between batches (worker shutdown). */
+  signal?: AbortSignal;
 }
 
 export interface RetentionPass {
@@ -42,7 +44,7 @@ export async function runRetention(sql: Sql, logger: Logger, opts: RetentionOpti
   const cutoff = new Date(started.getTime() - opts.retentionMs);
   const batch = opts.batch ?? RETENTION_BATCH;
   const pass: RetentionPass = { cutoff, jobs: 0, events: 0, deliveries: 0, chunks: 0, batches: 0 };
-  while (pass.batches < (opts.maxBatches ?? Infinity)) {
+  while (pass.batches < (opts.maxBatches ?? Infinity) && !opts.signal?.aborted) {
     const ids = await expiredJobIds(sql, { cutoff, limit: batch });
     if (ids.length === 0) break;
     pass.batches++;
@@ -64,5 +66,5 @@ export async function runRetention(sql: Sql, logger: Logger, opts: RetentionOpti
 }
 
 export function retentionTask(sql: Sql, logger: Logger, opts: RetentionOptions & { intervalMs?: number }): PeriodicTask {
-  return { name: 'retention', intervalMs: opts.intervalMs ?? RETENTION_INTERVAL_MS, run: async () => void (await runRetention(sql, logger, opts)) };
+  return { name: 'retention', intervalMs: opts.intervalMs ?? RETENTION_INTERVAL_MS, run: async (_state, signal) => void (await runRetention(sql, logger, { ...opts, signal })) };
 }

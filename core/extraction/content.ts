@@ -25,6 +25,11 @@ const GAP_MIN_TEXT = 15;
 /** How much more prose a scored container around a marker needs to replace it. */
 const MARKER_OVERRIDE = 2;
 
+/** Share of a broad marker's prose a scored container inside it needs to replace it. */
+const NARROW_SHARE = 0.75;
+/** Markers that name a page column rather than an article body. */
+const BROAD_MARKERS = new Set(['class2', 'main']);
+
 const LIST_LIKE = new Set(['ul', 'ol', 'dl', 'table', 'menu']);
 const SECTION_LIKE = new Set(['div', 'section', 'p', 'span', 'font', 'center', 'dd']);
 
@@ -160,6 +165,15 @@ function selectArticle(
     const sc = scored.nodes[0]!;
     const prose = (el: DomElement): number => (stats.get(el)?.text ?? 0) - (stats.get(el)?.link ?? 0);
     if (isAncestor(sc, m) && prose(sc) > MARKER_OVERRIDE * prose(m) && linkDensity(stats.get(sc)) < 0.25) tries.reverse();
+  }
+
+  // A broad marker (a page's "content" or <main> column) around a scored container holding most of
+  // its prose: the scored one is the article, the rest of the column is furniture around it.
+  if (marked && BROAD_MARKERS.has(marked.method) && marked.nodes.length === 1 && scored?.nodes.length === 1 && tries[0] === marked) {
+    const m = marked.nodes[0]!;
+    const sc = scored.nodes[0]!;
+    const prose = (el: DomElement): number => (stats.get(el)?.text ?? 0) - (stats.get(el)?.link ?? 0);
+    if (sc !== m && isAncestor(m, sc) && prose(sc) >= NARROW_SHARE * prose(m)) tries.reverse();
   }
 
   // The body a marker names often leaves out the lead paragraph and subheadings its parent holds:

@@ -78,6 +78,20 @@ const MONTH = '(?:jan(?:uary|uar|vier)?|feb(?:ruary|ruar)?|m[äa]r(?:ch|z|s)?|ap
 /** A line that is only a date and/or time ("23.10.2018", "19:49 Uhr", "January 13, 2020"): a dateline. */
 const DATE_ONLY_RE = new RegExp(`^(?:(?:\\d{1,4}[./-]\\d{1,2}(?:[./-]\\d{2,4})?\\.?|\\d{1,2}:\\d{2}(?::\\d{2})?|\\d{1,4}\\.?|${MONTH}|uhr|[ap]\\.?m\\.?|[,|·–-])\\s*)+$`, 'i');
 
+/**
+ * Short calls to action that sites put inside the article body: newsletter and subscription
+ * prompts, "follow us", donations, app downloads, advertising notices (several languages).
+ */
+const CTA_RE = /newsletter|subscri(?:be|ption)|abonn|\babo\b|sign(?:ing)? up|anmelden|registrier|follow us|folg(?:en sie|e uns)|jetzt spenden|unterstützen sie|support us|donate|postfach|inbox|download (?:the|our) app|telegram|whatsapp|enthält werbung|affiliate|s[ií]guenos|all rights reserved|alle rechte vorbehalten/i;
+const CTA_MAX = 160;
+/** Titles of "more on this" boxes: only a line of their own this short is taken for one. */
+const MORE_RE = /mehr zum thema|weitere informationen|könnte sie auch interessieren|lesen sie (?:auch|mehr)|auch interessant|zum weiterlesen|weiterführende|see also|read (?:more|also|next)|related|zobacz również|puedes ver|mira:|à lire aussi|lire aussi|leggi anche/i;
+const MORE_MAX = 50;
+
+function isCallToAction(text: string, max = CTA_MAX): boolean {
+  return (text.length <= max && CTA_RE.test(text)) || (text.length <= MORE_MAX && MORE_RE.test(text));
+}
+
 function isCreditOrDate(text: string): boolean {
   if (text.length > 150) return false;
   if (CREDIT_RE.test(text)) return true;
@@ -161,7 +175,7 @@ class Writer {
         const mdLines = tidyLines(this.md).map(escapeLineStart);
         const md = mdLines.join('\\\n');
         const text = textLines.join('\n');
-        if (this.topLevel && text && isCreditOrDate(text)) {
+        if (this.topLevel && text && (isCreditOrDate(text) || isCallToAction(text))) {
           this.md = '';
           this.text = '';
           this.image = false;
@@ -247,6 +261,8 @@ class Writer {
     const text = w.blocks.map((b) => b.text.replace(/\n/g, ' ')).join(' ');
     if (!text) return;
     const md = w.blocks.map((b) => b.md.replace(/\\\n/g, ' ')).join(' ');
+    // A "More on this topic" title: its box is furniture even where the links under it survived.
+    if (this.topLevel && isCallToAction(text, MORE_MAX)) return;
     const heading = { level, text };
     this.blocks.push({ md: `${'#'.repeat(level)} ${md}`, text, heading });
     this.headings.push(heading);

@@ -4,6 +4,7 @@
 import type { Db } from '../db.js';
 import { toJob, type Job, type JobStatus } from './model.js';
 import { decodeJobCursor, encodeJobCursor } from './cursor.js';
+import { jobSummaryColumns } from './queries.js';
 
 export interface AdminJobFilter {
   status?: JobStatus;
@@ -32,12 +33,12 @@ export { InvalidCursorError as InvalidAdminCursorError } from './cursor.js';
 // The host of input->>'url', as sql/reports/failures.sql computes it.
 const DOMAIN_SQL = `lower(substring(j.input->>'url' from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?(\\[[^]]*\\]|[^:/?#]+)'))`;
 
-/** Every key's jobs, newest first, keyset-paginated, with the owning key's name. */
+/** Every key's jobs, newest first, keyset-paginated, with the owning key's name; without results. */
 export async function listAllJobs(db: Db, p: ListAllJobsParams): Promise<{ jobs: AdminJob[]; nextCursor: string | null }> {
   const after = p.cursor ? decodeJobCursor(p.cursor) : undefined;
   const domain = db.unsafe(DOMAIN_SQL);
   const rows = await db`
-    select j.*, (extract(epoch from j.created_at) * 1000000)::bigint::text as cursor_micros, k.name as key_name, ${domain} as domain
+    select ${jobSummaryColumns(db, 'j')}, (extract(epoch from j.created_at) * 1000000)::bigint::text as cursor_micros, k.name as key_name, ${domain} as domain
     from jobs j join api_keys k on k.id = j.api_key_id
     where true
       ${p.status ? db`and j.status = ${p.status}` : db``}

@@ -13,6 +13,9 @@ const SUMMARY_COLUMNS = [
   'progress', 'error', 'worker_id', 'heartbeat_at', 'run_after', 'created_at', 'started_at', 'completed_at', 'updated_at',
 ];
 
+/** The same columns of `jobs` under an alias, for list queries that join. */
+export const jobSummaryColumns = (db: Db, alias: string) => db.unsafe(SUMMARY_COLUMNS.map((c) => `${alias}.${c}`).join(', '));
+
 /** The job, with its result unless `withResult` is false (then `result` is undefined). */
 export async function getJob(db: Db, p: { jobId: string; apiKeyId?: string; withResult?: boolean }): Promise<Job | null> {
   const [row] = await db`

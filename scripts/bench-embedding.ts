@@ -80,20 +80,23 @@ async function timeRuns(runs: number, fn: () => Promise<void>): Promise<{ runsMs
 
 /**
  * `count` passages of about `tokens` model tokens each: overlapping windows of
- * the README's words, grown until countTokens reaches the target.
+ * the README's words, grown until their token counts reach the target
+ * (WordPiece splits at whitespace first, so words' counts add up).
  */
-export async function makePassages(count: number, tokens: number, countTokens: (text: string) => number): Promise<string[]> {
+export async function makePassages(count: number, tokens: number, countTokens: (texts: string[]) => Promise<number[]>): Promise<string[]> {
   const readme = await fs.readFile(path.resolve(import.meta.dirname, '../README.md'), 'utf8');
   // Prose words only: no code blocks, table rules, URLs or other long runs that tokenise into dozens of pieces.
   const words = readme
     .replace(/```[\s\S]*?```/g, ' ')
     .split(/\s+/)
     .filter((w) => w.length > 0 && w.length <= 20 && /^[\p{L}\p{N}.,;:!?'"()–—-]+$/u.test(w));
+  const perWord = await countTokens(words);
   const passages: string[] = [];
   for (let i = 0; passages.length < count; i++) {
     const start = (i * 97) % Math.max(1, words.length - 400);
-    let end = start + Math.round(tokens * 0.4);
-    while (end < words.length && countTokens(words.slice(start, end).join(' ')) < tokens) end++;
+    let end = start;
+    let sum = 0;
+    while (end < words.length && sum < tokens) sum += perWord[end++] as number;
     passages.push(words.slice(start, end).join(' '));
   }
   return passages;
@@ -245,8 +248,11 @@ async function main() {
     // Measured on the first load, before other sessions leave freed-but-kept memory behind.
     const rssAfterLoad = process.memoryUsage().rss / 2 ** 20;
     // Sorted by length so both ways run the very same batches (the Embedder sorts likewise).
-    const passages = (await makePassages(count, tokens, (t) => counter.countTokens(t))).sort((a, b) => counter.countTokens(a) - counter.countTokens(b));
-    const lengths = passages.map((p) => counter.countTokens(p));
+    const made = await makePassages(count, tokens, (texts) => counter.countTokens(texts));
+    const madeLengths = await counter.countTokens(made);
+    const order = made.map((_, i) => i).sort((a, b) => (madeLengths[a] as number) - (madeLengths[b] as number) || a - b);
+    const passages = order.map((i) => made[i] as string);
+    const lengths = order.map((i) => madeLengths[i] as number);
     await counter.close();
 
     process.stdout.write(

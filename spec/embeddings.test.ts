@@ -198,7 +198,7 @@ describe('embedder', () => {
     const small = await loadEmbedder({ ...config.embedding, maxTokens: 32 }, logger);
     try {
       assert.equal(small.maxTokens, 32);
-      for (const word of WORDS) assert.equal(small.countTokens(word), 1, `${word} is a single token`);
+      assert.deepEqual(await small.countTokens(WORDS), WORDS.map(() => 1), 'each word is a single token');
       const [long, exact, oneMore, oneLess] = await Promise.all([wordText(100), wordText(30), wordText(31), wordText(29)].map(async (t) => (await small.embed([t]))[0] as Float32Array));
       assert.ok(maxDiff(long as Float32Array, exact as Float32Array) < 1e-6, 'a long text embeds as its first 30 words');
       assert.ok(maxDiff(oneMore as Float32Array, exact as Float32Array) < 1e-6, '31 words are cut to 30');
@@ -221,11 +221,9 @@ describe('embedder', () => {
     }
   });
 
-  test('countTokens: model tokens without special tokens and without truncation', () => {
-    assert.equal(embedder.countTokens(''), 0);
-    assert.equal(embedder.countTokens('the house'), 2);
-    assert.equal(embedder.countTokens('The house, the river.'), 6);
-    assert.equal(embedder.countTokens(wordText(1000)), 1000);
+  test('countTokens: model tokens without special tokens and without truncation, counted on the model thread', async () => {
+    assert.deepEqual(await embedder.countTokens(['', 'the house', 'The house, the river.', wordText(1000)]), [0, 2, 6, 1000]);
+    assert.deepEqual(await embedder.countTokens([]), []);
   });
 
   test('the signal is checked before each batch', async () => {
@@ -268,8 +266,9 @@ describe('embedding thread', () => {
   before(async () => {
     embedder = await loadEmbedder(config.embedding, logger);
     // ~250 tokens each, sorted by length as the embedder sorts them, so its batches are the raw run's.
-    const made = await makePassages(32, 250, (t) => embedder.countTokens(t));
-    passages = made.map((p, i) => ({ p, i, n: embedder.countTokens(p) })).sort((a, b) => a.n - b.n || a.i - b.i).map((x) => x.p);
+    const made = await makePassages(32, 250, (texts) => embedder.countTokens(texts));
+    const counts = await embedder.countTokens(made);
+    passages = made.map((p, i) => ({ p, i, n: counts[i] as number })).sort((a, b) => a.n - b.n || a.i - b.i).map((x) => x.p);
   });
   after(async () => {
     await embedder.close();

@@ -1,8 +1,8 @@
 // The main thread's side of an embedding thread (embeddingThread.ts), which
 // tokenises, runs onnxruntime and pools, so inference never blocks the API,
 // the claim loop, heartbeats or webhooks sharing this process. Each loaded
-// model has its own thread; this side keeps a tokenizer of its own for
-// countTokens (cheap and synchronous).
+// model has its own thread, which also counts tokens for the chunker: the main
+// thread loads no copy of transformers.js or the tokenizer (~100 MB less).
 //
 // The thread is fed one request at a time from a queue in which short
 // requests (a search query) go before queued pipeline batches: a query waits
@@ -17,9 +17,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import type { Logger } from '../logger.js';
-import { EmbeddingModelUnavailableError, loadFailureReason } from './errors.js';
+import { EmbeddingModelUnavailableError } from './errors.js';
 import { byLength, pickRows, rowOffsets, type ModelOptions, type Rows, type ThreadFailure, type ThreadReply, type ThreadRequest } from './protocol.js';
 
 /** Requests of at most this many texts are short: they go before queued longer ones. */
@@ -246,7 +245,7 @@ export interface CoreOptions extends ModelOptions {
   batchSize: number;
 }
 
-/** One loaded model: its session on a thread of its own and a tokenizer here; shared by every Embedder handle with the same options. */
+/** One loaded model: its tokenizer and session on a thread of its own; shared by every Embedder handle with the same options. */
 export class EmbedderCore {
   readonly dimension: number;
   readonly maxTokens: number;
@@ -257,7 +256,6 @@ export class EmbedderCore {
   private constructor(
     readonly modelId: string,
     readonly thread: EmbeddingThread,
-    private readonly tokenizer: PreTrainedTokenizer,
     private readonly batchSize: number,
     loaded: { dimension: number; maxTokens: number },
   ) {
@@ -274,30 +272,13 @@ export class EmbedderCore {
   static async start(options: CoreOptions, logger: Logger): Promise<EmbedderCore> {
     const unavailable = (reason: string, cause: unknown) =>
       new EmbeddingModelUnavailableError(options.modelId, reason, { remoteHost: options.remoteHost, cacheDir: options.cacheDir, cause });
-    const loadTokenizer = async () => {
-      try {
-        // Loaded here, not at the top: processes that never embed do not pay for transformers.js.
-        const { AutoTokenizer } = await import('@huggingface/transformers');
-        // Never a download: a folder is read as it is, a hub model from the cache the thread has just filled.
-        return await AutoTokenizer.from_pretrained(options.modelId, { cache_dir: options.cacheDir, local_files_only: true });
-      } catch (err) {
-        throw unavailable(loadFailureReason(err), err);
-      }
-    };
     const thread = new EmbeddingThread(logger);
     const { modelId, local, remoteHost, cacheDir, threads, maxTokens } = options;
-    const [loaded, early] = await Promise.allSettled([
-      thread.request({ op: 'load', options: { modelId, local, remoteHost, cacheDir, threads, maxTokens } }, { short: false }),
-      local ? loadTokenizer() : undefined,
-    ]);
     try {
-      if (loaded.status === 'rejected') throw loaded.reason;
-      const reply = loaded.value;
+      const reply = await thread.request({ op: 'load', options: { modelId, local, remoteHost, cacheDir, threads, maxTokens } }, { short: false });
       if (reply.type === 'load-failed') throw unavailable(reply.reason, threadError(reply.error));
       if (reply.type !== 'loaded') throw new Error(`the embedding thread answered ${reply.type} to a load`);
-      if (early.status === 'rejected') throw early.reason;
-      const tokenizer = early.value ?? (await loadTokenizer());
-      return new EmbedderCore(modelId, thread, tokenizer, options.batchSize, reply);
+      return new EmbedderCore(modelId, thread, options.batchSize, reply);
     } catch (err) {
       await thread.close();
       throw err;
@@ -314,8 +295,12 @@ export class EmbedderCore {
     this.deathListeners.push(listener);
   }
 
-  countTokens(text: string): number {
-    return this.tokenizer.encode(text, { add_special_tokens: false }).length;
+  /** Counted on the thread, ahead of queued batches (a page's count is a few milliseconds of work). */
+  async countTokens(texts: string[], signal?: AbortSignal): Promise<number[]> {
+    if (texts.length === 0) return [];
+    const reply = await this.request({ op: 'count', texts }, { short: true, signal });
+    if (reply.type !== 'counts') throw new Error(`the embedding thread answered ${reply.type} to count`);
+    return Array.from(reply.counts);
   }
 
   async embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {

@@ -46,6 +46,11 @@ export class EmbeddingModel {
     if (this.maxTokens <= this.prefix.length + this.suffix.length) throw new Error(`maxTokens ${this.maxTokens} leaves no room for text`);
   }
 
+  /** Model tokens in `text`, without special tokens and without truncation. */
+  countTokens(text: string): number {
+    return this.parts.tokenizer.encode(text, { add_special_tokens: false }).length;
+  }
+
   /** Model input ids for one text: the template around its first tokens, at most maxTokens in all. */
   inputIds(text: string): number[] {
     const room = this.maxTokens - this.prefix.length - this.suffix.length;

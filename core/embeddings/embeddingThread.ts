@@ -68,6 +68,12 @@ async function handle(req: ThreadRequest): Promise<void> {
         post({ type: 'vectors', id: req.id, vectors }, vectors.map((v) => v.buffer as ArrayBuffer));
         return;
       }
+      case 'count': {
+        const m = model();
+        const counts = Int32Array.from(req.texts, (t) => m.countTokens(t));
+        post({ type: 'counts', id: req.id, counts }, [counts.buffer as ArrayBuffer]);
+        return;
+      }
       case 'tokenize': {
         const m = model();
         const rows = packRows(req.texts.map((t) => m.inputIds(t)));

@@ -91,9 +91,9 @@ function handleFor(entry: Shared, release: () => Promise<void>): Embedder {
     get usable() {
       return !closed && core.thread.usable;
     },
-    countTokens(text) {
+    async countTokens(texts, opts) {
       open();
-      return core.countTokens(text);
+      return core.countTokens(texts, opts?.signal);
     },
     async embed(texts, opts) {
       open();

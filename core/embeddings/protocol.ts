@@ -27,6 +27,8 @@ export type ThreadRequest =
   | { id: number; op: 'embed'; texts: string[] }
   /** A request of several batches: its model input ids, so the main thread can sort and split it. */
   | { id: number; op: 'tokenize'; texts: string[] }
+  /** Model tokens in each text (no special tokens, no truncation): the chunker's measure. */
+  | { id: number; op: 'count'; texts: string[] }
   /** One batch of rows from a tokenize answer. */
   | ({ id: number; op: 'run' } & Rows)
   /** Free the session (the thread is terminated next). */
@@ -45,6 +47,7 @@ export type ThreadReply =
   | { type: 'load-failed'; id: number; reason: string; error: ThreadFailure }
   | { type: 'vectors'; id: number; vectors: Float32Array[] }
   | ({ type: 'rows'; id: number } & Rows)
+  | { type: 'counts'; id: number; counts: Int32Array }
   | { type: 'unloaded'; id: number }
   /** The request failed; the thread carries on. */
   | { type: 'error'; id: number; error: ThreadFailure };

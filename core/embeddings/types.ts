@@ -8,8 +8,8 @@ export interface Embedder {
   readonly maxTokens: number;
   /** False once closed or once the model's thread has died; load again then. */
   readonly usable: boolean;
-  /** Number of model tokens in `text`, without special tokens and without truncation. */
-  countTokens(text: string): number;
+  /** Model tokens in each text, without special tokens and without truncation (counted on the model's thread). */
+  countTokens(texts: string[], opts?: { signal?: AbortSignal }): Promise<number[]>;
   /**
    * Mean-pooled, L2-normalised vectors, one per text, in order; batched internally and
    * run on the model's own thread, short requests (a query) before queued batches.

@@ -6,7 +6,7 @@ import { chunkMarkdown, splitSections } from '../../worker/pipeline/chunk.js';
 // about counts, whichever tokenizer produces them (the model's own is used in
 // spec/pipeline/knowledge.test.ts).
 const words = (text: string) => (text.match(/\S+/g) ?? []).length;
-const opts = (maxTokens: number, overlapTokens: number) => ({ maxTokens, overlapTokens, countTokens: words });
+const opts = (maxTokens: number, overlapTokens: number) => ({ maxTokens, overlapTokens, countTokens: async (texts: string[]) => texts.map(words) });
 const sentence = (i: number, n = 8) => `S${i} ${Array.from({ length: n - 2 }, (_, k) => `w${i}_${k}`).join(' ')} end.`;
 
 describe('splitSections', () => {
@@ -38,10 +38,10 @@ describe('splitSections', () => {
 });
 
 describe('chunkMarkdown', () => {
-  it('never exceeds the token budget and never mixes sections', () => {
+  it('never exceeds the token budget and never mixes sections', async () => {
     const body = Array.from({ length: 40 }, (_, i) => sentence(i)).join(' ');
     const md = `# A\n\n${body}\n\n# B\n\n${body.replaceAll('S', 'T')}`;
-    const chunks = chunkMarkdown(md, opts(50, 10));
+    const chunks = await chunkMarkdown(md, opts(50, 10));
     assert.ok(chunks.length > 4);
     for (const c of chunks) {
       assert.ok(c.tokens <= 50, `chunk of ${c.tokens} tokens`);
@@ -52,9 +52,9 @@ describe('chunkMarkdown', () => {
     assert.deepEqual(chunks.map((c) => c.position), chunks.map((_, i) => i));
   });
 
-  it('covers every sentence, in order, and repeats the tail of the previous chunk as overlap', () => {
+  it('covers every sentence, in order, and repeats the tail of the previous chunk as overlap', async () => {
     const all = Array.from({ length: 30 }, (_, i) => sentence(i));
-    const chunks = chunkMarkdown(`## S\n\n${all.join(' ')}`, opts(40, 10));
+    const chunks = await chunkMarkdown(`## S\n\n${all.join(' ')}`, opts(40, 10));
     const seen = chunks.flatMap((c) => c.content.split('\n\n').flatMap((p) => p.match(/S\d+ /g) ?? []));
     // Every sentence appears, first appearances in order.
     const firsts = [...new Set(seen)];
@@ -66,28 +66,28 @@ describe('chunkMarkdown', () => {
     }
   });
 
-  it('with no overlap, chunks partition the text', () => {
+  it('with no overlap, chunks partition the text', async () => {
     const all = Array.from({ length: 12 }, (_, i) => sentence(i));
-    const chunks = chunkMarkdown(all.join('\n\n'), opts(20, 0));
+    const chunks = await chunkMarkdown(all.join('\n\n'), opts(20, 0));
     assert.deepEqual(chunks.flatMap((c) => c.content.split('\n\n')), all);
   });
 
-  it('keeps short paragraphs together in one chunk', () => {
-    const chunks = chunkMarkdown('# T\n\none two\n\nthree four\n\n- a\n- b', opts(50, 10));
+  it('keeps short paragraphs together in one chunk', async () => {
+    const chunks = await chunkMarkdown('# T\n\none two\n\nthree four\n\n- a\n- b', opts(50, 10));
     assert.equal(chunks.length, 1);
     assert.equal(chunks[0]?.content, 'one two\n\nthree four\n\n- a\n- b');
     assert.deepEqual(chunks[0]?.headingPath, ['T']);
   });
 
-  it('cuts a sentence longer than the budget by words', () => {
+  it('cuts a sentence longer than the budget by words', async () => {
     const long = Array.from({ length: 95 }, (_, i) => `x${i}`).join(' ');
-    const chunks = chunkMarkdown(long, opts(30, 0));
+    const chunks = await chunkMarkdown(long, opts(30, 0));
     assert.deepEqual(chunks.map((c) => c.tokens), [30, 30, 30, 5]);
     assert.equal(chunks.map((c) => c.content).join(' '), long);
   });
 
-  it('makes no chunk for a page without text and refuses an overlap over half the budget', () => {
-    assert.deepEqual(chunkMarkdown('# Only a heading\n\n   \n', opts(30, 5)), []);
-    assert.throws(() => chunkMarkdown('x', opts(30, 16)), RangeError);
+  it('makes no chunk for a page without text and refuses an overlap over half the budget', async () => {
+    assert.deepEqual(await chunkMarkdown('# Only a heading\n\n   \n', opts(30, 5)), []);
+    await assert.rejects(chunkMarkdown('x', opts(30, 16)), RangeError);
   });
 });

@@ -144,7 +144,7 @@ async function runKnowledgeJob(
 
   const crawl = crawlSite(input, { ...options.crawl, maxPages: input.maxPages }, { client: deps.client }, crawlCtx);
   for await (const crawled of crawl.pages) {
-    const chunks = chunkMarkdown(crawled.content.markdown, { ...options.chunking, countTokens: (t) => embedder.countTokens(t) });
+    const chunks = await chunkMarkdown(crawled.content.markdown, { ...options.chunking, countTokens: (texts) => embedder.countTokens(texts, { signal: ctx.signal }) });
     if (chunks.length === 0) continue;
     const entry: PageEntry = { url: crawled.url, page: crawled.page, content: crawled.content, chunks, vectors: [], waiting: chunks.length };
     open.push(entry);

@@ -1,8 +1,10 @@
 /**
  * Local CLI around the extractor:
  *
- *   npm run --silent extract -- [--format text|markdown|json] [--base-url URL] FILE_OR_URL...
+ *   npm run --silent extract -- [--format text|markdown|json] [--base-url URL] [--comments auto|on|off] [--images] FILE_OR_URL...
  *
+ * --comments: comment threads after the article (auto: only on discussion pages, the default);
+ * --images: image references ![alt](src) in the Markdown.
  * One input with text/markdown prints that; json, or several inputs, print one
  * JSON line per input. Failures are reported as messages, never stack traces.
  * A local file has no web address: pass --base-url to resolve its relative links.
@@ -14,14 +16,15 @@ import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { Agent, interceptors, request } from 'undici';
 import { decodeHtml, extractPage } from '../core/extraction/index.js';
-import type { ExtractedPage } from '../core/extraction/index.js';
+import type { ExtractOptions, ExtractedPage } from '../core/extraction/index.js';
 
 const FETCH_TIMEOUT_MS = 15_000;
 const MAX_BYTES = 10 * 1024 * 1024;
 const FORMATS = ['text', 'markdown', 'json'] as const;
 type Format = (typeof FORMATS)[number];
 
-const USAGE = 'usage: npm run --silent extract -- [--format text|markdown|json] [--base-url URL] FILE_OR_URL...';
+const USAGE = 'usage: npm run --silent extract -- [--format text|markdown|json] [--base-url URL] [--comments auto|on|off] [--images] FILE_OR_URL...';
+const COMMENTS = { auto: undefined, on: true, off: false } as const;
 
 /** An expected failure: its message is shown as is. */
 class UserError extends Error {}
@@ -120,12 +123,12 @@ interface Result {
   page: ExtractedPage;
 }
 
-async function processInput(input: string, baseOverride: string | undefined): Promise<Result> {
+async function processInput(input: string, baseOverride: string | undefined, options: ExtractOptions): Promise<Result> {
   const loaded = isUrl(input) ? await fetchUrl(input) : await readLocal(input);
   if (isBlank(loaded.bytes)) throw new UserError(`empty page: ${input}`);
   if (looksBinary(loaded.bytes)) throw new UserError(`not a text/HTML file (binary content): ${input}`);
   const { html } = decodeHtml(loaded.bytes, loaded.contentType);
-  const page = extractPage(html, baseOverride ?? loaded.baseUrl);
+  const page = extractPage(html, baseOverride ?? loaded.baseUrl, options);
   if (!page.text && !page.title) throw new UserError(`empty page: no text found in ${input}`);
   return { input, page };
 }
@@ -147,6 +150,8 @@ async function main(): Promise<void> {
       options: {
         format: { type: 'string', short: 'f', default: 'text' },
         'base-url': { type: 'string' },
+        comments: { type: 'string', default: 'auto' },
+        images: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       allowPositionals: true,
@@ -166,11 +171,13 @@ async function main(): Promise<void> {
   const baseUrl = values['base-url'];
   if (baseUrl !== undefined && !URL.canParse(baseUrl)) fail(`--base-url is not a valid URL: ${baseUrl}`);
   if (positionals.length === 0) fail(`no input given\n${USAGE}`);
+  if (!Object.hasOwn(COMMENTS, values.comments)) fail(`unknown --comments value '${values.comments}' (expected auto, on or off)\n${USAGE}`);
+  const options: ExtractOptions = { includeComments: COMMENTS[values.comments as keyof typeof COMMENTS], includeImages: values.images };
 
   if (positionals.length === 1 && format !== 'json') {
     const input = positionals[0]!;
     try {
-      const r = await processInput(input, baseUrl);
+      const r = await processInput(input, baseUrl, options);
       process.stdout.write(`${format === 'markdown' ? r.page.markdown : r.page.text}\n`);
     } catch (err) {
       fail(err instanceof UserError ? err.message : `failed on ${input}: ${(err as Error).message}`);
@@ -181,7 +188,7 @@ async function main(): Promise<void> {
   let failures = 0;
   for (const input of positionals) {
     try {
-      process.stdout.write(`${jsonLine(await processInput(input, baseUrl))}\n`);
+      process.stdout.write(`${jsonLine(await processInput(input, baseUrl, options))}\n`);
     } catch (err) {
       failures++;
       const message = err instanceof UserError ? err.message : `failed on ${input}: ${(err as Error).message}`;

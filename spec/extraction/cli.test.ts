@@ -135,3 +135,30 @@ describe('extract CLI', () => {
     assert.match(r.stderr, /binary/);
   });
 });
+
+describe('extract CLI options', () => {
+  const PAGE = `<!doctype html><html><head><title>Options page</title></head><body><article><h1>Story</h1>
+<p>The story itself, long enough to be the main text of the page, with a comma, and a second clause here.</p>
+<p><img src="/photo.jpg" alt="A photo"></p>
+<p>More of the story, again long enough to be taken as the article, with commas, clauses and a full stop.</p></article>
+<div id="comments"><div class="comment"><p>A reader wrote a comment under the story, and it is long enough to count.</p></div></div></body></html>`;
+
+  it('--comments on and --images keep the thread and image references; the default leaves both out', async () => {
+    const file = join(dir, 'options.html');
+    writeFileSync(file, PAGE);
+    const plain = await run('--format', 'markdown', '--base-url', 'https://example.org/a/', file);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.doesNotMatch(plain.stdout, /A reader wrote|!\[/);
+    const full = await run('--format', 'markdown', '--comments', 'on', '--images', '--base-url', 'https://example.org/a/', file);
+    assert.equal(full.code, 0, full.stderr);
+    assert.match(full.stdout, /!\[A photo\]\(https:\/\/example\.org\/photo\.jpg\)/);
+    assert.match(full.stdout, /More of the story[\s\S]*A reader wrote a comment/);
+  });
+
+  it('rejects an unknown --comments value with a clear message', async () => {
+    const r = await run('--comments', 'maybe', join(dir, 'page.html'));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /unknown --comments value 'maybe' \(expected auto, on or off\)/);
+    assertNoStack(r);
+  });
+});

@@ -70,7 +70,7 @@ function segments(path: string): string[] {
 function normalizeWildcardRuns(segs: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < segs.length; ) {
-    if (segs[i] !== '**' && !/^\*+$/.test(segs[i]!)) {
+    if (!/^\*+$/.test(segs[i]!)) {
       out.push(segs[i++]!);
       continue;
     }

@@ -84,9 +84,11 @@ export async function startQueue(url: string, options: QueueOptions, logger: Log
   const lock = postgres(url, { max: 1, onnotice: () => {} });
   try {
     await lock`select pg_advisory_lock(${QUEUE_SETUP_LOCK})`;
-    // Before pg-boss migrates anything: the installed pg-boss and the database's queue schema must be the one we know.
+    // Before pg-boss migrates anything: the installed pg-boss must be the one
+    // we know, and the database not newer (an older one pg-boss migrates to it).
     checkQueueSchema((createRequire(import.meta.url)('pg-boss/version.json') as { schema: number }).schema, 'the installed pg-boss package');
-    checkQueueSchema(await queueSchemaVersion(lock), 'the database');
+    const installed = await queueSchemaVersion(lock);
+    if (installed !== null && installed > PGBOSS_SCHEMA_VERSION) checkQueueSchema(installed, 'the database');
     await boss.start();
     const ensure = async (queue: PgBoss.Queue) => {
       // create_queue ignores a queue that exists; update it so changed settings (timeouts) apply to existing installs.

@@ -3,6 +3,7 @@
 // a pg-boss schema the queue SQL was not written for.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import PgBoss from 'pg-boss';
 import { claimNextJobs, createJob, failAttempt } from '../../core/jobs.js';
 import { finishQueueEntry } from '../../core/jobs/move.js';
 import { createSilentLogger } from '../../core/logger.js';
@@ -57,6 +58,15 @@ test('start-up refuses a pg-boss schema version the queue SQL was not written fo
   await boss.stop({ graceful: false, wait: true });
   const [row] = await db.sql`select version from pgboss.version`;
   assert.equal(row!.version, PGBOSS_SCHEMA_VERSION);
+
+  // An older schema (pg-boss's own rollback to 23) is migrated by pg-boss at start, not refused.
+  const conn = await db.sql.reserve(); // the plan is a transaction of its own (BEGIN … COMMIT)
+  await conn.unsafe(PgBoss.getRollbackPlans('pgboss'));
+  conn.release();
+  assert.equal((await db.sql`select version from pgboss.version`)[0]!.version, PGBOSS_SCHEMA_VERSION - 1);
+  const upgraded = await startQueue(db.url, { expireInSeconds: 660, supervise: false, poolSize: 2 }, logger);
+  await upgraded.stop({ graceful: false, wait: true });
+  assert.equal((await db.sql`select version from pgboss.version`)[0]!.version, PGBOSS_SCHEMA_VERSION);
 
   // A newer pg-boss migrated the database meanwhile.
   await db.sql`update pgboss.version set version = ${PGBOSS_SCHEMA_VERSION + 1}`;

@@ -62,8 +62,12 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, where =
   const named = new Set(textProblems.map((p) => p.field));
   // A field with bad text also fails its schema for that reason: name it once.
   for (const issue of parsed.success ? [] : parsed.error.issues) {
-    const field = fieldName(issue.path, where);
-    if (!named.has(field)) problems.push({ field, message: issue.message });
+    // An unknown field is named itself, not the object that holds it.
+    const fields = issue.code === 'unrecognized_keys' ? issue.keys.map((key) => fieldName([...issue.path, key], where)) : [fieldName(issue.path, where)];
+    for (const field of fields) {
+      if (!named.has(field)) problems.push({ field, message: issue.code === 'unrecognized_keys' ? 'is not a known field' : issue.message });
+      named.add(field);
+    }
   }
   return { success: false, problems };
 }

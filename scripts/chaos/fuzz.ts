@@ -1,12 +1,19 @@
 // Property-based fuzzing of a running API with fast-check: generated methods,
-// paths, queries, headers and bodies (plausible requests with one field
-// wrong, arbitrary JSON, malformed text, invalid UTF-8, oversized bodies,
-// wrong content types). What must hold for every request: no 5xx; every 4xx
-// is JSON {error: {code, message}}; a body over the limit is 413; a body that
-// is not JSON is 415; a /v1 request without a valid key is 401.
+// paths, queries, headers and bodies for every route (extract, sync extract,
+// scrape, search, jobs, webhooks, metrics), with full-Unicode text (astral
+// characters, U+0000, unpaired surrogates), plausible requests with exactly
+// one field wrong, arbitrary JSON, malformed text, invalid UTF-8, oversized
+// bodies, wrong content types. What must hold for every request: no 5xx;
+// every 4xx is JSON {error: {code, message}}; every validation_error lists
+// details [{field, message}] whose fields exist in the request or the route's
+// schema; a request with one field wrong is a 400 naming that field; a body
+// over the limit is 413; a body that is not JSON is 415; a /v1 request without
+// a valid key is 401.
 // Used by spec/fuzz.test.ts (in-process API) and the fuzz-api chaos scenario
-// (the real server process).
+// (the real server process). Generated URLs use the reserved .invalid TLD (or
+// loopback), so a valid /v1/scrape request never reaches the internet.
 import http from 'node:http';
+import querystring from 'node:querystring';
 import fc from 'fast-check';
 
 export interface FuzzTarget {
@@ -28,6 +35,10 @@ export interface FuzzOutcome {
   violationCount: number;
   oversized: number;
   wrongType: number;
+  /** Requests with exactly one field wrong (each must be a 400 naming it), by route. */
+  oneFieldWrong: Map<string, number>;
+  /** Requests per route (method and path without query), for coverage. */
+  routes: Map<string, number>;
   ms: number;
 }
 
@@ -40,20 +51,103 @@ interface FuzzRequest {
   idempotencyKey: string | null;
   requestId: string | null;
   body: { kind: 'none' | 'json' | 'text' | 'bytes' | 'oversized'; data: Buffer };
+  /** Set for a valid request with one field made wrong: the field the 400 must name. */
+  wrongField: string | null;
+}
+
+// Full-Unicode text: any code point (astral included), an unpaired surrogate
+// now and then, and a few characters that trip up storage and display.
+const anyUnit = fc.oneof(
+  { weight: 12, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
+  { weight: 2, arbitrary: fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)) },
+  { weight: 1, arbitrary: fc.constantFrom('\u0000', '\uFEFF', '\u202E', '\u200B', '\uFFFD', '\uFFFF', '\r\n', '%00', '\\') },
+);
+const anyText = (maxLength: number) => fc.string({ unit: anyUnit, maxLength });
+/** encodeURIComponent, which throws on an unpaired surrogate: UTF-8 cannot carry one, so it goes as U+FFFD. */
+const encode = (text: string) => encodeURIComponent(text.replace(/[\uD800-\uDFFF]/gu, '\uFFFD'));
+/** Text PostgreSQL cannot store: contains U+0000 or an unpaired surrogate (fenced by 'x' so it cannot pair up). */
+const badText = fc.tuple(anyText(20), fc.constantFrom('\u0000', 'x\uD800x', 'x\uDBFFx', 'x\uDC00x', 'x\uDFFFx'), anyText(20)).map(([a, b, c]) => a + b + c);
+
+/** Every field a route's schema knows, at any depth (an index stands for any array element). */
+const KNOWN_FIELDS = new Set(['url', 'callbackUrl', 'maxPages', 'singlePage', 'includePatterns', 'excludePatterns', 'urls', 'query', 'limit', 'filters', 'categories', 'urlPrefixes', 'jobIds', 'status', 'cursor']);
+/** Where a problem is named when it is not one field: the whole body or query, a header, a path parameter. */
+const LOCATIONS = new Set(['body', 'query', 'Idempotency-Key', 'jobId']);
+
+type Json = unknown;
+const set = (base: Record<string, Json>, path: (string | number)[], value: Json): Record<string, Json> => {
+  const copy = structuredClone(base) as Record<string, any>;
+  let node = copy;
+  for (const key of path.slice(0, -1)) node = node[key];
+  node[path.at(-1)!] = value;
+  return copy;
+};
+
+/** A valid request of each body-taking route, and what can be made wrong in it. */
+function oneFieldWrong() {
+  const badUrl = fc.oneof(badText.map((t) => `https://example.invalid/${t}`), badText, fc.constantFrom(123, null, [], {}, true, '', 'ftp://example.invalid/', 'javascript:alert(1)', 'https://exa mple.invalid/', `https://example.invalid/${'a'.repeat(2100)}`));
+  const badPattern = fc.oneof(badText, fc.constantFrom('', 'a'.repeat(201), 5, null));
+  const extractBase = { url: 'https://site.invalid/docs', callbackUrl: 'https://hooks.invalid/h', maxPages: 5, singlePage: false, includePatterns: ['/docs/*'], excludePatterns: ['/docs/old/**'], urls: ['https://site.invalid/a'] };
+  const extractCases = [
+    { field: 'url', path: ['url'], bad: badUrl },
+    { field: 'callbackUrl', path: ['callbackUrl'], bad: badUrl },
+    { field: 'maxPages', path: ['maxPages'], bad: fc.constantFrom(0, 21, -1, 1.5, '3', true, null) },
+    { field: 'singlePage', path: ['singlePage'], bad: fc.constantFrom('true', 1, 0, null, 'yes') },
+    { field: 'includePatterns.0', path: ['includePatterns', 0], bad: badPattern },
+    { field: 'includePatterns', path: ['includePatterns'], bad: fc.constantFrom('/docs/*', 7, null, Array.from({ length: 21 }, (_, i) => `/p${i}`)) },
+    { field: 'excludePatterns.0', path: ['excludePatterns', 0], bad: badPattern },
+    { field: 'urls.0', path: ['urls', 0], bad: badUrl },
+    { field: 'urls', path: ['urls'], bad: fc.constantFrom([], 'https://site.invalid/a', null) },
+  ];
+  const unknownKey = fc.oneof(anyText(12), badText).filter((k) => k.length > 0 && k !== '__proto__' && !KNOWN_FIELDS.has(k));
+  const searchBase = { query: 'pricing plans', limit: 5, filters: { categories: ['pricing'], urlPrefixes: ['https://site.invalid/'], jobIds: ['job_abc123'] } };
+  const searchCases = [
+    { field: 'query', path: ['query'], bad: fc.oneof(badText, fc.constantFrom('', '   ', 5, null, 'q'.repeat(1001))) },
+    { field: 'limit', path: ['limit'], bad: fc.constantFrom(0, 51, 2.5, '10', null) },
+    { field: 'filters', path: ['filters'], bad: fc.constantFrom('pricing', 3, []) },
+    { field: 'filters.categories.0', path: ['filters', 'categories', 0], bad: fc.oneof(badText, fc.constantFrom('nope', '', 4)) },
+    { field: 'filters.urlPrefixes.0', path: ['filters', 'urlPrefixes', 0], bad: fc.oneof(badText, fc.constantFrom('', 9)) },
+    { field: 'filters.jobIds.0', path: ['filters', 'jobIds', 0], bad: fc.oneof(badText, fc.constantFrom('nope', 'job_', '')) },
+  ];
+  const scrapeCases = [{ field: 'url', path: ['url'], bad: badUrl }];
+  const bodyCase = (route: string, base: Record<string, Json>, cases: { field: string; path: (string | number)[]; bad: fc.Arbitrary<Json> }[]) =>
+    fc.oneof(
+      { weight: cases.length, arbitrary: fc.constantFrom(...cases).chain((c) => c.bad.map((bad) => ({ route, body: set(base, c.path, bad), field: c.field }))) },
+      { weight: 1, arbitrary: fc.tuple(unknownKey, fc.jsonValue({ maxDepth: 1 })).map(([k, v]) => ({ route, body: { ...base, [k]: v }, field: k })) },
+    );
+  const bodies = fc.oneof(
+    bodyCase('/v1/extract/async', extractBase, extractCases),
+    bodyCase('/v1/extract', extractBase, extractCases),
+    bodyCase('/v1/scrape', { url: 'https://site.invalid/page' }, scrapeCases),
+    bodyCase('/v1/search', searchBase, searchCases),
+  ).map(({ route, body, field }) => ({ method: 'POST', path: route, body: { kind: 'json' as const, data: Buffer.from(JSON.stringify(body)) }, field, idempotencyKey: null as string | null }));
+  const queries = fc
+    .oneof(
+      fc.constantFrom(['status=bogus', 'status'], ['status=', 'status'], ['limit=0', 'limit'], ['limit=101', 'limit'], ['limit=abc', 'limit'], ['cursor=a%00b', 'cursor']),
+      badText.map((t) => [`cursor=${encode(t)}`, 'cursor']),
+      unknownKey.filter((k) => !/[\uD800-\uDFFF]/u.test(k)).map((k) => [`limit=5&${encode(k)}=1`, k]),
+    )
+    .map(([q, field]) => ({ method: 'GET', path: `/v1/jobs?${q}`, body: { kind: 'none' as const, data: Buffer.alloc(0) }, field: field!, idempotencyKey: null as string | null }));
+  const idempotency = fc
+    .constantFrom('', 'k'.repeat(256))
+    .map((key) => ({ method: 'POST', path: '/v1/extract/async', body: { kind: 'json' as const, data: Buffer.from(JSON.stringify(extractBase)) }, field: 'Idempotency-Key', idempotencyKey: key as string | null }));
+  return fc.oneof({ weight: 8, arbitrary: bodies }, { weight: 2, arbitrary: queries }, { weight: 1, arbitrary: idempotency });
 }
 
 const JSON_TYPES = new Set(['application/json', 'application/json; charset=utf-8', 'application/json;charset=UTF-8']);
 
 function arbitraries(target: FuzzTarget) {
-  const jobId = fc.oneof(fc.constantFrom(...(target.jobIds.length ? target.jobIds : ['job_none'])), fc.stringMatching(/^job_[0-9A-Za-z]{1,70}$/), fc.string({ maxLength: 40 }));
+  const jobId = fc.oneof(fc.constantFrom(...(target.jobIds.length ? target.jobIds : ['job_none'])), fc.stringMatching(/^job_[0-9A-Za-z]{1,70}$/), fc.string({ maxLength: 40 }), anyText(40));
   const segment = fc.oneof(
-    jobId.map(encodeURIComponent),
+    jobId.map(encode),
     fc.webSegment(),
     fc.constantFrom('%', '%E0%A4%A', '%00', '..', '%2e%2e', '%2F', '.', '', 'job_', '%ff%fe', '~', '*', ';x=1', 'job_abc%20def'),
     fc.string({ unit: 'grapheme', maxLength: 30 }).map(encodeURIComponent),
+    // encodeURIComponent refuses unpaired surrogates: percent-encode the UTF-16 units' bytes as they are
+    anyText(30).map((t) => Array.from(Buffer.from(t, 'utf16le'), (b) => `%${b.toString(16).padStart(2, '0')}`).join('')),
   );
   const knownRoute = fc.oneof(
-    fc.constantFrom('/v1/extract/async', '/v1/jobs', '/v1/webhooks/secret', '/v1/webhooks/secret/rotate', '/healthz', '/readyz', '/metrics', '/', '/v1', '/v1/', '/V1/JOBS', '/v2/extract/async', '/v1/extract/async/'),
+    fc.constantFrom('/v1/extract/async', '/v1/extract', '/v1/scrape', '/v1/search', '/v1/jobs', '/v1/webhooks/secret', '/v1/webhooks/secret/rotate', '/v1/openapi.json', '/healthz', '/readyz', '/metrics', '/', '/v1', '/v1/', '/V1/JOBS', '/v2/extract/async', '/v1/extract/async/', '/v1/scrape/', '/v1/search?x=1'),
     fc.tuple(segment, fc.constantFrom('', '/events', '/cancel', '/retry', '/deliveries', '/redeliver', '/unknown')).map(([id, tail]) => `/v1/jobs/${id}${tail}`),
     fc.webPath().map((p) => (p.startsWith('/') ? p : `/${p}`)),
     fc.array(segment, { maxLength: 6 }).map((s) => `/v1/${s.join('/')}`),
@@ -62,6 +156,7 @@ function arbitraries(target: FuzzTarget) {
     fc.oneof(
       fc.constantFrom('status=completed', 'status=bogus', 'status=', 'limit=0', 'limit=101', 'limit=-1', 'limit=abc', 'limit=1e3', 'limit=20&limit=30', 'status=pending&status=failed', 'cursor=', 'cursor=%00', 'cursor=eyJ4IjoxfQ', 'x=1', '__proto__=1', 'constructor[prototype]=1'),
       fc.tuple(fc.webSegment(), fc.string({ maxLength: 600 })).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`),
+      fc.tuple(fc.constantFrom('status', 'limit', 'cursor', 'x'), anyText(60)).map(([k, v]) => `${k}=${encode(v)}`),
       fc.webQueryParameters(),
     ),
     { freq: 2 },
@@ -76,14 +171,17 @@ function arbitraries(target: FuzzTarget) {
     { weight: 2, arbitrary: wrongKey.map((value) => ({ kind: 'wrong' as const, value })) },
     {
       weight: 2,
-      arbitrary: fc.oneof(fc.string({ maxLength: 300 }), fc.constantFrom('Bearer', 'Basic dXNlcjpwYXNz', 'Bearer  ', `${target.key} `, target.key.slice(0, -1), `${target.key}x`)).map((value) => ({ kind: 'garbage' as const, value })),
+      arbitrary: fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 60 }), fc.constantFrom('Bearer', 'Basic dXNlcjpwYXNz', 'Bearer  ', `${target.key} `, target.key.slice(0, -1), `${target.key}x`)).map((value) => ({ kind: 'garbage' as const, value })),
     },
   );
 
+  // Hosts under .invalid never resolve (RFC 6761) and loopback port 9 refuses: a valid scrape fails fast and offline.
   const url = fc.oneof(
-    fc.constantFrom('https://example.com/', 'http://example.org/a?b=c', 'https://example.com/' + 'a'.repeat(3000), 'ftp://example.com/', 'javascript:alert(1)', 'http://127.0.0.1/', 'http://[::1]/', 'http://user:pw@example.com/', 'http://', '', 'https://exa mple.com/', 'http://0x7f.1/', 'file:///etc/passwd', 'https://例え.jp/'),
-    fc.webUrl(),
+    fc.constantFrom('https://example.invalid/', 'http://example.invalid/a?b=c', 'https://example.invalid/' + 'a'.repeat(3000), 'ftp://example.invalid/', 'javascript:alert(1)', 'http://127.0.0.1:9/', 'http://[::1]:9/', 'http://user:pw@example.invalid/', 'http://', '', 'https://exa mple.invalid/', 'http://0x7f.1:9/', 'file:///etc/passwd', 'https://例え.invalid/', 'https://example.invalid/😀/ß'),
+    fc.tuple(fc.domain(), fc.webPath()).map(([d, p]) => `https://${d}.invalid${p.startsWith('/') ? p : `/${p}`}`),
     fc.string({ maxLength: 100 }),
+    anyText(100),
+    anyText(40).map((t) => `https://example.invalid/${t}`),
     fc.jsonValue({ maxDepth: 2 }),
   );
   const extractBody = fc.record(
@@ -92,23 +190,28 @@ function arbitraries(target: FuzzTarget) {
       callbackUrl: fc.oneof(url, fc.constant(undefined)),
       maxPages: fc.oneof(fc.integer({ min: -5, max: 30 }), fc.double(), fc.string({ maxLength: 5 }), fc.constant(null)),
       singlePage: fc.oneof(fc.boolean(), fc.constantFrom('true', 0, 1, null)),
-      includePatterns: fc.oneof(fc.array(fc.string({ maxLength: 250 }), { maxLength: 25 }), fc.string()),
-      excludePatterns: fc.array(fc.string({ maxLength: 10 }), { maxLength: 3 }),
+      includePatterns: fc.oneof(fc.array(fc.string({ maxLength: 250 }), { maxLength: 25 }), fc.array(anyText(30), { maxLength: 4 }), fc.string()),
+      excludePatterns: fc.array(fc.oneof(fc.string({ maxLength: 10 }), anyText(10)), { maxLength: 3 }),
       urls: fc.oneof(fc.array(url, { maxLength: 25 }), fc.constant([])),
       extra: fc.jsonValue({ maxDepth: 2 }),
+      query: fc.oneof(anyText(50), fc.string({ maxLength: 1100 }), fc.constant(7)),
+      limit: fc.oneof(fc.integer({ min: -5, max: 60 }), fc.constant('5')),
+      filters: fc.oneof(fc.record({ categories: fc.array(fc.oneof(fc.constantFrom('pricing', 'docs', 'nope'), anyText(10)), { maxLength: 3 }), urlPrefixes: fc.array(anyText(30), { maxLength: 3 }), jobIds: fc.array(fc.oneof(fc.constant('job_abc'), anyText(10)), { maxLength: 3 }) }, { requiredKeys: [] }), fc.jsonValue({ maxDepth: 1 })),
     },
     { requiredKeys: [] },
   );
+  const searchBody = fc.record({ query: fc.oneof(anyText(80), fc.constantFrom('pricing', 'enterprise plan', '😀 ß')), limit: fc.option(fc.integer({ min: 1, max: 50 }), { nil: undefined }) }, { requiredKeys: ['query'] });
   const body = fc.oneof(
     { weight: 4, arbitrary: fc.constant({ kind: 'none' as const, data: Buffer.alloc(0) }) },
     { weight: 8, arbitrary: extractBody.map((b) => ({ kind: 'json' as const, data: Buffer.from(JSON.stringify(b)) })) },
     {
       weight: 3,
       arbitrary: fc
-        .record({ url: fc.webSegment().map((s) => `https://example.com/${s}`), callbackUrl: fc.option(fc.constant('https://example.org/hook'), { nil: undefined }), singlePage: fc.option(fc.boolean(), { nil: undefined }) }, { requiredKeys: ['url'] })
+        .record({ url: fc.webSegment().map((s) => `https://example.invalid/${s}`), callbackUrl: fc.option(fc.constant('https://hooks.invalid/hook'), { nil: undefined }), singlePage: fc.option(fc.boolean(), { nil: undefined }) }, { requiredKeys: ['url'] })
         .map((b) => ({ kind: 'json' as const, data: Buffer.from(JSON.stringify(b)) })),
     },
-    { weight: 4, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => ({ kind: 'json' as const, data: Buffer.from(JSON.stringify(v) ?? 'null') })) },
+    { weight: 2, arbitrary: searchBody.map((b) => ({ kind: 'json' as const, data: Buffer.from(JSON.stringify(b)) })) },
+    { weight: 4, arbitrary: fc.oneof(fc.jsonValue({ maxDepth: 4 }), fc.jsonValue({ maxDepth: 3, stringUnit: anyUnit })).map((v) => ({ kind: 'json' as const, data: Buffer.from(JSON.stringify(v) ?? 'null') })) },
     {
       weight: 3,
       arbitrary: fc
@@ -121,14 +224,14 @@ function arbitraries(target: FuzzTarget) {
       arbitrary: fc.integer({ min: target.bodyLimitBytes + 1, max: target.bodyLimitBytes * 3 }).map((n) => ({
         kind: 'oversized' as const,
         // Exactly n bytes: the JSON wrapper around the padding is 39 bytes.
-        data: Buffer.from(JSON.stringify({ url: 'https://example.com/', pad: 'x'.repeat(n - 39) })),
+        data: Buffer.from(JSON.stringify({ url: 'https://example.com/', pad: 'x'.repeat(n - 39) })), // never parsed: over the limit
       })),
     },
   );
 
-  return fc.record<FuzzRequest>({
+  const random = fc.record<FuzzRequest>({
     method: fc.oneof({ weight: 6, arbitrary: fc.constant('POST') }, { weight: 4, arbitrary: fc.constant('GET') }, { weight: 2, arbitrary: fc.constantFrom('PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'TRACE') }),
-    path: fc.oneof({ weight: 3, arbitrary: fc.constant('/v1/extract/async') }, { weight: 5, arbitrary: path }),
+    path: fc.oneof({ weight: 3, arbitrary: fc.constantFrom('/v1/extract/async', '/v1/extract', '/v1/scrape', '/v1/search') }, { weight: 5, arbitrary: path }),
     auth,
     contentType: fc.oneof(
       { weight: 8, arbitrary: fc.constant('application/json') },
@@ -142,7 +245,12 @@ function arbitraries(target: FuzzTarget) {
     idempotencyKey: fc.option(fc.oneof(fc.string({ maxLength: 300 }), fc.constantFrom('same-key', '')), { freq: 4 }),
     requestId: fc.option(fc.string({ maxLength: 120 }), { freq: 4 }),
     body: body,
+    wrongField: fc.constant(null),
   });
+  const targeted = fc.tuple(oneFieldWrong(), fc.constantFrom('application/json', 'application/json; charset=utf-8'), fc.constantFrom<FuzzRequest['auth']>({ kind: 'valid', value: target.key }, { kind: 'bearer', value: `Bearer ${target.key}` })).map(
+    ([c, contentType, auth]): FuzzRequest => ({ method: c.method, path: c.path, auth, contentType: c.body.kind === 'none' ? null : contentType, contentEncoding: null, idempotencyKey: c.idempotencyKey, requestId: null, body: c.body, wrongField: c.field }),
+  );
+  return fc.oneof({ weight: 3, arbitrary: random }, { weight: 1, arbitrary: targeted });
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -177,10 +285,58 @@ function send(baseUrl: string, r: FuzzRequest): Promise<{ status: number; conten
   });
 }
 
-/** What the API must answer to `r`, or null when anything non-5xx will do. */
+/** The request's parsed query and body, where a named field can be looked up. */
+function requestValues(r: FuzzRequest): unknown[] {
+  const values: unknown[] = [r.path.includes('?') ? querystring.parse(r.path.slice(r.path.indexOf('?') + 1)) : {}];
+  try {
+    values.push(JSON.parse(r.body.data.toString('utf8')));
+  } catch {}
+  return values;
+}
+
+/** Whether `field` (a.b.0) is present in value; a name may itself contain dots, so every split is tried. */
+function present(value: unknown, field: string): boolean {
+  const parts = field.split('.');
+  const walk = (node: unknown, i: number): boolean => {
+    if (i === parts.length) return true;
+    if (node === null || typeof node !== 'object') return false;
+    for (let j = i + 1; j <= parts.length; j++) {
+      const key = parts.slice(i, j).join('.');
+      if (Object.prototype.hasOwnProperty.call(node, key) && walk((node as Record<string, unknown>)[key], j)) return true;
+    }
+    return false;
+  };
+  return walk(value, 0);
+}
+
+/** Why a validation_error's details do not name fields, or null when they do. */
+function unnamedFields(r: FuzzRequest, details: unknown): string | null {
+  if (!Array.isArray(details) || details.length === 0) return 'validation_error without details';
+  const values = requestValues(r);
+  for (const d of details as { field?: unknown; message?: unknown }[]) {
+    // (a field may be named "" when the body has a key "")
+    if (typeof d?.field !== 'string' || typeof d.message !== 'string' || !d.message) return `a detail without field and message: ${JSON.stringify(d)}`;
+    const known = LOCATIONS.has(d.field) || d.field.split('.').every((part) => KNOWN_FIELDS.has(part) || /^\d+$/.test(part)) || values.some((v) => present(v, d.field as string));
+    if (!known) return `details name ${JSON.stringify(d.field)}, which is neither in the request nor a field of the route`;
+  }
+  return null;
+}
+
+/** POST /v1/scrape of a valid URL that cannot be fetched (no such host here): 502/504 naming the upstream problem, as documented. */
+function upstreamFailure(r: FuzzRequest, res: { status: number; text: string }): boolean {
+  if (r.method !== 'POST' || !/^\/v1\/scrape\/?$/i.test(r.path.split('?')[0]!) || (res.status !== 502 && res.status !== 504)) return false;
+  try {
+    const code = (JSON.parse(res.text) as { error?: { code?: string } }).error?.code;
+    return code === (res.status === 502 ? 'upstream_error' : 'upstream_timeout');
+  } catch {
+    return false;
+  }
+}
+
+/** What the API must answer to `r`, or null when anything non-5xx (but a scrape's upstream failure) will do. */
 function expectedStatus(r: FuzzRequest): number | null {
   const pathname = r.path.split('?')[0]!;
-  if (!/^\/v1(\/|$)/i.test(pathname)) return null;
+  if (!/^\/v1(\/|$)/i.test(pathname) || /^\/v1\/openapi\.json$/i.test(pathname)) return null; // the API description is public
   const keyOk = r.auth.kind === 'valid' || (r.auth.kind === 'bearer' && /^bearer\s+/i.test(r.auth.value));
   if (!keyOk) return r.auth.kind === 'garbage' ? null : 401; // garbage may be the key with spaces, which passes
   if (r.body.data.length === 0 || r.contentEncoding !== null) return null;
@@ -191,10 +347,10 @@ function expectedStatus(r: FuzzRequest): number | null {
 }
 
 const describe = (r: FuzzRequest) =>
-  `${r.method} ${r.path.slice(0, 120)} auth=${r.auth.kind} type=${r.contentType} enc=${r.contentEncoding} idempotency-key=${JSON.stringify(r.idempotencyKey)} x-request-id=${JSON.stringify(r.requestId)} body=${r.body.kind}(${r.body.data.length} B):${r.body.data.subarray(0, 60).toString('utf8')}`;
+  `${r.method} ${r.path.slice(0, 120)}${r.wrongField === null ? '' : ` wrong=${JSON.stringify(r.wrongField)}`} auth=${r.auth.kind} type=${r.contentType} enc=${r.contentEncoding} idempotency-key=${JSON.stringify(r.idempotencyKey)} x-request-id=${JSON.stringify(r.requestId)} body=${r.body.kind}(${r.body.data.length} B):${r.body.data.subarray(0, 60).toString('utf8')}`;
 
 export async function fuzzApi(target: FuzzTarget, opts: { numRuns: number; seed?: number }): Promise<FuzzOutcome> {
-  const outcome: FuzzOutcome = { requests: 0, unsendable: 0, statuses: new Map(), violations: [], violationCount: 0, oversized: 0, wrongType: 0, ms: 0 };
+  const outcome: FuzzOutcome = { requests: 0, unsendable: 0, statuses: new Map(), violations: [], violationCount: 0, oversized: 0, wrongType: 0, oneFieldWrong: new Map(), routes: new Map(), ms: 0 };
   const started = Date.now();
   const violation = (text: string) => {
     outcome.violationCount++;
@@ -215,10 +371,13 @@ export async function fuzzApi(target: FuzzTarget, opts: { numRuns: number; seed?
       }
       outcome.requests++;
       outcome.statuses.set(res.status, (outcome.statuses.get(res.status) ?? 0) + 1);
+      const route = `${r.method} ${r.path.split('?')[0]}`;
+      outcome.routes.set(route, (outcome.routes.get(route) ?? 0) + 1);
+      if (r.wrongField !== null) outcome.oneFieldWrong.set(route, (outcome.oneFieldWrong.get(route) ?? 0) + 1);
       const expected = expectedStatus(r);
       if (expected === 413) outcome.oversized++;
       if (expected === 415) outcome.wrongType++;
-      if (res.status >= 500) return violation(`${describe(r)} → ${res.status} ${res.text.slice(0, 200)}`);
+      if (res.status >= 500 && !upstreamFailure(r, res)) return violation(`${describe(r)} → ${res.status} ${res.text.slice(0, 200)}`);
       if (expected !== null && res.status !== expected) return violation(`${describe(r)} → ${res.status}, expected ${expected}: ${res.text.slice(0, 200)}`);
       if (res.status >= 400 && r.method !== 'HEAD') {
         let body: any;
@@ -230,6 +389,16 @@ export async function fuzzApi(target: FuzzTarget, opts: { numRuns: number; seed?
         const e = body?.error;
         if (!/application\/json/.test(res.contentType) || typeof e?.code !== 'string' || !e.code || typeof e?.message !== 'string' || !e.message) {
           return violation(`${describe(r)} → ${res.status} without {error:{code,message}}: ${res.text.slice(0, 200)}`);
+        }
+        if (e.code === 'validation_error') {
+          const problem = unnamedFields(r, e.details);
+          if (problem) return violation(`${describe(r)} → ${res.status} ${problem}: ${res.text.slice(0, 300)}`);
+        }
+      }
+      if (r.wrongField !== null && expected === null) {
+        const e = res.status === 400 ? (JSON.parse(res.text) as { error: { code: string; details?: { field: string }[] } }).error : null;
+        if (e?.code !== 'validation_error' || !e.details?.some((d) => d.field === r.wrongField)) {
+          return violation(`${describe(r)} → ${res.status}, expected a 400 naming ${JSON.stringify(r.wrongField)}: ${res.text.slice(0, 300)}`);
         }
       }
     }),

@@ -41,7 +41,7 @@ after(async () => {
 const inSuite = scenarios.filter((s) => s.inTestSuite).sort((a, b) => Number(a.name === 'abuse') - Number(b.name === 'abuse'));
 
 for (const scenario of inSuite) {
-  test(`chaos: ${scenario.name} (reduced) — ${scenario.summary}`, { timeout: 60_000 }, async (t) => {
+  test(`chaos: ${scenario.name} (reduced) — ${scenario.summary}`, { timeout: scenario.reducedTimeoutMs ?? 60_000 }, async (t) => {
     const report = await scenario.run({ reduced: true, logDir, pgServerUrl });
     for (const c of report.checks) t.diagnostic(`${c.held ? 'held' : 'NOT HELD'}: ${c.what}: ${c.detail}`);
     for (const n of report.notes) t.diagnostic(n);

@@ -32,6 +32,8 @@ export interface Scenario {
   summary: string;
   /** Fast enough (reduced) to run inside `npm test`. */
   inTestSuite: boolean;
+  /** The reduced run's time limit in spec/chaos.test.ts, when 60 s is too short on a loaded machine. */
+  reducedTimeoutMs?: number;
   run(options: ScenarioOptions): Promise<ScenarioReport>;
 }
 

@@ -28,6 +28,8 @@ export function wellFormedJson<T>(value: T): T {
 
 function clean(value: unknown, seen: Set<object>): unknown {
   if (typeof value === 'string') return wellFormedText(value);
+  // As JSON.stringify would, but here, before the value joins a batch.
+  if (typeof value === 'bigint') throw new TypeError('cannot store a BigInt as jsonb');
   if (value === null || typeof value !== 'object') return value;
   const json = (value as { toJSON?: () => unknown }).toJSON;
   if (typeof json === 'function') return clean(json.call(value), seen);

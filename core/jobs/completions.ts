@@ -34,16 +34,14 @@ export interface CompletionOptions {
  * including jobs this same attempt completed already (a retried call whose
  * first answer was lost after the commit).
  */
-export async function completeJobs(sql: Sql, items: Completion[], opts: CompletionOptions & { full?: boolean } = {}): Promise<Map<string, Job | null>> {
+export async function completeJobs(
+  sql: Sql,
+  items: Completion[],
+  opts: CompletionOptions & { full?: boolean; prepared?: boolean } = {},
+): Promise<Map<string, Job | null>> {
   if (items.length === 0) return new Map();
-  const input = items.map((c) => ({
-    id: c.jobId,
-    attempt: c.attempt,
-    worker_id: c.workerId,
-    entry: c.queueJobId,
-    result: wellFormedJson(opts.resultMaxBytes === undefined ? (c.result ?? null) : capResult(c.result ?? null, opts.resultMaxBytes).result),
-    progress: wellFormedJson(c.progress ?? null),
-  }));
+  const ready = opts.prepared ? items : items.map((c) => prepareCompletion(c, opts));
+  const input = ready.map((c) => ({ id: c.jobId, attempt: c.attempt, worker_id: c.workerId, entry: c.queueJobId, result: c.result, progress: c.progress }));
   // Rows are looked up by primary key through arrays built from the input
   // inside the statement (`= any(array(select …))`): the planner estimates
   // them the same whatever the batch, so the prepared statement settles on
@@ -89,6 +87,15 @@ export async function completeJobs(sql: Sql, items: Completion[], opts: Completi
   return new Map(rows.map((r) => [r.id as string, opts.full ? toJob(r) : null]));
 }
 
+/**
+ * The completion as stored: its result capped (RESULT_MAX_BYTES) and, with its
+ * progress, made well-formed for jsonb. Throws for a value JSON cannot hold.
+ */
+export function prepareCompletion(c: Completion, opts: CompletionOptions): Completion {
+  const result = opts.resultMaxBytes === undefined ? (c.result ?? null) : capResult(c.result ?? null, opts.resultMaxBytes).result;
+  return { ...c, result: wellFormedJson(result), progress: wellFormedJson(c.progress ?? null) };
+}
+
 interface Waiting {
   item: Completion;
   resolve: (completed: boolean) => void;
@@ -118,7 +125,8 @@ export class CompletionBatcher {
 
   complete(item: Completion): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ item, resolve, reject });
+      // Prepared here, so a result that cannot be stored fails its own caller, not the batch it would join.
+      this.waiting.push({ item: prepareCompletion(item, this.options), resolve, reject });
       this.schedule();
     });
   }
@@ -134,11 +142,11 @@ export class CompletionBatcher {
     while (this.waiting.length > 0) {
       const batch = this.waiting.splice(0, MAX_BATCH);
       try {
-        this.settle(batch, await completeJobs(this.sql, batch.map((w) => w.item), this.options));
+        this.settle(batch, await completeJobs(this.sql, batch.map((w) => w.item), { prepared: true }));
       } catch (err) {
         if (batch.length > 1 && isDataError(err)) {
           this.logger.warn('batched completion refused, writing its items one by one', { jobs: batch.length, error: (err as Error).message });
-          await Promise.all(batch.map((w) => completeJobs(this.sql, [w.item], this.options).then((done) => this.settle([w], done), w.reject)));
+          await Promise.all(batch.map((w) => completeJobs(this.sql, [w.item], { prepared: true }).then((done) => this.settle([w], done), w.reject)));
         } else {
           for (const w of batch) w.reject(err);
         }

@@ -46,7 +46,10 @@ function cutString(s: string, maxBytes: number): string {
     else if (c < 0x20) b = 6;
     else if (c < 0x80) b = 1;
     else if (c < 0x800) b = 2;
-    else if (c >= 0xd800 && c <= 0xdbff && (s.charCodeAt(end + 1) & 0xfc00) === 0xdc00) (b = 4), (units = 2);
+    else if (c >= 0xd800 && c <= 0xdbff && (s.charCodeAt(end + 1) & 0xfc00) === 0xdc00) {
+      b = 4;
+      units = 2;
+    }
     else if (c >= 0xd800 && c <= 0xdfff) b = 6;
     else b = 3;
     if (used + b > keep) break;

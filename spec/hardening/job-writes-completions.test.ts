@@ -135,6 +135,18 @@ test('CompletionBatcher: one malformed item among valid ones fails alone', async
   assert.equal((await listJobEvents(stack.sql, claimed[0]!.job.id)).filter((e) => e.toStatus === 'completed').length, 1);
 });
 
+test('CompletionBatcher: a result JSON cannot hold fails its own caller, not the batch it would have joined', async () => {
+  const stack = await startStack();
+  const claimed = await claimAll(stack, 3);
+  const batcher = new CompletionBatcher(stack.sql, stack.logger);
+  const outcomes = await Promise.allSettled(claimed.map((c, i) => batcher.complete(completion(c, i === 1 ? { n: 1n } : { ok: true }))));
+  assert.deepEqual(
+    outcomes.map((o) => o.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
+  for (const [i, c] of claimed.entries()) assert.equal((await getJob(stack.sql, { jobId: c.job.id }))!.status, i === 1 ? 'processing' : 'completed');
+});
+
 test('CompletionBatcher: a completion arriving in the microtask gap after a flush is not stranded', async () => {
   const stack = await startStack();
   const [a, c] = await claimAll(stack, 2);

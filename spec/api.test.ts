@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { before, describe, test } from 'node:test';
+import winston from 'winston';
 import { createApiKey, revokeApiKey } from '../core/apiKeys.js';
 import { listJobEvents } from '../core/jobs.js';
+import { JobRunner } from '../worker/runner.js';
+import { runnerOptions } from '../worker/worker.js';
+import { onCleanup } from './helpers/cleanup.js';
 import { assertDocumented, documentedResult } from './helpers/documented.js';
 import { articlePage, fixtureSite, startHttpServer, type TestServer } from './helpers/http.js';
 import { startStack, type Stack } from './helpers/stack.js';
@@ -246,13 +251,11 @@ describe('lifecycle', () => {
   });
 
   test('an oversized page ends in a clear error within the byte limit', async () => {
-    const started = Date.now();
     const res = await submit({ url: `${site.url}/huge` });
     const job = await stack.waitForStatus(res.body.jobId, ['failed']);
     assert.equal(job.error?.code, 'too_large');
     assert.match(job.error!.message, /262144/);
     assert.equal(job.attempts, 1);
-    assert.ok(Date.now() - started < 5000);
   });
 
   test('a slow upstream ends in a timeout within the configured bound, retried then failed', async () => {
@@ -260,12 +263,13 @@ describe('lifecycle', () => {
     const job = await stack.waitForStatus(res.body.jobId, ['failed'], 15_000);
     assert.equal(job.error?.code, 'timeout');
     assert.equal(job.attempts, 3);
+    // Which limit ended each attempt is in its error, not in a wall-clock bound (those flake under load).
+    assert.match(job.error!.message, /no response headers within 1000 ms|total timeout of 1500 ms/);
     const events = await listJobEvents(stack.sql, job.id);
-    events.forEach((e, i) => {
-      if (e.toStatus !== 'processing') return;
-      const ms = events[i + 1]!.at.getTime() - e.at.getTime();
-      assert.ok(ms < 1500 + 1000, `attempt took ${ms} ms, the total fetch limit is 1500 ms`);
-    });
+    assert.deepEqual(events.map((e) => e.toStatus), ['pending', 'processing', 'pending', 'processing', 'pending', 'processing', 'failed']);
+    for (const e of events.filter((e) => e.toStatus === 'pending' && e.fromStatus === 'processing')) {
+      assert.equal((e.detail as { error: { code: string } }).error.code, 'timeout');
+    }
   });
 
   test('a non-HTML resource fails with a clear error', async () => {
@@ -324,16 +328,39 @@ describe('cancel, retry and listing', () => {
   });
 
   test('a running job is cancelled and its late result is refused', async () => {
-    const res = await submit({ url: `${site.url}/slow` });
-    await stack.waitForStatus(res.body.jobId, ['processing']);
-    const cancel = await stack.request('POST', `/v1/jobs/${res.body.jobId}/cancel`);
+    // Force the late write: a pipeline that ignores its abort signal finishes
+    // right after the cancel, long before the runner's next heartbeat (1 h)
+    // could notice it, so the runner really tries to complete the job.
+    const own = await startStack();
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    let finish!: () => void;
+    const gate = new Promise<void>((r) => (finish = r));
+    const lines: { message: string; jobId?: string }[] = [];
+    const logger = winston.createLogger({
+      level: 'info',
+      format: winston.format.json(),
+      transports: [new winston.transports.Stream({ stream: new Writable({ write: (c, _e, cb) => (String(c).split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l))), cb()) }) })],
+    });
+    const runner = new JobRunner(own.sql, own.boss, logger, async () => (started(), await gate, { late: true }), { ...runnerOptions(own.config), heartbeatIntervalMs: 3_600_000 });
+    await runner.start();
+    onCleanup(() => runner.stop(0));
+
+    const res = await own.request('POST', '/v1/extract/async', { body: { url: `${site.url}/article` } });
+    await running;
+    const cancel = await own.request('POST', `/v1/jobs/${res.body.jobId}/cancel`);
     assert.equal(cancel.status, 200);
-    await new Promise((r) => setTimeout(r, 1000));
-    const job = await stack.request('GET', `/v1/jobs/${res.body.jobId}`);
+    finish();
+    for (const deadline = Date.now() + 30_000; !lines.some((l) => l.message === 'job result discarded'); ) {
+      assert.ok(Date.now() < deadline, `the runner tried to write the late result: ${JSON.stringify(lines)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(!lines.some((l) => l.message === 'job completed'));
+    const job = await own.request('GET', `/v1/jobs/${res.body.jobId}`);
     assert.equal(job.body.status, 'cancelled');
-    const events = await listJobEvents(stack.sql, res.body.jobId);
-    assert.equal(events.at(-1)!.toStatus, 'cancelled');
-    assert.equal(events.filter((e) => ['completed', 'failed'].includes(e.toStatus)).length, 0);
+    assert.equal(job.body.result, undefined);
+    const events = await listJobEvents(own.sql, res.body.jobId);
+    assert.deepEqual(events.map((e) => e.toStatus), ['pending', 'processing', 'cancelled']);
   });
 
   test('only failed or cancelled jobs can be retried', async () => {

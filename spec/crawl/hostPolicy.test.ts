@@ -38,10 +38,22 @@ describe('HostPolicy', () => {
   });
 
   it('hosts do not wait for each other', async () => {
+    // Each host's one slot is held until all three hosts have started: were one
+    // host waiting for another's slot or delay, they could never all be running
+    // (the 10 s is only a way out of that deadlock, not a time bound).
     const policy = new HostPolicy({ concurrency: 1, delayMs: 200 });
-    const t0 = performance.now();
-    await Promise.all([runJobs(policy, 'a.example', 1, 1), runJobs(policy, 'b.example', 1, 1), runJobs(policy, 'c.example', 1, 1)]);
-    assert.ok(performance.now() - t0 < 300, 'one host waiting for another would take 400 ms');
+    let running = 0;
+    let peak = 0;
+    let allIn!: () => void;
+    const together = new Promise<void>((r) => (allIn = r));
+    const job = () => async () => {
+      peak = Math.max(peak, ++running);
+      if (running === 3) allIn();
+      await Promise.race([together, sleep(10_000)]);
+      running--;
+    };
+    await Promise.all(['a.example', 'b.example', 'c.example'].map((host) => policy.run(host, live, job())));
+    assert.equal(peak, 3);
   });
 
   it('a raised delay (Crawl-delay) applies from the last start, and never lowers the configured one', async () => {

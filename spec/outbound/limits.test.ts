@@ -150,23 +150,22 @@ describe('outbound client limits', () => {
   }
 
   it('refuses an oversize Content-Length before reading the body', async () => {
-    const { result: err, ms } = await timed(() => expectOutboundError(client.fetch(url('/big-declared')), 'too_large'));
+    // The server stalls after 1 KB: a client that waited for the body would end in the total timeout, not too_large.
+    const err = await expectOutboundError(client.fetch(url('/big-declared')), 'too_large');
     assert.match(err.message, new RegExp(`exceeded ${MAX} bytes`));
-    assert.ok(ms < 300, `took ${ms} ms`);
   });
 
   it('stops an endless chunked body as soon as the cap is passed', async () => {
-    const { result: err, ms } = await timed(() => expectOutboundError(client.fetch(url('/big-chunked')), 'too_large'));
+    // Endless: without the cap this would end in the total timeout instead.
+    const err = await expectOutboundError(client.fetch(url('/big-chunked')), 'too_large');
     assert.equal(err.message, `response body exceeded ${MAX} bytes`);
-    assert.ok(ms < 300, `took ${ms} ms`);
   });
 
   it('cuts off a gzip bomb on decompressed bytes with bounded memory', async () => {
     const before = process.memoryUsage();
-    const { result: err, ms } = await timed(() => expectOutboundError(client.fetch(url('/gzip-bomb')), 'too_large'));
+    const err = await expectOutboundError(client.fetch(url('/gzip-bomb')), 'too_large');
     const grown = process.memoryUsage().rss - before.rss;
     assert.match(err.message, new RegExp(`exceeded ${MAX} bytes`));
-    assert.ok(ms < 500, `took ${ms} ms`);
     assert.ok(grown < 64 * 1024 * 1024, `rss grew by ${grown} bytes`);
   });
 
@@ -179,20 +178,22 @@ describe('outbound client limits', () => {
   it('ends a never-ending (but never idle) stream at the total timeout', async () => {
     const { result: err, ms } = await timed(() => expectOutboundError(client.fetch(url('/trickle')), 'timeout'));
     assert.match(err.message, new RegExp(`total timeout of ${TOTAL} ms`));
-    assert.ok(ms >= TOTAL - 20 && ms < TOTAL + 300, `took ${ms} ms`);
+    // Not before the limit; which limit ended it is in the message (no upper time bound: it flakes under load).
+    assert.ok(ms >= TOTAL - 20, `took ${ms} ms`);
   });
 
   // undici's headers/body timers have ~1 s granularity ("fast timers"), so
-  // these use a generous total cap and only check that the right limit fired.
+  // these use a generous total cap and only check that the right limit fired
+  // (by its message), and not before its time.
   it('ends an idle body at the body timeout, and a silent server at the headers timeout', async () => {
     const lax = createOutboundClient({ ...baseOptions, bodyTimeoutMs: 300, headersTimeoutMs: 300, totalTimeoutMs: 5000 });
     try {
       const { result: body, ms: bodyMs } = await timed(() => expectOutboundError(lax.fetch(url('/stall-body')), 'timeout'));
       assert.match(body.message, /idle for more than 300 ms/);
-      assert.ok(bodyMs >= 290 && bodyMs < 1800, `body timeout took ${bodyMs} ms`);
+      assert.ok(bodyMs >= 290, `body timeout took ${bodyMs} ms`);
       const { result: head, ms: headMs } = await timed(() => expectOutboundError(lax.fetch(url('/hang')), 'timeout'));
       assert.match(head.message, /no response headers within 300 ms/);
-      assert.ok(headMs >= 290 && headMs < 1800, `headers timeout took ${headMs} ms`);
+      assert.ok(headMs >= 290, `headers timeout took ${headMs} ms`);
     } finally {
       await lax.close();
     }
@@ -209,12 +210,11 @@ describe('outbound client limits', () => {
     });
     const lax = createOutboundClient({ ...baseOptions, headersTimeoutMs: 300, totalTimeoutMs: 5000 });
     try {
-      const { ms } = await timed(() => expectOutboundError(client.fetch(slow.origin + '/'), 'timeout'));
-      assert.ok(ms < TOTAL + 300, `took ${ms} ms`);
+      const total = await expectOutboundError(client.fetch(slow.origin + '/'), 'timeout');
+      assert.match(total.message, new RegExp(`total timeout of ${TOTAL} ms`));
       // The headers timeout alone also ends it: trickling bytes do not reset it.
-      const { result: err, ms: laxMs } = await timed(() => expectOutboundError(lax.fetch(slow.origin + '/'), 'timeout'));
+      const err = await expectOutboundError(lax.fetch(slow.origin + '/'), 'timeout');
       assert.match(err.message, /no response headers within 300 ms/);
-      assert.ok(laxMs < 1800, `took ${laxMs} ms`);
     } finally {
       await lax.close();
       await slow.close();
@@ -298,8 +298,8 @@ describe('outbound client limits', () => {
   it('aborts via the caller signal, also when already aborted', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
-    const { ms } = await timed(() => expectOutboundError(client.fetch(url('/hang'), { signal: ac.signal }), 'aborted'));
-    assert.ok(ms < 400, `took ${ms} ms`);
+    // /hang never answers: without the signal this would end in the total timeout, not as aborted.
+    await expectOutboundError(client.fetch(url('/hang'), { signal: ac.signal }), 'aborted');
     await expectOutboundError(client.fetch(url('/ok'), { signal: AbortSignal.abort() }), 'aborted');
     const mid = new AbortController();
     setTimeout(() => mid.abort(), 100);
@@ -331,10 +331,10 @@ describe('outbound client limits', () => {
     });
 
     it('caps the response body and stops reading', async () => {
-      const { result: r, ms } = await timed(() => client.post(url('/post-huge'), '{}', init));
+      // The body never ends: a client that kept reading would end in its 1 s timeout instead of answering.
+      const r = await client.post(url('/post-huge'), '{}', init);
       assert.equal(r.status, 500);
       assert.equal(r.body, 'b'.repeat(100));
-      assert.ok(ms < 500, `took ${ms} ms`);
     });
 
     it('times out and aborts', async () => {

@@ -56,7 +56,7 @@ export async function jobCounts(sql: Sql, exactBelow = EXACT_COUNT_LIMIT): Promi
   return all([...live, ...finished]);
 }
 
-/** Job counts by status and queue depth of one database, read at scrape time (cached 5 s so scrapes cost one query). */
+/** Job counts by status (jobCounts) and queue depth of one database, read at scrape time and cached 5 s. */
 function databaseRegistry(sql: Sql): client.Registry {
   const own = new client.Registry();
   let cache: { at: number; rows: { status: string; n: number }[]; depth: number } | null = null;

@@ -86,30 +86,38 @@ export async function requeueOrphanedJobs(
   p: { orphanAfterMs: number; scan?: number; after?: BacklogCursor | null },
 ): Promise<{ requeued: string[]; next: BacklogCursor | null }> {
   const scan = p.scan ?? BATCH;
+  const after = p.after ?? null;
   return sql.begin(async (tx) => {
-    const after = p.after ?? null;
-    const window = await tx`
-      select id, created_at::text as created_at from jobs
-      where status = 'pending'
-        ${after ? tx`and created_at >= ${after.createdAt}::timestamptz and (created_at, id) > (${after.createdAt}::timestamptz, ${after.id})` : tx``}
-      order by created_at, id
-      limit ${scan}`;
-    const last = window.at(-1);
-    const next = window.length < scan || !last ? null : { createdAt: last.created_at as string, id: last.id as string };
-    if (window.length === 0) return { requeued: [], next };
+    // One statement: the slice of the backlog, its last row (the next cursor) and the orphans in it, locked.
     const rows = await tx`
-      select j.id, j.queue_job_id from jobs j
-      left join pgboss.job q on q.name = ${EXTRACT_QUEUE} and q.id = j.queue_job_id
-      where j.id = any(${window.map((r) => r.id as string)}::text[])
-        and j.status = 'pending'
-        and j.updated_at < now() - ${p.orphanAfterMs} * interval '1 millisecond'
-        and (q.id is null
-             or q.state in ('completed', 'failed', 'cancelled')
-             or (q.state = 'active' and q.started_on < now() - ${p.orphanAfterMs} * interval '1 millisecond'))
-      for update of j skip locked`;
-    await finishQueueEntry(tx, boss, rows.map((r) => r.queue_job_id as string | null));
-    for (const row of rows) await enqueueAttempt(tx, boss, row.id as string);
-    return { requeued: rows.map((r) => r.id as string), next };
+      with slice as (
+        select id, created_at from jobs
+        where status = 'pending'
+          ${after ? tx`and created_at >= ${after.createdAt}::timestamptz and (created_at, id) > (${after.createdAt}::timestamptz, ${after.id})` : tx``}
+        order by created_at, id
+        limit ${scan}
+      ), last as (
+        select id, created_at::text as created_at, (select count(*) from slice)::int as n from slice order by created_at desc, id desc limit 1
+      ), orphans as (
+        select j.id, j.queue_job_id from slice
+        join jobs j on j.id = slice.id
+        left join pgboss.job q on q.name = ${EXTRACT_QUEUE} and q.id = j.queue_job_id
+        where j.status = 'pending'
+          and j.updated_at < now() - ${p.orphanAfterMs} * interval '1 millisecond'
+          and (q.id is null
+               or q.state in ('completed', 'failed', 'cancelled')
+               or (q.state = 'active' and q.started_on < now() - ${p.orphanAfterMs} * interval '1 millisecond'))
+        for update of j skip locked
+      )
+      select 'orphan' as kind, id, queue_job_id, null as created_at, null::int as n from orphans
+      union all
+      select 'last', id, null, created_at, n from last`;
+    const last = rows.find((r) => r.kind === 'last');
+    const next = !last || (last.n as number) < scan ? null : { createdAt: last.created_at as string, id: last.id as string };
+    const orphans = rows.filter((r) => r.kind === 'orphan');
+    await finishQueueEntry(tx, boss, orphans.map((r) => r.queue_job_id as string | null));
+    for (const row of orphans) await enqueueAttempt(tx, boss, row.id as string);
+    return { requeued: orphans.map((r) => r.id as string), next };
   });
 }
 

@@ -27,7 +27,7 @@ test('app and queue connections run READ COMMITTED on a database whose default i
   assert.equal((await plain`show transaction_isolation`)[0]!.transaction_isolation, 'serializable');
   assert.equal((await ours`show transaction_isolation`)[0]!.transaction_isolation, 'read committed');
   assert.equal(await ours.begin(async (tx) => (await tx`show transaction_isolation`)[0]!.transaction_isolation), 'read committed');
-  const { rows } = await boss.getDb().executeSql('show transaction_isolation');
+  const { rows } = await boss.getDb().executeSql('show transaction_isolation', []);
   assert.equal(rows[0].transaction_isolation, 'read committed');
 });
 

@@ -213,7 +213,8 @@ export function articleBodyContent(articleBody: string | null, found: Content, b
     ? articleBody
     : `<p>${articleBody.replace(/&(?![#\w]+;)/g, '&amp;').replace(/</g, '&lt;').replace(/\r?\n\s*\n/g, '</p><p>').replace(/\r?\n/g, '<br>')}</p>`;
   const root = parseHtml(html).root()[0] as unknown as DomElement;
-  const r = renderBlocks([root], { base, skip: isJunk, images });
+  // The same depth guard as for pages: the recursive renderer never sees a pathological tree.
+  const r = treeDepth(root) > MAX_RENDER_DEPTH ? plainContent(root) : renderBlocks([root], { base, skip: isJunk, images });
   if (visibleLength(r.text) < LD_BODY_RATIO * visibleLength(found.text)) return null;
   // What the markup did show (often a lead the data leaves out) stays in front.
   if (!found.text || collapseSpaces(r.text).includes(collapseSpaces(found.text))) return { ...r, method: 'json-ld' };

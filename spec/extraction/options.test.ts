@@ -106,3 +106,12 @@ describe('images option', () => {
     assert.equal(r.text, extractPage(html, BASE).text);
   });
 });
+
+describe('JSON-LD articleBody guards', () => {
+  it('renders deeply nested markup inside articleBody as plain paragraphs instead of overflowing the stack', () => {
+    const deep = `${'<div>'.repeat(5000)}Deep article text inside many wrappers, long enough to be taken as the article body.${'</div>'.repeat(5000)}`;
+    const html = page('<p>Loading…</p>', ld({ '@type': 'Article', articleBody: deep }));
+    const r = extractPage(html, BASE);
+    assert.match(r.text, /Deep article text inside many wrappers/);
+  });
+});

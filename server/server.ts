@@ -28,10 +28,15 @@ export async function startServer(runtime: Runtime): Promise<{ server: Server; p
     server,
     port,
     stop: async () => {
+      // A keep-alive connection whose request was still running when close()
+      // was called goes idle only later; without a sweep it would hold the
+      // shutdown for keepAliveTimeout (65 s) after its response.
+      const sweep = setInterval(() => server.closeIdleConnections(), 100);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      clearInterval(sweep);
       await client.close();
     },
   };

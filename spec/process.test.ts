@@ -25,7 +25,7 @@ import { startStack, type Stack } from './helpers/stack.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -71,7 +71,7 @@ describe('worker process: graceful shutdown', () => {
 
   async function startWorkerProcess(overrides: Record<string, string>): Promise<ServiceProcess> {
     const worker = spawnScript('worker/main.ts', [], workerEnv(overrides));
-    await worker.waitForLog((l) => l.message === 'worker started', 30_000, "'worker started'");
+    await worker.waitForLog((l) => l.message === 'worker started', 120_000, "'worker started'");
     return worker;
   }
 
@@ -84,15 +84,14 @@ describe('worker process: graceful shutdown', () => {
   test('SIGTERM mid-job releases the job to pending and exits 0; a second worker completes it exactly once', async (t) => {
     const first = await startWorkerProcess({ SHUTDOWN_GRACE: '500ms' });
     const jobId = await submit(`${site.url}/stalled`);
-    await first.waitForLog((l) => l.message === 'job started' && l.jobId === jobId, 10_000, "'job started'");
+    await first.waitForLog((l) => l.message === 'job started' && l.jobId === jobId, 60_000, "'job started'");
     await waitUntil('the page request', () => stalled.requests.length === 1);
     assert.equal((await getJob(stack.sql, { jobId }))!.status, 'processing');
 
     const exit = await first.stop('SIGTERM');
     assert.equal(exit.signal, null);
     assert.equal(exit.code, 0, first.stderr());
-    // Grace 500 ms, then abort and release: well before the page's 5 s answer.
-    assert.ok(exit.ms < 4000, `worker took ${exit.ms} ms to stop`);
+    // Grace 500 ms, then abort and release: the page (answering after 5 s) was abandoned, not awaited (checked below).
     t.diagnostic(`SIGTERM → exit with a job released after a 500 ms grace: ${exit.ms} ms`);
     assert.equal(stalled.requests[0]!.answered, false);
     assert.ok(first.logs.some((l) => l.message === 'job released for another worker' && l.jobId === jobId));
@@ -110,7 +109,7 @@ describe('worker process: graceful shutdown', () => {
 
     slow = false;
     const second = await startWorkerProcess({ SHUTDOWN_GRACE: '5s' });
-    const done = await stack.waitForStatus(jobId, ['completed', 'failed'], 20_000);
+    const done = await stack.waitForStatus(jobId, ['completed', 'failed'], 60_000);
     assert.equal(done.status, 'completed');
     assert.equal((done.result as { knowledgeItems: { title: string }[] }).knowledgeItems[0]?.title, 'Stalled');
     const events = await listJobEvents(stack.sql, jobId);
@@ -133,14 +132,15 @@ describe('worker process: graceful shutdown', () => {
   });
 
   test('SIGTERM while a job can finish within the grace period lets it complete (no release)', async (t) => {
-    const worker = await startWorkerProcess({ SHUTDOWN_GRACE: '10s' });
+    // A grace of an hour: a worker that waited out the grace instead of leaving when its job is done would be SIGKILLed by stop() below.
+    const worker = await startWorkerProcess({ SHUTDOWN_GRACE: '1h' });
     const jobId = await submit(`${site.url}/quick`);
-    await worker.waitForLog((l) => l.message === 'job started' && l.jobId === jobId, 10_000, "'job started'");
+    await worker.waitForLog((l) => l.message === 'job started' && l.jobId === jobId, 60_000, "'job started'");
     await waitUntil('the page request', () => quick.requests.length === 1);
 
-    const exit = await worker.stop('SIGTERM');
+    const exit = await worker.stop('SIGTERM', 60_000);
+    assert.equal(exit.signal, null, 'it left on its own');
     assert.equal(exit.code, 0, worker.stderr());
-    assert.ok(exit.ms < 8000, `worker took ${exit.ms} ms to stop`);
     t.diagnostic(`SIGTERM → exit with a 1 s job finishing inside the grace: ${exit.ms} ms`);
     assert.equal(quick.requests[0]!.answered, true);
 
@@ -202,7 +202,7 @@ describe('npm start on a persistent embedded database', () => {
     }
   }
 
-  async function waitForJob(id: string, key: string, timeoutMs = 20_000): Promise<any> {
+  async function waitForJob(id: string, key: string, timeoutMs = 60_000): Promise<any> {
     let view: { status: number; body: any } | undefined;
     await waitUntil(
       `job ${id} to finish`,

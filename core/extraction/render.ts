@@ -162,10 +162,14 @@ class Writer {
   /** Whether the open paragraph holds an image (a paragraph of images alone has no text but is kept). */
   private image = false;
 
-  /** Only paragraphs of the main flow are checked for credits and datelines, not table cells or list items. */
+  /**
+   * Only paragraphs of the main flow are checked for credits and datelines, not table cells or list
+   * items; calls to action are dropped everywhere but inside headings (judged as a whole).
+   */
   constructor(
     private readonly ctx: RenderContext,
     private readonly topLevel = false,
+    private readonly dropCalls = true,
   ) {}
 
   flush(): void {
@@ -175,7 +179,7 @@ class Writer {
         const mdLines = tidyLines(this.md).map(escapeLineStart);
         const md = mdLines.join('\\\n');
         const text = textLines.join('\n');
-        if (this.topLevel && text && (isCreditOrDate(text) || isCallToAction(text))) {
+        if (text && ((this.topLevel && isCreditOrDate(text)) || (this.dropCalls && isCallToAction(text)))) {
           this.md = '';
           this.text = '';
           this.image = false;
@@ -246,8 +250,8 @@ class Writer {
     this.flush();
   }
 
-  private sub(el: DomElement): Writer {
-    const w = new Writer(this.ctx);
+  private sub(el: DomElement, dropCalls = true): Writer {
+    const w = new Writer(this.ctx, false, dropCalls);
     w.walkChildren(el);
     w.flush();
     // Gaps only matter between top-level sections; inside a list item or cell they would leave blank lines.
@@ -257,7 +261,7 @@ class Writer {
   }
 
   private heading(el: DomElement, level: number): void {
-    const w = this.sub(el);
+    const w = this.sub(el, false);
     const text = w.blocks.map((b) => b.text.replace(/\n/g, ' ')).join(' ');
     if (!text) return;
     const md = w.blocks.map((b) => b.md.replace(/\\\n/g, ' ')).join(' ');

@@ -16,6 +16,13 @@ describe('calls to action inside the article body', () => {
     assert.doesNotMatch(r.text, /newsletter|Abonnieren|Mehr zum Thema|Lesen Sie auch|Síguenos/);
   });
 
+  it('drops them inside lists too (share and follow rows), keeping the list', () => {
+    const html = page(`<article>${para(3)}<ul><li>First real point of the list.</li><li>Second real point of the list.</li><li>Follow us on Telegram</li></ul>${para(1, 'end')}</article>`);
+    const r = extractPage(html, BASE);
+    assert.match(r.text, /First real point of the list\.\nSecond real point of the list\./);
+    assert.doesNotMatch(r.text, /Follow us/);
+  });
+
   it('keeps long paragraphs and headings that merely mention such words', () => {
     const long = 'The council said the newsletter it sends to residents will from now on explain every decision, with the reasons, the costs and the votes, so that nobody needs to subscribe to anything else.';
     const html = page(`<article>${para(2)}<p>${long}</p><h2>Why residents subscribe to the council's newsletter in ever larger numbers</h2>${para(2, 'end')}</article>`);

@@ -207,7 +207,8 @@ const LD_BODY_RATIO = 2;
  * string is parsed like a page, never run.
  */
 export function articleBodyContent(articleBody: string | null, found: Content, base: string, images = false): Content | null {
-  if (!articleBody) return null;
+  // The raw string is never shorter than its text: most pages are settled without parsing it.
+  if (!articleBody || visibleLength(articleBody) < LD_BODY_RATIO * visibleLength(found.text)) return null;
   const hasMarkup = /<\/?[a-z][^>]*>/i.test(articleBody);
   const html = hasMarkup
     ? articleBody

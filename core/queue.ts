@@ -1,5 +1,6 @@
 // The pg-boss instance and the bridge that lets pg-boss write inside one of
 // our postgres.js transactions (so a job row and its queue entry commit together).
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import PgBoss from 'pg-boss';
 import postgres from 'postgres';
@@ -135,7 +136,8 @@ async function queueSchemaVersion(db: Db): Promise<number | null> {
  */
 async function ensureClaimIndexes(db: Db): Promise<void> {
   const [queue] = await db`select partition_name from pgboss.queue where name = ${EXTRACT_QUEUE}`;
-  const partition = db(String(queue!.partition_name));
+  if (queue?.partition_name !== EXTRACT_PARTITION) throw new QueueSchemaError(`the extract queue's partition is ${String(queue?.partition_name)}, not ${EXTRACT_PARTITION} as core/queue.ts expects`);
+  const partition = db(EXTRACT_PARTITION);
   await db`create index if not exists gleaner_extract_claim on pgboss.${partition} ((${db.unsafe(ENTRY_KEY)}), created_on, id) where state = 'created'`;
   await db`create index if not exists gleaner_extract_backoff on pgboss.${partition} (start_after) where state = 'retry'`;
 }
@@ -247,6 +249,8 @@ export function dueQueueEntries(db: Db, queue: string, limit: number): Fragment 
     for update skip locked`;
 }
 
+/** pg-boss 10 (schema 24) keeps each queue in a partition named for the hash of its name; ensureClaimIndexes checks it. */
+const EXTRACT_PARTITION = `j${createHash('sha224').update(EXTRACT_QUEUE).digest('hex')}`;
 /** An extract entry's tenant, as the claim index has it (entries written before it was recorded share ''). */
 const ENTRY_KEY = "coalesce(data->>'apiKeyId', '')";
 /** At most this many entries whose backoff is over become claimable per claim statement. */
@@ -272,36 +276,45 @@ const PROMOTE_BATCH = 200;
  */
 export function claimableEntries(db: Db, limit: number, after: string): Fragment {
   const key = db.unsafe(ENTRY_KEY);
-  const waiting = db`from pgboss.job where name = ${EXTRACT_QUEUE} and state = 'created'`;
+  // The extract queue's partition itself, not pgboss.job: a statement over the
+  // partitioned parent is planned afresh on every call (its generic plan costs
+  // every partition), over the partition it keeps one plan.
+  const table = db.unsafe(`pgboss.${EXTRACT_PARTITION}`);
+  const waiting = db`from ${table} where state = 'created'`;
   return db`
     promoted as (
-      update pgboss.job set state = 'created'
-      where name = ${EXTRACT_QUEUE} and id = any(array(
-        select id from pgboss.job where name = ${EXTRACT_QUEUE} and state = 'retry' and start_after <= now()
+      update ${table} set state = 'created'
+      where id = any(array(
+        select id from ${table} where state = 'retry' and start_after <= now()
         order by start_after limit ${PROMOTE_BATCH} for update skip locked))
       returning id
-    ), after_cursor (key, visit) as (
-      (select ${key}, 1 ${waiting} and ${key} > ${after} order by 1 limit 1)
+    ), after_cursor (key, created_on, id, visit) as (
+      (select ${key}, created_on, id, 1 ${waiting} and ${key} > ${after} order by 1, 2, 3 limit 1)
       union all
-      select (select ${key} ${waiting} and ${key} > a.key order by 1 limit 1), a.visit + 1
-      from after_cursor a where a.key is not null and a.visit < ${limit}
-    ), up_to_cursor (key, visit) as (
-      (select ${key}, 1 ${waiting} order by 1 limit 1)
+      select n.key, n.created_on, n.id, a.visit + 1 from after_cursor a cross join lateral (
+        select ${key} as key, created_on, id ${waiting} and ${key} > a.key order by 1, 2, 3 limit 1) n
+      where a.visit < ${limit}
+    ), up_to_cursor (key, created_on, id, visit) as (
+      (select ${key}, created_on, id, 1 ${waiting} and ${key} <= ${after} order by 1, 2, 3 limit 1)
       union all
-      select (select ${key} ${waiting} and ${key} > b.key order by 1 limit 1), b.visit + 1
-      from up_to_cursor b where b.key is not null and b.key < ${after} and b.visit < ${limit}
+      select n.key, n.created_on, n.id, b.visit + 1 from up_to_cursor b cross join lateral (
+        select ${key} as key, created_on, id ${waiting} and ${key} > b.key and ${key} <= ${after} order by 1, 2, 3 limit 1) n
+      where b.visit < ${limit}
     ), tenants as (
-      select key, visit from (
-        select key, visit from after_cursor where key is not null
+      select key, created_on, id, visit from (
+        select key, created_on, id, visit from after_cursor
         union all
-        select key, ${limit} + visit from up_to_cursor where key is not null and key <= ${after}
+        select key, created_on, id, ${limit} + visit from up_to_cursor
       ) t
       order by visit limit ${limit}
     ), share as (
       select ceil(${limit}::numeric / greatest(count(*), 1))::int as n from tenants
     ), picked as (
       select e.id, e.data, e.created_on, t.key, t.visit from tenants t cross join lateral (
-        select id, data, created_on ${waiting} and ${key} = t.key
+        -- From the first live entry the tenant's probe found: entries claimed
+        -- moments ago stay in the index until vacuum, and walking past them
+        -- once per claim is enough.
+        select id, data, created_on ${waiting} and ${key} = t.key and (created_on, id) >= (t.created_on, t.id)
         order by created_on, id
         limit (select n from share)
         for update skip locked

@@ -78,14 +78,13 @@ describe('sitemap nesting bombs', () => {
 
   it('a crawl of a site serving the bombs next to its real sitemaps reads the real ones and never stalls the event loop', async () => {
     const budget = 5 * (await calibrate()) + 200;
-    let site: Awaited<ReturnType<typeof startFixtureSite>> | undefined;
     const xml = (body: Buffer, gz: boolean): http.RequestListener => (_req, res) =>
       void res.writeHead(200, { 'content-type': gz ? 'application/gzip' : 'application/xml' }).end(body);
-    site = await startFixtureSite({
+    const site: Awaited<ReturnType<typeof startFixtureSite>> = await startFixtureSite({
       routes: {
         '/sitemap-index.xml': (_req, res) =>
           void res.writeHead(200, { 'content-type': 'application/xml' }).end(
-            `<sitemapindex>${['/bomb.xml', '/bomb.xml.gz', '/sitemaps/pages.xml', '/sitemaps/blog.xml'].map((p) => `<sitemap><loc>${site!.baseUrl}${p}</loc></sitemap>`).join('')}</sitemapindex>`,
+            `<sitemapindex>${['/bomb.xml', '/bomb.xml.gz', '/sitemaps/pages.xml', '/sitemaps/blog.xml'].map((p) => `<sitemap><loc>${site.baseUrl}${p}</loc></sitemap>`).join('')}</sitemapindex>`,
           ),
         '/bomb.xml': xml(nestedBomb, false),
         '/bomb.xml.gz': xml(gzippedBomb, true),

@@ -107,6 +107,7 @@ const envSchema = z.object({
   CRAWL_USER_AGENT: z.string().min(1).default('GleanerBot'),
   CRAWL_HOST_CONCURRENCY: int(2, 1, 32),
   CRAWL_HOST_DELAY: duration('250ms'),
+  MAX_PAGES_PER_JOB: int(1000, 1, 100_000),
 
   EMBEDDING_MODEL: z.string().min(1).default('Xenova/all-MiniLM-L6-v2'),
   EMBEDDING_MODEL_DIR: z.string().min(1).optional(),
@@ -189,6 +190,8 @@ export interface Config {
     hostConcurrency: number;
     /** Pause between two requests to one host within a job. */
     hostDelayMs: number;
+    /** The most pages one crawl job may ask for (its page tasks stop there). */
+    maxPagesPerJob: number;
   };
   embedding: {
     /** Hub model id (e.g. Xenova/all-MiniLM-L6-v2). */
@@ -318,7 +321,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       secretGraceMs: e.WEBHOOK_SECRET_GRACE,
       secretsKey: e.SECRETS_KEY,
     },
-    crawl: { robotsUserAgent: e.CRAWL_USER_AGENT, hostConcurrency: e.CRAWL_HOST_CONCURRENCY, hostDelayMs: e.CRAWL_HOST_DELAY },
+    crawl: { robotsUserAgent: e.CRAWL_USER_AGENT, hostConcurrency: e.CRAWL_HOST_CONCURRENCY, hostDelayMs: e.CRAWL_HOST_DELAY, maxPagesPerJob: e.MAX_PAGES_PER_JOB },
     embedding: {
       model: e.EMBEDDING_MODEL,
       modelDir: e.EMBEDDING_MODEL_DIR === undefined ? undefined : path.resolve(e.EMBEDDING_MODEL_DIR),

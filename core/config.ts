@@ -66,6 +66,8 @@ const envSchema = z.object({
   RESCUE_AFTER: optionalDuration(),
   HEARTBEAT_INTERVAL: optionalDuration(),
   RETENTION: duration('30d'),
+  // The search index is the knowledge itself: kept when its jobs' history goes, unless asked.
+  RETENTION_INCLUDES_INDEX: bool(false),
 
   WEBHOOK_CONCURRENCY: int(8, 1, 256),
   WEBHOOK_CONCURRENCY_PER_KEY: int(2, 1, 256),
@@ -171,6 +173,8 @@ export interface Config {
   maintenance: {
     /** Finished jobs older than this are deleted with everything of theirs; 0 keeps them forever. */
     retentionMs: number;
+    /** Retention also removes the index chunks the deleted jobs produced. */
+    retentionIncludesIndex: boolean;
   };
   webhooks: {
     concurrency: number;
@@ -312,7 +316,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rescueAfterMs,
       heartbeatIntervalMs,
     },
-    maintenance: { retentionMs: e.RETENTION },
+    maintenance: { retentionMs: e.RETENTION, retentionIncludesIndex: e.RETENTION_INCLUDES_INDEX },
     webhooks: {
       concurrency: e.WEBHOOK_CONCURRENCY,
       concurrencyPerKey: e.WEBHOOK_CONCURRENCY_PER_KEY,

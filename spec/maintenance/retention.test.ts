@@ -1,8 +1,9 @@
 // Retention (worker/maintenance/retention.ts) against backdated rows: old
-// finished jobs go with their events, deliveries and index chunks; recent and
+// finished jobs go with their events and deliveries (and, when asked, index chunks); recent and
 // unfinished ones, and chunks a newer job wrote, stay; batches are bounded.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
+import { loadConfig } from '../../core/config.js';
 import { createJob, expiredJobIds, type JobStatus } from '../../core/jobs.js';
 import { runReport } from '../../core/reports.js';
 import { PostgresSearchIndex } from '../../core/search/postgres.js';
@@ -100,4 +101,16 @@ test('RETENTION 0 keeps everything', async () => {
   const j = await seed('completed', 400);
   assert.equal(await runRetention(stack.sql, stack.logger, { retentionMs: 0, removeChunks: (ids) => index.removeJobs(ids) }), null);
   assert.equal(await exists(j.id), true);
+});
+
+test('by default the search index outlives the jobs retention deletes', async () => {
+  assert.equal(loadConfig({}).maintenance.retentionIncludesIndex, false);
+  assert.equal(loadConfig({ RETENTION_INCLUDES_INDEX: 'true' }).maintenance.retentionIncludesIndex, true);
+  const j = await seed('completed', 45);
+  const pass = await runRetention(stack.sql, stack.logger, { retentionMs: RETENTION });
+  assert.equal(await exists(j.id), false);
+  assert.equal(await count('job_events', j.id), 0);
+  assert.equal(pass?.chunks, 0);
+  // The page the deleted job fetched is still in the index under that job's id.
+  assert.equal(await count('chunks', j.id), 1);
 });

@@ -20,7 +20,7 @@ export interface MaintenanceDeps {
   logger: Logger;
   config: Config;
   workerId: string;
-  /** Index chunks of deleted jobs (the search index's removeJobs). */
+  /** Index chunks of deleted jobs (the search index's removeJobs), under RETENTION_INCLUDES_INDEX. */
   removeChunks(jobIds: string[]): Promise<number>;
 }
 
@@ -33,7 +33,7 @@ export async function startMaintenance(d: MaintenanceDeps): Promise<() => Promis
     rescueTask(sql, boss, logger, rescue),
     orphanTask(sql, boss, logger, { orphanAfterMs: config.worker.rescueAfterMs, intervalMs: rescueInterval(rescue) }),
     queueExpiryTask(boss),
-    ...(config.maintenance.retentionMs > 0 ? [retentionTask(sql, logger, { retentionMs: config.maintenance.retentionMs, removeChunks: d.removeChunks, workerId })] : []),
+    ...(config.maintenance.retentionMs > 0 ? [retentionTask(sql, logger, { retentionMs: config.maintenance.retentionMs, ...(config.maintenance.retentionIncludesIndex ? { removeChunks: d.removeChunks } : {}), workerId })] : []),
   ];
   const stops = tasks.map((task) => startPeriodic(sql, logger, workerId, task));
   return async () => {

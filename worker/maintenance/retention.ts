@@ -1,7 +1,9 @@
 // Retention: jobs that reached a final state more than RETENTION ago (default
-// 30 days; 0 keeps everything) are deleted with their events, their webhook
-// deliveries and the search-index chunks they produced (pages whose current
-// version they fetched; a later job of the same url has replaced its own).
+// 30 days; 0 keeps everything) are deleted with their events and webhook
+// deliveries. The search-index chunks they produced stay (they are the
+// knowledge; a later job of the same url replaces them) unless
+// RETENTION_INCLUDES_INDEX asks for them to go too (pages whose current version
+// the deleted jobs fetched).
 // In batches of RETENTION_BATCH jobs, each chosen through an index and deleted
 // in one statement; one worker runs a pass every RETENTION_INTERVAL (pass.ts)
 // and records what it removed in retention_runs (`npm run report -- retention`).
@@ -18,8 +20,8 @@ export interface RetentionOptions {
   /** RETENTION; 0 turns the task off. */
   retentionMs: number;
   batch?: number;
-  /** Removes the index chunks of these jobs; returns how many went. */
-  removeChunks(jobIds: string[]): Promise<number>;
+  /** Removes the index chunks of these jobs; returns how many went. Absent: chunks stay. */
+  removeChunks?: (jobIds: string[]) => Promise<number>;
   workerId?: string;
   /** Stop a pass after this many batches (the next pass goes on); unbounded by default. */
   maxBatches?: number;
@@ -49,7 +51,7 @@ export async function runRetention(sql: Sql, logger: Logger, opts: RetentionOpti
     if (ids.length === 0) break;
     pass.batches++;
     // Chunks first: a crash between the two leaves jobs to delete next time, never chunks of jobs that are gone.
-    pass.chunks += await opts.removeChunks(ids);
+    if (opts.removeChunks) pass.chunks += await opts.removeChunks(ids);
     const gone = await deleteFinishedJobs(sql, { ids, cutoff });
     pass.jobs += gone.jobs.length;
     pass.events += gone.events;

@@ -5,7 +5,7 @@
  */
 import { classifyBoilerplate, isCommentSection, isJunk } from './boilerplate.js';
 import { findMarkedContainer, findMarkerAncestors, findScoredContainer, normaliseTitle } from './container.js';
-import { type DomElement, collapseSpaces, isAncestor, isElement, parseHtml } from './dom.js';
+import { type DomElement, classAndId, collapseSpaces, isAncestor, isElement, parseHtml } from './dom.js';
 import { MAX_RENDER_DEPTH, plainParagraphs, treeDepth } from './plaintext.js';
 import { type Rendered, escapeMarkdown, renderBlocks } from './render.js';
 import type { DocumentScan } from './scan.js';
@@ -183,7 +183,8 @@ function selectArticle(
   let best: Content = { markdown: '', text: '', headings: [], method: 'none' };
   for (const c of tries) {
     if (!c) continue;
-    const r = renderBlocks(c.nodes, { base, skip: skipContent, isGap, images: opts.images });
+    const leads = findLeads(c.nodes[0]!, body, skipContent, stats);
+    const r = renderBlocks([...leads, ...c.nodes], { base, skip: skipContent, isGap, images: opts.images });
     if (r.text.length > best.text.length) best = { ...r, method: c.method };
     if (best.text.length >= SHORT_TEXT) return best;
     // A link-rich post (a list of recommended reads) loses nearly everything to the link filter.
@@ -195,6 +196,44 @@ function selectArticle(
   const whole = renderBlocks([body], { base, skip: skipContent, isGap, images: opts.images });
   if (whole.text.length > best.text.length) best = { ...whole, method: 'body' };
   return best;
+}
+
+/** Class names of an article's lead (standfirst, intro, perex, chapô...), which templates often put beside the body. */
+const LEAD_RE = /(?:^|[^a-z])(?:lead|leadtext|lede|intro|introtext|perex|chapo|chapeau|excerpt|summary|standfirst|vorspann|deck|dek|abstract|bajada|copete|sapo|entradilla|teaser-text|subheadline|teaser|description|hero)(?:[^a-z]|$)/;
+/** How far above the container a lead is looked for. */
+const LEAD_LEVELS = 5;
+/** Prose a lead needs (a one-word label is not one), and its link ceiling. */
+const LEAD_MIN_TEXT = 40;
+const LEAD_MAX_LINKS = 0.3;
+
+/**
+ * Leads outside the chosen container: elements named like a standfirst that come before it
+ * within its nearest ancestors (an article header's intro paragraph, a "perex" above the body).
+ */
+function findLeads(container: DomElement, body: DomElement, skip: (el: DomElement) => boolean, stats: StatsMap): DomElement[] {
+  let top = container;
+  for (let i = 0; i < LEAD_LEVELS && top.parent && isElement(top.parent) && top !== body; i++) top = top.parent;
+  if (top === container) return [];
+  const leads: DomElement[] = [];
+  const stack: DomElement[] = [top];
+  while (stack.length) {
+    const el = stack.pop()!;
+    if (el === container) break;
+    if (skip(el)) continue;
+    if (el !== top && LEAD_RE.test(classAndId(el))) {
+      const s = stats.get(el);
+      // Stop at the container: a lead holds no part of it.
+      if (s && s.text - s.link >= LEAD_MIN_TEXT && linkDensity(s) <= LEAD_MAX_LINKS && !isAncestor(el, container)) {
+        leads.push(el);
+        continue;
+      }
+    }
+    for (let i = el.children.length - 1; i >= 0; i--) {
+      const c = el.children[i]!;
+      if (isElement(c)) stack.push(c);
+    }
+  }
+  return leads;
 }
 
 /** When a page's JSON-LD articleBody has this many times the text we found, the page renders its article by script. */

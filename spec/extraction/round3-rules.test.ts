@@ -1,0 +1,26 @@
+// Rules added while raising development-set F to 0.94 (issue #20): each case is the general
+// pattern a rule handles, written by hand (no development-set page is copied here).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { extractPage } from '../../core/extraction/index.js';
+
+const BASE = 'https://example.org/news/story.html';
+const para = (n: number, word = 'content'): string =>
+  Array.from({ length: n }, (_, i) => `<p>Paragraph ${i} of the ${word}, long enough to read like a real sentence in an article, with commas, clauses, and a full stop.</p>`).join('\n');
+const page = (body: string, head = '<title>A title</title>'): string => `<!doctype html><html><head>${head}</head><body>${body}</body></html>`;
+
+describe('leads outside the article body', () => {
+  it('keeps a standfirst that the template puts in the header above the body, in front of it', () => {
+    const html = page(`<nav><a href="/">Home</a></nav><div class="container"><div class="hero"><h1>The title</h1><p class="hero-text">The standfirst sums up the whole story in one sentence before the body starts.</p></div><div class="row"><div class="col-9"><div class="entry-content">${para(4)}</div></div><div class="col-3"><ul>${Array.from({ length: 8 }, (_, i) => `<li><a href="/s${i}">Another story on this site, number ${i}</a></li>`).join('')}</ul></div></div></div><footer>Imprint</footer>`);
+    const r = extractPage(html, BASE);
+    assert.match(r.text, /The standfirst sums up the whole story in one sentence before the body starts\.\n\nParagraph 0 of the content/);
+    assert.match(r.text, /Paragraph 3 of the content/);
+  });
+
+  it('leaves out a link list named like a teaser', () => {
+    const html = page(`<div class="container"><div class="top"><div class="teaser"><a href="/x">A teaser link to another story on this site</a> <a href="/y">And one more teaser link elsewhere</a></div></div><div class="row"><div class="col-9"><div class="entry-content">${para(4)}</div></div><div class="col-3"><p>Opening hours of the office, every weekday from nine to five, closed on holidays.</p></div></div></div>`);
+    const r = extractPage(html, BASE);
+    assert.doesNotMatch(r.text, /teaser link/);
+    assert.match(r.text, /^Paragraph 0 of the content/);
+  });
+});

@@ -20,6 +20,7 @@ import type { OutboundClient } from '../core/outbound.js';
 import { ExtractPool } from '../core/extractPool.js';
 import type { Extractor } from '../core/scrape.js';
 import { SyncLimit } from './syncLimit.js';
+import { firecrawlRouter } from './firecrawl/index.js';
 import { secretBox } from '../core/secretBox.js';
 
 export interface AppDeps {
@@ -69,14 +70,14 @@ export function createApp({ config, sql, boss, logger, knowledge, client, extrac
   else logger.info('dashboard disabled: set ADMIN_TOKEN to enable it');
   app.use(openapiRouter({ allowPrivateNetworks: config.allowPrivateNetworks })); // public: GET /v1/openapi.json, GET /docs
 
-  app.use(
-    '/v1',
-    requireApiKey(sql),
-    rateLimit({ perMinute: config.api.rateLimitPerMinute, burst: config.api.rateLimitBurst }),
-    requireJson,
-    express.json({ limit: config.api.bodyLimitBytes, strict: true }),
-  );
+  const limiter = rateLimit({ perMinute: config.api.rateLimitPerMinute, burst: config.api.rateLimitBurst });
   const syncLimit = new SyncLimit(config.api.syncConcurrency, config.api.syncConcurrencyPerKey);
+  // Firecrawl's API shapes (own auth and error bodies), on the same key limits as /v1.
+  app.use(
+    '/firecrawl',
+    firecrawlRouter({ sql, boss, logger, client, extract, syncLimit, rateLimit: limiter, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, bodyLimitBytes: config.api.bodyLimitBytes }),
+  );
+  app.use('/v1', requireApiKey(sql), limiter, requireJson, express.json({ limit: config.api.bodyLimitBytes, strict: true }));
   app.use(extractRouter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, syncTimeoutMs: config.extractSyncTimeoutMs, syncLimit }));
   app.use(jobsRouter({ sql, boss, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey }));
   app.use(scrapeRouter({ client, logger, allowPrivateNetworks: config.allowPrivateNetworks, limit: syncLimit, extract }));

@@ -20,6 +20,9 @@ export interface JobInput {
   singlePage?: boolean;
   includePatterns?: string[];
   excludePatterns?: string[];
+  /** Firecrawl's includePaths / excludePaths: RE2 regular expressions searched in the URL's path (core/pathRegex.ts). */
+  includePathRegexes?: string[];
+  excludePathRegexes?: string[];
 }
 
 export interface JobError {

@@ -47,13 +47,14 @@ import { classifyError, PipelineError } from '../errors.js';
 import { fetchPage, type FetchedPage } from '../fetchPage.js';
 import type { StepContext } from '../types.js';
 import { HostPolicy } from './hostPolicy.js';
+import { createPathRegexFilter } from '../../../core/pathRegex.js';
 import { createUrlFilter, type UrlFilter } from './patterns.js';
 import { loadRobots, RobotsCache, type RobotsPolicy } from './robots.js';
 import { DEFAULT_SITEMAP_LIMITS, readSitemaps, type SitemapLimits } from './sitemap.js';
 import { cleanUrl, hasNonHtmlExtension, hostOf, normalizeUrl, sameSite } from './urls.js';
 
 /** The crawl fields of a job's input. */
-export type CrawlInput = Pick<JobInput, 'url' | 'urls' | 'maxPages' | 'singlePage' | 'includePatterns' | 'excludePatterns'>;
+export type CrawlInput = Pick<JobInput, 'url' | 'urls' | 'maxPages' | 'singlePage' | 'includePatterns' | 'excludePatterns' | 'includePathRegexes' | 'excludePathRegexes'>;
 
 export interface CrawlOptions {
   /** Pages in discover mode when the input gives no maxPages (default 10). */
@@ -235,9 +236,11 @@ class CrawlEngine {
     this.maxFetches = options.maxFetches ?? this.maxPages * 3 + 5;
     this.maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
     this.lookahead = Math.max(1, options.lookahead ?? DEFAULT_LOOKAHEAD);
-    this.filter = createUrlFilter(input.includePatterns, input.excludePatterns, {
+    const globs = createUrlFilter(input.includePatterns, input.excludePatterns, {
       onBudgetSpent: () => ctx.logger.warn('include/exclude patterns spent their matching budget; further discovered URLs are skipped', { jobId: ctx.jobId }),
     });
+    const regexes = createPathRegexFilter(input.includePathRegexes, input.excludePathRegexes);
+    this.filter = (url) => globs(url) && regexes(url);
     this.hosts = new HostPolicy({ concurrency: Math.max(1, options.hostConcurrency), delayMs: Math.max(0, options.hostDelayMs) });
     const robotsOpts = { userAgent: options.robotsUserAgent, maxCrawlDelayMs: options.maxCrawlDelayMs ?? DEFAULT_MAX_CRAWL_DELAY_MS };
     this.robots = new RobotsCache(async (origin) => {

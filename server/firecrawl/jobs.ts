@@ -1,0 +1,172 @@
+// Firecrawl's crawl and batch scrape, as ordinary Gleaner jobs: a crawl is a
+// discover-mode job (maxPages = limit), a batch scrape a list-mode job over
+// urls[]. They show in /v1/jobs, the dashboard and the reports, and their
+// pages are indexed for /v1/search like any other job's. Status pages are
+// read from the job row: its progress while it runs, its result when done.
+import { createHash } from 'node:crypto';
+import type { Request, Response } from 'express';
+import type { ApiKey } from '../../core/apiKeys.js';
+import type { Sql } from '../../core/db.js';
+import { cancelJob, createJob, getJob, IdempotencyConflictError, TooManyJobsInFlightError, type Job, type JobInput } from '../../core/jobs.js';
+import type { Boss } from '../../core/queue.js';
+import { idempotencyKeySchema, jobIdSchema } from '../schemas.js';
+import { validate } from '../validation.js';
+import { FirecrawlError } from './errors.js';
+import type { FirecrawlDocument } from './scrape.js';
+import { statusQuerySchema } from './schemas.js';
+
+/** Documents on one status page unless ?limit= says otherwise. */
+export const STATUS_PAGE_SIZE = 10;
+/** How long Firecrawl says a job's results stay readable; Gleaner keeps them until JOB_RETENTION removes the job. */
+const EXPIRES_MS = 24 * 60 * 60 * 1000;
+
+export type JobKind = 'crawl' | 'batch/scrape';
+
+export interface JobDeps {
+  sql: Sql;
+  boss: Boss;
+  maxAttempts: number;
+  maxJobsInFlight: number;
+}
+
+/** Parse or answer 400 with every field named, in Firecrawl's shape. */
+export function parseOrFail<T>(schema: { safeParse(v: unknown): unknown } & Parameters<typeof validate>[0], value: unknown, where = 'body'): T {
+  const result = validate(schema, value, where);
+  if (result.success) return result.data as T;
+  const summary = result.problems.map((p) => `${p.field}: ${p.message}`).join('; ');
+  throw new FirecrawlError(400, `invalid ${where}: ${summary}`, result.problems, 'BAD_REQUEST');
+}
+
+/** Stable JSON (sorted keys) so the same body always hashes the same. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Create the job (or replay it for a repeated x-idempotency-key with the same body). */
+export async function startJob(deps: JobDeps, req: Request, res: Response, input: JobInput, hashed: unknown): Promise<Job> {
+  const apiKey = res.locals.apiKey as ApiKey;
+  const rawKey = req.header('x-idempotency-key');
+  const idempotencyKey = rawKey === undefined ? null : parseOrFail<string>(idempotencyKeySchema, rawKey, 'x-idempotency-key');
+  try {
+    const { job, replayed } = await createJob(deps.sql, deps.boss, {
+      apiKeyId: apiKey.id,
+      input,
+      callbackUrl: null,
+      idempotencyKey,
+      requestHash: idempotencyKey ? createHash('sha256').update(`firecrawl\n${canonicalJson(hashed)}`).digest('hex') : null,
+      maxAttempts: deps.maxAttempts,
+      maxInFlight: deps.maxJobsInFlight,
+    });
+    res.locals.jobId = job.id;
+    if (replayed) res.setHeader('idempotent-replayed', 'true');
+    return job;
+  } catch (err) {
+    if (err instanceof IdempotencyConflictError) throw new FirecrawlError(409, err.message, { id: err.jobId }, 'IDEMPOTENCY_CONFLICT');
+    if (err instanceof TooManyJobsInFlightError) {
+      res.setHeader('retry-after', '5');
+      throw new FirecrawlError(429, err.message, undefined, 'TOO_MANY_JOBS_IN_FLIGHT');
+    }
+    throw err;
+  }
+}
+
+/** The caller's job by id, or 404 (another key's job is indistinguishable from a missing one). */
+export async function ownJob(deps: JobDeps, res: Response, rawId: string, withResult: boolean): Promise<Job> {
+  const jobId = parseOrFail<string>(jobIdSchema, rawId, 'id');
+  res.locals.jobId = jobId;
+  const job = await getJob(deps.sql, { jobId, apiKeyId: (res.locals.apiKey as ApiKey).id, withResult });
+  if (!job) throw new FirecrawlError(404, 'job not found', undefined, 'NOT_FOUND');
+  return job;
+}
+
+export function firecrawlStatus(job: Job): 'scraping' | 'completed' | 'failed' | 'cancelled' {
+  if (job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled') return job.status;
+  return 'scraping';
+}
+
+interface ResultItem {
+  title?: string;
+  description?: string;
+  content?: string;
+  source?: string;
+}
+interface ResultFailure {
+  url?: string;
+  reason?: string;
+  message?: string;
+  status?: number;
+}
+
+function resultOf(job: Job): { items: ResultItem[]; failures: ResultFailure[] } {
+  const r = (job.result ?? {}) as { knowledgeItems?: ResultItem[]; failedPages?: ResultFailure[] };
+  const failures = Array.isArray(r.failedPages) ? r.failedPages : [];
+  // A job that failed as a whole ("no page could be crawled") carries its page failures in its error.
+  const errorFailures = (job.error as { failures?: ResultFailure[] } | null)?.failures;
+  return { items: Array.isArray(r.knowledgeItems) ? r.knowledgeItems : [], failures: failures.length ? failures : Array.isArray(errorFailures) ? errorFailures : [] };
+}
+
+/** A crawled page as a Firecrawl document: its main-content Markdown and what the job kept of its metadata. */
+function documentOf(item: ResultItem): FirecrawlDocument {
+  const url = item.source ?? '';
+  return {
+    markdown: item.content ?? '',
+    metadata: { ...(item.title ? { title: item.title } : {}), ...(item.description ? { description: item.description } : {}), sourceURL: url, url, statusCode: 200, contentType: 'text/html' },
+  };
+}
+
+/**
+ * One status page. `next` is the absolute URL of the following page: v2
+ * sends null on the last one, v1 leaves the key out (its client pages while
+ * the key is present).
+ */
+export function statusPage(job: Job, req: Request, version: 'v1' | 'v2', kind: JobKind) {
+  const query = parseOrFail<{ skip: number; limit?: number }>(statusQuerySchema, req.query, 'query');
+  const size = query.limit ?? STATUS_PAGE_SIZE;
+  const { items } = resultOf(job);
+  const progress = (job.progress ?? {}) as { pagesIndexed?: number; totalPages?: number };
+  const done = job.status === 'completed';
+  const completed = done ? items.length : (progress.pagesIndexed ?? 0);
+  const total = done ? items.length : Math.max(progress.totalPages ?? 0, completed);
+  const data = items.slice(query.skip, query.skip + size).map(documentOf);
+  const more = query.skip + size < items.length;
+  const next = more ? `${req.protocol}://${req.get('host')}/firecrawl/${version}/${kind}/${job.id}?skip=${query.skip + size}${query.limit ? `&limit=${query.limit}` : ''}` : null;
+  return {
+    success: true,
+    status: firecrawlStatus(job),
+    total,
+    completed,
+    creditsUsed: completed,
+    expiresAt: new Date((job.completedAt ?? job.createdAt).getTime() + EXPIRES_MS).toISOString(),
+    ...(version === 'v2' || next ? { next } : {}),
+    data,
+    ...(job.status === 'failed' && job.error ? { error: job.error.message } : {}),
+  };
+}
+
+/** Pages that failed, in Firecrawl's errors shape; robots.txt refusals listed apart. */
+export function errorsOf(job: Job) {
+  const { failures } = resultOf(job);
+  const robots = failures.filter((f) => f.reason === 'robots_disallowed');
+  const errors = failures
+    .filter((f) => f.reason !== 'robots_disallowed')
+    .map((f, i) => ({ id: `${job.id}-${i}`, timestamp: (job.completedAt ?? job.updatedAt).toISOString(), url: f.url ?? '', error: f.message ?? f.reason ?? 'failed', ...(f.reason ? { code: f.reason } : {}), ...(f.status ? { statusCode: f.status } : {}) }));
+  return { errors, robotsBlocked: robots.map((f) => f.url ?? '') };
+}
+
+/** DELETE: cancel a pending or running job; one already finished is answered with its status. */
+export async function cancel(deps: JobDeps, res: Response, job: Job): Promise<{ success: boolean; status: string }> {
+  const cancelled = await cancelJob(deps.sql, deps.boss, { jobId: job.id, apiKeyId: (res.locals.apiKey as ApiKey).id });
+  if (cancelled) return { success: true, status: 'cancelled' };
+  const now = await ownJob(deps, res, job.id, false);
+  if (now.status === 'cancelled') return { success: true, status: 'cancelled' };
+  throw new FirecrawlError(409, `the job is ${firecrawlStatus(now)} and can no longer be cancelled`, undefined, 'INVALID_STATE');
+}

@@ -2,3 +2,4 @@
 export * from './tasks.js';
 export { reapStaleCrawls, rescueAbandonedPageTasks, type RescueResult } from './maintenance.js';
 export { listCrawlPages, listPageEvents, type PageEvent, type PageRow } from './pageEvents.js';
+export * from './hosts.js';

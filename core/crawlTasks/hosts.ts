@@ -1,0 +1,128 @@
+// Politeness across every worker and job, through PostgreSQL: per host at most
+// `concurrency` requests in flight and `delayMs` (or the host's robots.txt
+// Crawl-delay, if longer) between two request starts, and a host that answered
+// 429/503 with Retry-After is left alone until then by everyone. The database's
+// clock decides, so workers on machines whose clocks differ agree.
+import type { Db, Sql } from '../db.js';
+
+export interface HostLimits {
+  concurrency: number;
+  delayMs: number;
+  /** A slot not given back within this long (its worker died mid-request) is free again. */
+  leaseMs: number;
+}
+
+export interface HostLease {
+  host: string;
+  slot: number;
+  holder: string;
+}
+
+export type HostGrant = { granted: true; lease: HostLease } | { granted: false; waitMs: number };
+
+/** While every slot is taken, ask again this often (a release frees one at any time). */
+const BUSY_RETRY_MS = 25;
+
+/**
+ * Take a slot of `host` for one request if its limits allow one now; else say
+ * how long to wait before asking again. One short transaction on the host's row.
+ */
+export async function acquireHostSlot(sql: Sql, p: { host: string; holder: string; limits: HostLimits }): Promise<HostGrant> {
+  return sql.begin(async (tx) => {
+    await tx`insert into crawl_hosts (host) values (${p.host}) on conflict (host) do nothing`;
+    const [h] = await tx`
+      select greatest(extract(epoch from (next_start_at - now())), extract(epoch from (coalesce(slowed_until, now()) - now())), 0) * 1000 as wait_ms
+      from crawl_hosts where host = ${p.host} for update`;
+    const waitMs = Math.ceil(Number(h!.wait_ms));
+    if (waitMs > 0) return { granted: false, waitMs };
+    const [free] = await tx`
+      select s as slot from generate_series(0, ${Math.max(1, p.limits.concurrency) - 1}::int) s
+      where not exists (select 1 from crawl_host_leases l where l.host = ${p.host} and l.slot = s and l.expires_at > now())
+      order by s limit 1`;
+    if (!free) return { granted: false, waitMs: BUSY_RETRY_MS };
+    await tx`
+      insert into crawl_host_leases (host, slot, holder, expires_at)
+      values (${p.host}, ${free.slot as number}, ${p.holder}, now() + ${p.limits.leaseMs} * interval '1 millisecond')
+      on conflict (host, slot) do update set holder = excluded.holder, expires_at = excluded.expires_at`;
+    await tx`
+      update crawl_hosts set next_start_at = now() + greatest(${Math.max(0, p.limits.delayMs)}, coalesce(delay_ms, 0)) * interval '1 millisecond', updated_at = now()
+      where host = ${p.host}`;
+    return { granted: true, lease: { host: p.host, slot: free.slot as number, holder: p.holder } };
+  });
+}
+
+export async function releaseHostSlot(db: Db, lease: HostLease): Promise<void> {
+  await db`delete from crawl_host_leases where host = ${lease.host} and slot = ${lease.slot} and holder = ${lease.holder}`;
+}
+
+/** The host's robots.txt Crawl-delay (a floor on the configured delay for every job), or none. */
+export async function setHostCrawlDelay(db: Db, host: string, delayMs: number | undefined): Promise<void> {
+  await db`
+    insert into crawl_hosts (host, delay_ms) values (${host}, ${delayMs ?? null})
+    on conflict (host) do update set delay_ms = excluded.delay_ms, updated_at = now()`;
+}
+
+/** A 429/503 with Retry-After: no worker starts a request to `host` for `retryAfterMs` (never shortens a longer pause). */
+export async function slowHost(db: Db, host: string, retryAfterMs: number): Promise<void> {
+  await db`
+    insert into crawl_hosts (host, slowed_until) values (${host}, now() + ${retryAfterMs} * interval '1 millisecond')
+    on conflict (host) do update set slowed_until = greatest(crawl_hosts.slowed_until, excluded.slowed_until), updated_at = now()`;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+
+/** A worker's way through the shared limits: wait for a slot of the host, run the request, give the slot back. */
+export class SharedHostLimiter {
+  constructor(
+    private readonly sql: Sql,
+    private readonly holder: string,
+    private readonly limits: HostLimits,
+  ) {}
+
+  async run<T>(host: string, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+    let lease: HostLease;
+    for (;;) {
+      const grant = await acquireHostSlot(this.sql, { host, holder: this.holder, limits: this.limits });
+      if (grant.granted) {
+        lease = grant.lease;
+        break;
+      }
+      await sleep(grant.waitMs, signal);
+    }
+    try {
+      return await fn();
+    } finally {
+      await releaseHostSlot(this.sql, lease).catch(() => {}); // the lease expires anyway
+    }
+  }
+}
+
+export interface CachedRobots {
+  status: number;
+  body: string;
+}
+
+/** The origin's robots.txt answer if one was cached within `maxAgeMs`. */
+export async function cachedRobots(db: Db, origin: string, maxAgeMs: number): Promise<CachedRobots | null> {
+  const [row] = await db`
+    select status, body from crawl_robots where origin = ${origin} and fetched_at > now() - ${maxAgeMs} * interval '1 millisecond'`;
+  return row ? { status: row.status as number, body: row.body as string } : null;
+}
+
+export async function storeRobots(db: Db, origin: string, answer: CachedRobots): Promise<void> {
+  await db`
+    insert into crawl_robots (origin, status, body) values (${origin}, ${answer.status}, ${answer.body})
+    on conflict (origin) do update set status = excluded.status, body = excluded.body, fetched_at = now()`;
+}

@@ -39,6 +39,9 @@ const STRONG_SUBSTRINGS = [
   'lightbox', 'syndication', 'sitemap', 'copyright', 'noprint', 'no-print', 'newsticker', 'further-reading',
   'more-stories', 'werbung', 'post-tags', 'entry-tags', 'article-tags', 'entry-footer', 'post-footer', 'prevnext',
   'prev-next', 'next-prev', 'post-navigation', 'nav-links',
+  // tables of contents, image captions and sources
+  'ez-toc', 'table-of-contents', 'bildunterschrift', 'imagedescription',
+  'image-description', 'img-desc', 'img_desc', 'img-metadata', 'image-source', 'image__source', 'bildquelle',
 ];
 /**
  * Weak names: short words matched as whole tokens ("nav" but not "canvas") and
@@ -86,6 +89,7 @@ export function isJunk(el: DomElement): boolean {
 const STRUCTURAL = new Set(['html', 'body', 'main']);
 /** Inline runs are left alone: a classed <a> or <strong> inside a sentence belongs to the sentence. */
 const INLINE_KEEP = new Set(['a', 'strong', 'em', 'b', 'i']);
+const INLINE_CREDIT_RE = /copyright|credit|caption/;
 
 /** Prose (non-link characters) from which a <header> is taken to hold an article lead. */
 const HEADER_LEAD_TEXT = 150;
@@ -143,8 +147,10 @@ export function classifyBoilerplate(root: DomElement, protectedEls: Set<DomEleme
     }
     const role = attr(el, 'role').toLowerCase();
     if (role && BOILER_ROLES.has(role)) return !wrapper && !(lowLinks && prose >= 0.6 * total);
-    if (STRUCTURAL.has(el.name) || INLINE_KEEP.has(el.name)) return false;
+    if (STRUCTURAL.has(el.name)) return false;
     const ci = classAndId(el);
+    // A credit set in italics ("<em class=copyright>") is still a credit.
+    if (INLINE_KEEP.has(el.name)) return !!ci && INLINE_CREDIT_RE.test(ci) && text < 200;
     if (!ci) return false;
     const strong = STRONG_CLASS_RE.test(ci);
     // <article> is a weak content marker: only unambiguous names ("comment", "modal") override it.

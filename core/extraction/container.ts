@@ -13,6 +13,16 @@ const BODY_CLASS_TIERS: RegExp[] = [
   /content-main|content_main|content-body|contentbody|content__body|main-content|maincontent|page-content|pagecontent|main-column|region-content|(?:^| )(?:content|text|story|post|entry)(?: |$)/,
 ];
 
+/** A class token that names furniture as well ("related-post-content", "comment-body") is no body marker. */
+const FURNITURE_TOKEN_RE = /related|comment|sidebar|teaser|footer|author|promo|newsletter|caption/;
+
+/** Class + id for body-marker tests, without tokens that also name furniture. */
+function markerNames(el: DomElement): string {
+  const ci = classAndId(el);
+  if (!ci || !FURNITURE_TOKEN_RE.test(ci)) return ci;
+  return ci.split(/\s+/).filter((t) => !FURNITURE_TOKEN_RE.test(t)).join(' ');
+}
+
 const CONTAINER_TAGS = new Set(['div', 'section', 'article', 'main', 'td', 'span', 'font', 'center', 'form']);
 
 /** Enough text that a marker is taken to hold the article rather than a teaser or an empty shell. */
@@ -108,7 +118,7 @@ export function findMarkerAncestors(body: DomElement): Set<DomElement> {
 function isMarker(el: DomElement): boolean {
   if (el.name === 'main' || attr(el, 'itemprop') === 'articleBody' || attr(el, 'role') === 'main') return true;
   if (!CONTAINER_TAGS.has(el.name)) return false;
-  const ci = classAndId(el);
+  const ci = markerNames(el);
   return ci !== '' && BODY_CLASS_TIERS[0]!.test(ci);
 }
 
@@ -127,7 +137,7 @@ export function findMarkedContainer(body: DomElement, stats: StatsMap, skip: (el
     if (el.name === 'article') articles.push(el);
     if (el.name === 'main' || attr(el, 'role') === 'main') mains.push(el);
     if (CONTAINER_TAGS.has(el.name)) {
-      const ci = classAndId(el);
+      const ci = markerNames(el);
       if (ci) {
         for (let t = 0; t < BODY_CLASS_TIERS.length; t++) {
           if (BODY_CLASS_TIERS[t]!.test(ci)) {

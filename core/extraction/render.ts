@@ -82,10 +82,10 @@ const DATE_ONLY_RE = new RegExp(`^(?:(?:\\d{1,4}[./-]\\d{1,2}(?:[./-]\\d{2,4})?\
  * Short calls to action that sites put inside the article body: newsletter and subscription
  * prompts, "follow us", donations, app downloads, advertising notices (several languages).
  */
-const CTA_RE = /newsletter|subscri(?:be|ption)|abonn|\babo\b|sign(?:ing)? up|anmelden|registrier|follow us|folg(?:en sie|e uns)|jetzt spenden|unterstützen sie|support us|donate|postfach|inbox|download (?:the|our) app|telegram|whatsapp|enthält werbung|affiliate|s[ií]guenos|all rights reserved|alle rechte vorbehalten/i;
+const CTA_RE = /newsletter|subscri(?:be|ption)|abonn|\babo\b|sign(?:ing)? up|anmelden|registrier|follow us|folg(?:en sie|e uns)|jetzt spenden|unterstützen sie|support us|donate|postfach|inbox|download (?:the|our) app|telegram|whatsapp|enthält werbung|affiliate|s[ií]guenos|all rights reserved|alle rechte vorbehalten|support(?:ing)? our work|consider supporting|unterstütze|gefällt (?:dir|ihnen|euch) unser|we want to hear what you think|letter to the editor|leserbrief|for the latest (?:news|stories)|hazte miembro|(?:artikel|beitrag) teilen|share this (?:article|story|post)|externer? inhalte?\b|redaktioneller inhalt|third-party content/i;
 const CTA_MAX = 160;
 /** Titles of "more on this" boxes: only a line of their own this short is taken for one. */
-const MORE_RE = /mehr zum thema|weitere informationen|könnte sie auch interessieren|lesen sie (?:auch|mehr)|auch interessant|zum weiterlesen|weiterführende|see also|read (?:more|also|next)|related|zobacz również|puedes ver|mira:|à lire aussi|lire aussi|leggi anche/i;
+const MORE_RE = /mehr zum thema|weitere informationen|könnte sie auch interessieren|lesen sie (?:auch|mehr)|auch interessant|zum weiterlesen|weiterführende|see also|read (?:more|also|next)|related|zobacz również|puedes ver|mira:|à lire aussi|lire aussi|leggi anche|über (?:den|die) autor|about the author|zum autor|sobre el autor|weitere (?:beiträge|artikel|news|nachrichten)|more (?:from|stories|articles)/i;
 const MORE_MAX = 50;
 
 function isCallToAction(text: string, max = CTA_MAX): boolean {

@@ -24,3 +24,34 @@ describe('leads outside the article body', () => {
     assert.match(r.text, /^Paragraph 0 of the content/);
   });
 });
+
+describe('furniture inside the article container', () => {
+  it('does not take a related-posts box for the article body because its class also says "post-content"', () => {
+    const related = `<div class="rp4wp-related-posts"><ul>${Array.from({ length: 3 }, (_, i) => `<li><a href="/r${i}">Related story ${i}</a><div class="rp4wp-related-post-content"><p>Excerpt of related story ${i}, a sentence that runs long enough to count as prose for the scorer.</p></div></li>`).join('')}</ul></div>`;
+    const html = page(`<article class="post"><h1>Story</h1>${para(4)}${related}</article>`);
+    const r = extractPage(html, BASE);
+    assert.match(r.text, /Paragraph 3 of the content/);
+    assert.doesNotMatch(r.text, /Excerpt of related story/);
+  });
+
+  it('drops image descriptions, photo sources and a table of contents by their class names', () => {
+    const html = page(`<article>${para(2)}<div class="ez-toc-container"><p class="ez-toc-title">Contents of this page</p></div><div class="image"><p class="imagedescription">AFP / A PHOTOGRAPHER</p><div class="image-source">Source: Photo Agency</div></div>${para(2, 'rest')}</article>`);
+    const r = extractPage(html, BASE);
+    assert.doesNotMatch(r.text, /Contents of this page|A PHOTOGRAPHER|Photo Agency/);
+    assert.match(r.text, /Paragraph 1 of the rest/);
+  });
+
+  it('drops a credit set inline (<em class="copyright">) but keeps emphasis in sentences', () => {
+    const html = page(`<article>${para(2)}<div class="picture"><em class="copyright">Press Office | Jane Photographer</em></div><p>This sentence has <em class="highlight">emphasis</em> that stays.</p>${para(2, 'rest')}</article>`);
+    const r = extractPage(html, BASE);
+    assert.doesNotMatch(r.text, /Jane Photographer/);
+    assert.match(r.text, /This sentence has emphasis that stays\./);
+  });
+
+  it('drops short calls to support the site, to write to the editor, to share, and "about the author" titles', () => {
+    const html = page(`<article>${para(3)}<p>If you enjoyed reading this post, would you consider supporting our work?</p><p>Submit your letter to the editor via this form.</p><p>Diesen Artikel teilen</p><h3>About the author</h3><p>Jane writes about science.</p></article>`);
+    const r = extractPage(html, BASE);
+    assert.doesNotMatch(r.text, /supporting our work|letter to the editor|Artikel teilen|About the author/);
+    assert.match(r.text, /Paragraph 2 of the content/);
+  });
+});

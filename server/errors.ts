@@ -1,7 +1,8 @@
+import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from '../core/logger.js';
 
-/** An error with an HTTP status and a stable code, rendered as {error:{code,message,details}}. */
+/** An error with an HTTP status and a stable code, rendered by errorBody(). */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -12,6 +13,15 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * The one error body of the API: {statusCode, error: <HTTP status text>, message, code, details}.
+ * Flat, so KnowledgeSDK's client (which reads `message` or `error` as a string, and `code`)
+ * shows the message instead of "[object Object]"; `details` is null when there are none.
+ */
+export function errorBody(status: number, code: string, message: string, details?: unknown) {
+  return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, code, details: details ?? null };
 }
 
 export const notFound = (what = 'resource') => new HttpError(404, 'not_found', `${what} not found`);
@@ -40,8 +50,6 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     if (res.headersSent) return;
     for (const [k, v] of Object.entries(httpError.headers)) res.setHeader(k, v);
-    res.status(httpError.status).json({
-      error: { code: httpError.code, message: httpError.message, ...(httpError.details === undefined ? {} : { details: httpError.details }) },
-    });
+    res.status(httpError.status).json(errorBody(httpError.status, httpError.code, httpError.message, httpError.details));
   };
 }

@@ -18,11 +18,11 @@ const jobStatus = z.enum(JOB_STATUSES);
 
 const errorResponse = z
   .object({
-    error: z.object({
-      code: z.string().meta({ description: 'stable, machine-readable: validation_error, unauthorized, not_found, invalid_state, idempotency_conflict, rate_limited, …' }),
-      message: z.string(),
-      details: z.unknown().optional().meta({ description: 'for validation errors: [{field, message}], one per problem' }),
-    }),
+    statusCode: z.int().meta({ description: 'the HTTP status, repeated' }),
+    error: z.string().meta({ description: 'the HTTP status text, e.g. "Bad Request"' }),
+    message: z.string(),
+    code: z.string().meta({ description: 'stable, machine-readable: validation_error, unauthorized, not_found, invalid_state, idempotency_conflict, rate_limited, …' }),
+    details: z.unknown().meta({ description: 'for validation errors: [{field, message}], one per problem; null when there are none' }),
   })
   .meta({ id: 'Error' });
 
@@ -52,7 +52,8 @@ const jobFields = {
   attempts: z.int(),
   maxAttempts: z.int(),
   progress: z.record(z.string(), z.unknown()).nullable().meta({ description: '{currentStep, pagesScraped, totalPages} while running' }),
-  error: jobError.optional().meta({ description: 'present when the job failed or was cancelled' }),
+  error: z.string().optional().meta({ description: 'present when the job failed or was cancelled: the error message' }),
+  errorDetail: jobError.optional().meta({ description: 'present with error: {code, message, …}, machine-readable' }),
 };
 
 const jobSummary = z.object(jobFields).meta({ id: 'JobSummary' });
@@ -503,7 +504,7 @@ thead th{font-size:.85rem;color:#57606a}.m{font-weight:700;font-family:ui-monosp
 <header><h1>Gleaner API</h1></header>
 <main>
 <p>The machine-readable description is <a href="/v1/openapi.json"><code>/v1/openapi.json</code></a> (OpenAPI 3.1, generated from the schemas the server validates requests with). Load it into any OpenAPI tool to browse it or generate a client.</p>
-<p>Routes marked “key” need an API key, in <code>x-api-key</code> or as <code>Authorization: Bearer &lt;key&gt;</code>. Errors are JSON: <code>{"error": {"code", "message", "details"}}</code>.</p>
+<p>Routes marked “key” need an API key, in <code>x-api-key</code> or as <code>Authorization: Bearer &lt;key&gt;</code>. Errors are JSON: <code>{"statusCode", "error", "message", "code", "details"}</code>.</p>
 <h2>Routes</h2>
 <div class="wrap"><table>
 <thead><tr><th scope="col">Method</th><th scope="col">Path</th><th scope="col">What it does</th><th scope="col">Auth</th></tr></thead>

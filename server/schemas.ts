@@ -1,4 +1,7 @@
 // Request schemas: the single description of what each route accepts.
+// Unknown fields are ignored (stripped), not refused: clients such as
+// KnowledgeSDK's add their own (apiKeyId); a known field of the wrong type is a
+// 400 naming it.
 import { z } from 'zod';
 import { JOB_STATUSES } from '../core/jobs.js';
 import { checkUrlSyntax } from '../core/ssrf.js';
@@ -16,52 +19,40 @@ function publicUrl(allowPrivateNetworks: boolean) {
     });
 }
 
-const unknownFields = (issue: { code?: string; keys?: string[] }) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${(issue.keys ?? []).join(', ')}` : undefined);
-
 const pathPattern = z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 
 export function extractRequestSchema(opts: { allowPrivateNetworks: boolean }) {
   const url = publicUrl(opts.allowPrivateNetworks);
-  return z
-    .strictObject(
-      {
-        url,
-        callbackUrl: url.optional(),
-        maxPages: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(20, 'must be at most 20').optional(),
-        singlePage: z.boolean({ error: 'must be true or false' }).optional(),
-        includePatterns: z.array(pathPattern).max(20, 'at most 20 patterns').optional(),
-        excludePatterns: z.array(pathPattern).max(20, 'at most 20 patterns').optional(),
-        urls: z.array(url).min(1, 'must list at least one URL').max(20, 'at most 20 URLs').optional(),
-      },
-      { error: unknownFields },
-    );
+  return z.object({
+    url,
+    callbackUrl: url.optional(),
+    maxPages: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(20, 'must be at most 20').optional(),
+    singlePage: z.boolean({ error: 'must be true or false' }).optional(),
+    includePatterns: z.array(pathPattern).max(20, 'at most 20 patterns').optional(),
+    excludePatterns: z.array(pathPattern).max(20, 'at most 20 patterns').optional(),
+    urls: z.array(url).min(1, 'must list at least one URL').max(20, 'at most 20 URLs').optional(),
+  });
 }
 export type ExtractRequest = z.output<ReturnType<typeof extractRequestSchema>>;
 
 export function scrapeRequestSchema(opts: { allowPrivateNetworks: boolean }) {
-  return z.strictObject({ url: publicUrl(opts.allowPrivateNetworks) }, { error: unknownFields });
+  return z.object({ url: publicUrl(opts.allowPrivateNetworks) });
 }
 
-export const searchRequestSchema = z.strictObject(
-  {
-    query: z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters'),
-    limit: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(50, 'must be at most 50').default(10),
-    filters: z
-      .strictObject(
-        {
-          categories: z.array(z.enum(CATEGORIES, { error: `must be one of ${CATEGORIES.join(', ')}` })).min(1, 'must list at least one category').max(CATEGORIES.length).optional(),
-          urlPrefixes: z.array(z.string().min(1, 'must not be empty').max(MAX_URL_LENGTH)).min(1, 'must list at least one prefix').max(20, 'at most 20 prefixes').optional(),
-          jobIds: z.array(z.string().regex(/^job_[0-9A-Za-z]{1,64}$/, 'is not a job id')).min(1, 'must list at least one job id').max(100, 'at most 100 job ids').optional(),
-        },
-        { error: unknownFields },
-      )
-      .optional(),
-  },
-  { error: unknownFields },
-);
+export const searchRequestSchema = z.object({
+  query: z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters'),
+  limit: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(50, 'must be at most 50').default(10),
+  filters: z
+    .object({
+      categories: z.array(z.enum(CATEGORIES, { error: `must be one of ${CATEGORIES.join(', ')}` })).min(1, 'must list at least one category').max(CATEGORIES.length).optional(),
+      urlPrefixes: z.array(z.string().min(1, 'must not be empty').max(MAX_URL_LENGTH)).min(1, 'must list at least one prefix').max(20, 'at most 20 prefixes').optional(),
+      jobIds: z.array(z.string().regex(/^job_[0-9A-Za-z]{1,64}$/, 'is not a job id')).min(1, 'must list at least one job id').max(100, 'at most 100 job ids').optional(),
+    })
+    .optional(),
+});
 export type SearchRequest = z.output<typeof searchRequestSchema>;
 
-export const listJobsQuerySchema = z.strictObject({
+export const listJobsQuerySchema = z.object({
   status: z.enum(JOB_STATUSES, { error: `must be one of ${JOB_STATUSES.join(', ')}` }).optional(),
   limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(100, 'must be at most 100').default(20),
   cursor: z.string().max(500).optional(),

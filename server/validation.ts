@@ -61,8 +61,9 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, where =
   const problems = [...textProblems];
   const named = new Set(textProblems.map((p) => p.field));
   // A field with bad text also fails its schema for that reason: name it once.
+  // Unknown fields are stripped by the API's schemas (z.object); a strict schema
+  // elsewhere still gets each unknown field named itself, not its parent.
   for (const issue of parsed.success ? [] : parsed.error.issues) {
-    // An unknown field is named itself, not the object that holds it.
     const fields = issue.code === 'unrecognized_keys' ? issue.keys.map((key) => fieldName([...issue.path, key], where)) : [fieldName(issue.path, where)];
     for (const field of fields) {
       if (!named.has(field)) problems.push({ field, message: issue.code === 'unrecognized_keys' ? 'is not a known field' : issue.message });

@@ -8,6 +8,7 @@ import { JobRunner } from '../worker/runner.js';
 import { runnerOptions } from '../worker/worker.js';
 import { onCleanup } from './helpers/cleanup.js';
 import { assertDocumented, documentedResult } from './helpers/documented.js';
+import { errorCode, errorDetails } from './helpers/errors.js';
 import { articlePage, fixtureSite, startHttpServer, type TestServer } from './helpers/http.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -65,32 +66,32 @@ describe('validation', () => {
   test('a missing url names the field', async () => {
     const res = await submit({});
     assert.equal(res.status, 400);
-    assert.equal(res.body.error.code, 'validation_error');
-    assert.deepEqual(res.body.error.details.map((d: { field: string }) => d.field), ['url']);
+    assert.equal(errorCode(res.body), 'validation_error');
+    assert.deepEqual((errorDetails(res.body) as any).map((d: { field: string }) => d.field), ['url']);
   });
 
   test('every bad field is listed with its reason', async () => {
-    const res = await submit({ url: 'ftp://example.com/x', maxPages: 99, singlePage: 'yes', includePatterns: [''], urls: [], extra: 1 });
+    const res = await submit({ url: 'ftp://example.com/x', maxPages: 99, singlePage: 'yes', includePatterns: [''], urls: [], apiKeyId: 'k_1' });
     assert.equal(res.status, 400);
-    const fields = Object.fromEntries(res.body.error.details.map((d: { field: string; message: string }) => [d.field, d.message]));
+    const fields = Object.fromEntries((errorDetails(res.body) as any).map((d: { field: string; message: string }) => [d.field, d.message]));
     assert.match(fields.url, /http/);
     assert.match(fields.maxPages, /at most 20/);
     assert.match(fields.singlePage, /true or false/);
     assert.match(fields['includePatterns.0'], /empty/);
     assert.match(fields.urls, /at least one/);
-    assert.match(fields.extra, /not a known field/); // an unknown field is named itself
+    assert.deepEqual(Object.keys(fields).sort(), ['includePatterns.0', 'maxPages', 'singlePage', 'url', 'urls'], 'an unknown field (a client’s own apiKeyId) is ignored, not named');
   });
 
   test('not a URL', async () => {
     const res = await submit({ url: 'not a url' });
     assert.equal(res.status, 400);
-    assert.equal(res.body.error.details[0].field, 'url');
+    assert.equal((errorDetails(res.body) as any)[0].field, 'url');
   });
 
   test('malformed JSON is a 400, not a 500', async () => {
     const res = await stack.request('POST', '/v1/extract/async', { rawBody: '{"url":', headers: { 'content-type': 'application/json' } });
     assert.equal(res.status, 400);
-    assert.equal(res.body.error.code, 'invalid_json');
+    assert.equal(errorCode(res.body), 'invalid_json');
   });
 
   test('a body that is not JSON is 415', async () => {
@@ -101,7 +102,7 @@ describe('validation', () => {
   test('an oversized body is 413', async () => {
     const res = await submit({ url: 'http://example.com/', includePatterns: ['x'.repeat(100 * 1024)] });
     assert.equal(res.status, 413);
-    assert.equal(res.body.error.code, 'payload_too_large');
+    assert.equal(errorCode(res.body), 'payload_too_large');
   });
 
   test('a bad job id is a 400, an unknown one a 404, an unknown route a 404', async () => {
@@ -109,13 +110,13 @@ describe('validation', () => {
     assert.equal((await stack.request('GET', '/v1/jobs/job_doesnotexist')).status, 404);
     const res = await stack.request('GET', '/v1/nothing-here');
     assert.equal(res.status, 404);
-    assert.equal(res.body.error.code, 'not_found');
+    assert.equal(errorCode(res.body), 'not_found');
   });
 
   test('list filters are validated', async () => {
     const res = await stack.request('GET', '/v1/jobs?status=done&limit=1000');
     assert.equal(res.status, 400);
-    const fields = res.body.error.details.map((d: { field: string }) => d.field).sort();
+    const fields = (errorDetails(res.body) as any).map((d: { field: string }) => d.field).sort();
     assert.deepEqual(fields, ['limit', 'status']);
     assert.equal((await stack.request('GET', '/v1/jobs?cursor=garbage')).status, 400);
   });
@@ -132,7 +133,7 @@ describe('authentication', () => {
     await revokeApiKey(stack.sql, 'to-revoke');
     const res = await submit(body, { key });
     assert.equal(res.status, 401);
-    assert.equal(res.body.error.code, 'unauthorized');
+    assert.equal(errorCode(res.body), 'unauthorized');
   });
 
   test('Authorization: Bearer works as well as x-api-key', async () => {
@@ -228,9 +229,11 @@ describe('lifecycle', () => {
     assert.equal(job.attempts, 3);
     const view = await stack.request('GET', `/v1/jobs/${job.id}`);
     assert.equal(view.body.status, 'failed');
-    assert.equal(view.body.error.code, 'upstream_status');
-    assert.equal(view.body.error.status, 500);
-    assert.match(view.body.error.message, /500/);
+    // `error` is the message the client shows; `errorDetail` the machine-readable object.
+    assert.equal(view.body.errorDetail.code, 'upstream_status');
+    assert.equal(view.body.errorDetail.status, 500);
+    assert.match(view.body.errorDetail.message, /500/);
+    assert.equal(view.body.error, view.body.errorDetail.message);
     assert.equal(view.body.result, undefined);
     const events = await listJobEvents(stack.sql, job.id);
     assert.deepEqual(
@@ -299,7 +302,7 @@ describe('idempotency', () => {
     assert.equal((await submit({ url: `${site.url}/article` }, { headers })).status, 202);
     const conflict = await submit({ url: `${site.url}/other` }, { headers });
     assert.equal(conflict.status, 409);
-    assert.equal(conflict.body.error.code, 'idempotency_conflict');
+    assert.equal(errorCode(conflict.body), 'idempotency_conflict');
   });
 
   test('idempotency keys are per API key', async () => {
@@ -410,11 +413,11 @@ describe('SSRF by default', () => {
     for (const url of ['http://127.0.0.1/', 'http://localhost:8080/', 'http://10.0.0.1/', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/', 'http://2130706433/']) {
       const res = await strict.request('POST', '/v1/extract/async', { body: { url } });
       assert.equal(res.status, 400, url);
-      assert.equal(res.body.error.details[0].field, 'url');
+      assert.equal((errorDetails(res.body) as any)[0].field, 'url');
     }
     const cb = await strict.request('POST', '/v1/extract/async', { body: { url: 'https://example.com/', callbackUrl: 'http://192.168.1.10/hook' } });
     assert.equal(cb.status, 400);
-    assert.equal(cb.body.error.details[0].field, 'callbackUrl');
+    assert.equal((errorDetails(cb.body) as any)[0].field, 'callbackUrl');
   });
 });
 
@@ -453,7 +456,7 @@ describe('abuse limits', () => {
     for (let i = 0; i < 3; i++) assert.equal((await limited.request('GET', '/v1/jobs')).status, 200);
     const res = await limited.request('GET', '/v1/jobs');
     assert.equal(res.status, 429);
-    assert.equal(res.body.error.code, 'rate_limited');
+    assert.equal(errorCode(res.body), 'rate_limited');
     const retryAfter = Number(res.headers.get('retry-after'));
     assert.ok(retryAfter >= 1 && retryAfter <= 2, `Retry-After ${retryAfter}`);
     const { key: other } = await createApiKey(limited.sql, 'other-limited');
@@ -467,7 +470,7 @@ describe('abuse limits', () => {
     assert.equal((await capped.request('POST', '/v1/extract/async', { body })).status, 202);
     const over = await capped.request('POST', '/v1/extract/async', { body });
     assert.equal(over.status, 429);
-    assert.equal(over.body.error.code, 'too_many_jobs_in_flight');
+    assert.equal(errorCode(over.body), 'too_many_jobs_in_flight');
     assert.ok(over.headers.get('retry-after'));
     await capped.request('POST', `/v1/jobs/${first.body.jobId}/cancel`);
     assert.equal((await capped.request('POST', '/v1/extract/async', { body })).status, 202);

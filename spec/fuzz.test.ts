@@ -1,7 +1,8 @@
 // The API fuzzed in-process with fast-check (scripts/chaos/fuzz.ts) across
 // every route with full-Unicode text: no 5xx, every 4xx a JSON
-// {error:{code,message}}, every validation_error naming fields that exist, a
-// request with one field wrong a 400 naming that field, 413 over the body
+// {statusCode, error, message, code, details}, every validation_error naming
+// fields that exist, a request with one field wrong a 400 naming that field, a
+// valid request with an unknown field added not a 400 (ignored), 413 over the body
 // limit, 415 for a body that is not JSON, 401 without a valid key.
 // `npm run chaos` runs the same fuzzer with ≥ 10,000 requests against the real
 // server process.
@@ -24,6 +25,7 @@ test(`${RUNS} generated requests on every route: no 5xx, every 4xx names its pro
   assert.ok(outcome.requests >= RUNS * 0.95, `only ${outcome.requests} of ${RUNS} requests could be sent`);
   assert.ok(![...outcome.statuses.keys()].some((s) => s >= 500 && s !== 502 && s !== 504), 'no 5xx but a scrape’s upstream failure');
   assert.ok(outcome.oversized > 0 && outcome.wrongType > 0, 'the generator covers oversized and non-JSON bodies');
+  assert.ok(outcome.unknownFields > 0, 'the generator covers valid requests with an unknown field');
   for (const route of ['POST /v1/extract/async', 'POST /v1/extract', 'POST /v1/scrape', 'POST /v1/search', 'GET /v1/jobs']) {
     assert.ok((outcome.oneFieldWrong.get(route) ?? 0) > 0, `requests with one field wrong reach ${route}`);
   }

@@ -56,7 +56,7 @@ async function run(options: ScenarioOptions, scope: Scope): Promise<ScenarioRepo
   const otherKey = await apiCall(base, 'GET', '/v1/jobs', { key: k3 });
   checks.add(
     'rate limit per key → 429 rate_limited with Retry-After; honoured Retry-After works again; other keys unaffected',
-    banner !== null && ok >= BURST && ok <= BURST + 1 && limited.length >= 6 && limited.every((r) => r.body?.error?.code === 'rate_limited' && Number(r.headers.get('retry-after')) >= 1) && afterWait.status === 200 && otherKey.status === 200,
+    banner !== null && ok >= BURST && ok <= BURST + 1 && limited.length >= 6 && limited.every((r) => r.body?.code === 'rate_limited' && Number(r.headers.get('retry-after')) >= 1) && afterWait.status === 200 && otherKey.status === 200,
     `${burst.length} quick requests: ${ok}×200 then ${limited.length}×429 (Retry-After ${retryAfter} s); after waiting it: ${afterWait.status}; another key meanwhile: ${otherKey.status}`,
   );
 
@@ -66,8 +66,8 @@ async function run(options: ScenarioOptions, scope: Scope): Promise<ScenarioRepo
   const last = submits.at(-1)!;
   checks.add(
     'jobs in flight per key capped → 429 too_many_jobs_in_flight with Retry-After',
-    submits.slice(0, IN_FLIGHT).every((r) => r.status === 202) && last.status === 429 && last.body?.error?.code === 'too_many_jobs_in_flight' && Number(last.headers.get('retry-after')) >= 1,
-    `${submits.map((r) => r.status).join(', ')}; last: ${last.body?.error?.code} (Retry-After ${last.headers.get('retry-after')})`,
+    submits.slice(0, IN_FLIGHT).every((r) => r.status === 202) && last.status === 429 && last.body?.code === 'too_many_jobs_in_flight' && Number(last.headers.get('retry-after')) >= 1,
+    `${submits.map((r) => r.status).join(', ')}; last: ${last.body?.code} (Retry-After ${last.headers.get('retry-after')})`,
   );
 
   // Revocation with the keys CLI while the API runs; the very next request must be refused.
@@ -79,7 +79,7 @@ async function run(options: ScenarioOptions, scope: Scope): Promise<ScenarioRepo
   checks.add(
     'a revoked key stops working at once (next request 401)',
     beforeRevoke.status === 200 && cliExit.code === 0 && next.status === 401 && submitRevoked.status === 401,
-    `before: ${beforeRevoke.status}; \`keys revoke\` exit ${cliExit.code}; next GET: ${next.status} ${next.body?.error?.code ?? ''}, next POST: ${submitRevoked.status}`,
+    `before: ${beforeRevoke.status}; \`keys revoke\` exit ${cliExit.code}; next GET: ${next.status} ${next.body?.code ?? ''}, next POST: ${submitRevoked.status}`,
   );
 
   // Bait: keys and secrets where a careless log line would pick them up.

@@ -4,9 +4,11 @@
 // characters, U+0000, unpaired surrogates), plausible requests with exactly
 // one field wrong, arbitrary JSON, malformed text, invalid UTF-8, oversized
 // bodies, wrong content types. What must hold for every request: no 5xx;
-// every 4xx is JSON {error: {code, message}}; every validation_error lists
-// details [{field, message}] whose fields exist in the request or the route's
-// schema; a request with one field wrong is a 400 naming that field; a body
+// every 4xx is JSON {statusCode, error, message, code, details}; every
+// validation_error lists details [{field, message}] whose fields exist in the
+// request or the route's schema; a request with one field wrong is a 400 naming
+// that field; a valid request with an unknown field added is not a 400 (unknown
+// fields are ignored, unless their name is text PostgreSQL cannot store); a body
 // over the limit is 413; a body that is not JSON is 415; a /v1 request without
 // a valid key is 401.
 // Used by spec/fuzz.test.ts (in-process API) and the fuzz-api chaos scenario
@@ -39,6 +41,8 @@ export interface FuzzOutcome {
   oneFieldWrong: Map<string, number>;
   /** Requests per route (method and path without query), for coverage. */
   routes: Map<string, number>;
+  /** Valid requests sent with an unknown field added (which must be ignored). */
+  unknownFields: number;
   ms: number;
 }
 
@@ -53,7 +57,11 @@ interface FuzzRequest {
   body: { kind: 'none' | 'json' | 'text' | 'bytes' | 'oversized'; data: Buffer };
   /** Set for a valid request with one field made wrong: the field the 400 must name. */
   wrongField: string | null;
+  /** Set for a valid request with an unknown field added: that field, which must be ignored (no 400). */
+  ignoredField?: string | null;
 }
+
+const hasBadText = (text: string) => text.includes('\u0000') || /[\uD800-\uDFFF]/u.test(text);
 
 // Full-Unicode text: any code point (astral included), an unpaired surrogate
 // now and then, and a few characters that trip up storage and display.
@@ -113,24 +121,28 @@ function oneFieldWrong() {
   const bodyCase = (route: string, base: Record<string, Json>, cases: { field: string; path: (string | number)[]; bad: fc.Arbitrary<Json> }[]) =>
     fc.oneof(
       { weight: cases.length, arbitrary: fc.constantFrom(...cases).chain((c) => c.bad.map((bad) => ({ route, body: set(base, c.path, bad), field: c.field }))) },
-      { weight: 1, arbitrary: fc.tuple(unknownKey, fc.jsonValue({ maxDepth: 1 })).map(([k, v]) => ({ route, body: { ...base, [k]: v }, field: k })) },
+      // An unknown field is ignored; one whose name PostgreSQL cannot store is still a 400 naming it.
+      { weight: 1, arbitrary: fc.tuple(unknownKey, fc.jsonValue({ maxDepth: 1 })).map(([k, v]) => ({ route, body: { ...base, [k]: v }, field: hasBadText(k) ? k : null, ignored: hasBadText(k) ? null : k })) },
     );
   const bodies = fc.oneof(
     bodyCase('/v1/extract/async', extractBase, extractCases),
     bodyCase('/v1/extract', extractBase, extractCases),
     bodyCase('/v1/scrape', { url: 'https://site.invalid/page' }, scrapeCases),
     bodyCase('/v1/search', searchBase, searchCases),
-  ).map(({ route, body, field }) => ({ method: 'POST', path: route, body: { kind: 'json' as const, data: Buffer.from(JSON.stringify(body)) }, field, idempotencyKey: null as string | null }));
+  ).map(({ route, body, field, ...rest }) => ({ method: 'POST', path: route, body: { kind: 'json' as const, data: Buffer.from(JSON.stringify(body)) }, field, ignored: 'ignored' in rest ? (rest.ignored as string | null) : null, idempotencyKey: null as string | null }));
   const queries = fc
     .oneof(
       fc.constantFrom(['status=bogus', 'status'], ['status=', 'status'], ['limit=0', 'limit'], ['limit=101', 'limit'], ['limit=abc', 'limit'], ['cursor=a%00b', 'cursor']),
       badText.map((t) => [`cursor=${encode(t)}`, 'cursor']),
-      unknownKey.filter((k) => !/[\uD800-\uDFFF]/u.test(k)).map((k) => [`limit=5&${encode(k)}=1`, k]),
+      unknownKey.filter((k) => !/[\uD800-\uDFFF]/u.test(k)).map((k) => [`limit=5&${encode(k)}=1`, k, 'unknown']),
     )
-    .map(([q, field]) => ({ method: 'GET', path: `/v1/jobs?${q}`, body: { kind: 'none' as const, data: Buffer.alloc(0) }, field: field!, idempotencyKey: null as string | null }));
+    .map(([q, field, unknown]) => {
+      const ignored = unknown !== undefined && !hasBadText(field!);
+      return { method: 'GET', path: `/v1/jobs?${q}`, body: { kind: 'none' as const, data: Buffer.alloc(0) }, field: ignored ? null : field!, ignored: ignored ? field! : null, idempotencyKey: null as string | null };
+    });
   const idempotency = fc
     .constantFrom('', 'k'.repeat(256))
-    .map((key) => ({ method: 'POST', path: '/v1/extract/async', body: { kind: 'json' as const, data: Buffer.from(JSON.stringify(extractBase)) }, field: 'Idempotency-Key', idempotencyKey: key as string | null }));
+    .map((key) => ({ method: 'POST', path: '/v1/extract/async', body: { kind: 'json' as const, data: Buffer.from(JSON.stringify(extractBase)) }, field: 'Idempotency-Key' as string | null, ignored: null as string | null, idempotencyKey: key as string | null }));
   return fc.oneof({ weight: 8, arbitrary: bodies }, { weight: 2, arbitrary: queries }, { weight: 1, arbitrary: idempotency });
 }
 
@@ -248,7 +260,7 @@ function arbitraries(target: FuzzTarget) {
     wrongField: fc.constant(null),
   });
   const targeted = fc.tuple(oneFieldWrong(), fc.constantFrom('application/json', 'application/json; charset=utf-8'), fc.constantFrom<FuzzRequest['auth']>({ kind: 'valid', value: target.key }, { kind: 'bearer', value: `Bearer ${target.key}` })).map(
-    ([c, contentType, auth]): FuzzRequest => ({ method: c.method, path: c.path, auth, contentType: c.body.kind === 'none' ? null : contentType, contentEncoding: null, idempotencyKey: c.idempotencyKey, requestId: null, body: c.body, wrongField: c.field }),
+    ([c, contentType, auth]): FuzzRequest => ({ method: c.method, path: c.path, auth, contentType: c.body.kind === 'none' ? null : contentType, contentEncoding: null, idempotencyKey: c.idempotencyKey, requestId: null, body: c.body, wrongField: c.field, ignoredField: c.ignored }),
   );
   return fc.oneof({ weight: 3, arbitrary: random }, { weight: 1, arbitrary: targeted });
 }
@@ -326,7 +338,7 @@ function unnamedFields(r: FuzzRequest, details: unknown): string | null {
 function upstreamFailure(r: FuzzRequest, res: { status: number; text: string }): boolean {
   if (r.method !== 'POST' || !/^\/v1\/scrape\/?$/i.test(r.path.split('?')[0]!) || (res.status !== 502 && res.status !== 504)) return false;
   try {
-    const code = (JSON.parse(res.text) as { error?: { code?: string } }).error?.code;
+    const code = (JSON.parse(res.text) as { code?: string }).code;
     return code === (res.status === 502 ? 'upstream_error' : 'upstream_timeout');
   } catch {
     return false;
@@ -350,7 +362,7 @@ const describe = (r: FuzzRequest) =>
   `${r.method} ${r.path.slice(0, 120)}${r.wrongField === null ? '' : ` wrong=${JSON.stringify(r.wrongField)}`} auth=${r.auth.kind} type=${r.contentType} enc=${r.contentEncoding} idempotency-key=${JSON.stringify(r.idempotencyKey)} x-request-id=${JSON.stringify(r.requestId)} body=${r.body.kind}(${r.body.data.length} B):${r.body.data.subarray(0, 60).toString('utf8')}`;
 
 export async function fuzzApi(target: FuzzTarget, opts: { numRuns: number; seed?: number }): Promise<FuzzOutcome> {
-  const outcome: FuzzOutcome = { requests: 0, unsendable: 0, statuses: new Map(), violations: [], violationCount: 0, oversized: 0, wrongType: 0, oneFieldWrong: new Map(), routes: new Map(), ms: 0 };
+  const outcome: FuzzOutcome = { requests: 0, unsendable: 0, statuses: new Map(), violations: [], violationCount: 0, oversized: 0, wrongType: 0, oneFieldWrong: new Map(), routes: new Map(), unknownFields: 0, ms: 0 };
   const started = Date.now();
   const violation = (text: string) => {
     outcome.violationCount++;
@@ -374,6 +386,7 @@ export async function fuzzApi(target: FuzzTarget, opts: { numRuns: number; seed?
       const route = `${r.method} ${r.path.split('?')[0]}`;
       outcome.routes.set(route, (outcome.routes.get(route) ?? 0) + 1);
       if (r.wrongField !== null) outcome.oneFieldWrong.set(route, (outcome.oneFieldWrong.get(route) ?? 0) + 1);
+      if (r.ignoredField != null) outcome.unknownFields++;
       const expected = expectedStatus(r);
       if (expected === 413) outcome.oversized++;
       if (expected === 415) outcome.wrongType++;
@@ -386,9 +399,9 @@ export async function fuzzApi(target: FuzzTarget, opts: { numRuns: number; seed?
         } catch {
           return violation(`${describe(r)} → ${res.status} not JSON (${res.contentType}): ${res.text.slice(0, 200)}`);
         }
-        const e = body?.error;
-        if (!/application\/json/.test(res.contentType) || typeof e?.code !== 'string' || !e.code || typeof e?.message !== 'string' || !e.message) {
-          return violation(`${describe(r)} → ${res.status} without {error:{code,message}}: ${res.text.slice(0, 200)}`);
+        const e = body;
+        if (!/application\/json/.test(res.contentType) || e?.statusCode !== res.status || typeof e?.error !== 'string' || !e.error || typeof e?.code !== 'string' || !e.code || typeof e?.message !== 'string' || !e.message || !('details' in e)) {
+          return violation(`${describe(r)} → ${res.status} without {statusCode, error, message, code, details}: ${res.text.slice(0, 200)}`);
         }
         if (e.code === 'validation_error') {
           const problem = unnamedFields(r, e.details);
@@ -396,11 +409,12 @@ export async function fuzzApi(target: FuzzTarget, opts: { numRuns: number; seed?
         }
       }
       if (r.wrongField !== null && expected === null) {
-        const e = res.status === 400 ? (JSON.parse(res.text) as { error: { code: string; details?: { field: string }[] } }).error : null;
+        const e = res.status === 400 ? (JSON.parse(res.text) as { code: string; details?: { field: string }[] }) : null;
         if (e?.code !== 'validation_error' || !e.details?.some((d) => d.field === r.wrongField)) {
           return violation(`${describe(r)} → ${res.status}, expected a 400 naming ${JSON.stringify(r.wrongField)}: ${res.text.slice(0, 300)}`);
         }
       }
+      if (r.ignoredField != null && res.status === 400) return violation(`${describe(r)} → 400 for an unknown field ${JSON.stringify(r.ignoredField)}, which must be ignored: ${res.text.slice(0, 300)}`);
     }),
     { numRuns: opts.numRuns, ...(opts.seed === undefined ? {} : { seed: opts.seed }), endOnFailure: true },
   );

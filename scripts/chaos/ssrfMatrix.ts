@@ -55,7 +55,7 @@ async function run(options: ScenarioOptions, scope: Scope): Promise<ScenarioRepo
       const asList = await apiCall(api.baseUrl, 'POST', '/v1/extract/async', { key, body: { url: 'https://example.com/', urls: [`${schema}://${host}/x`] } });
       for (const [where, r] of [['url', asUrl], ['callbackUrl', asCallback], ['urls', asList]] as const) {
         if (r.status === 202) accepted.push(`${where}=${schema}://${host}`);
-        else if (r.status !== 400 || r.body?.error?.code !== 'validation_error' || !/private|loopback|reserved|local|not a valid/.test(JSON.stringify(r.body.error.details ?? r.body.error.message))) {
+        else if (r.status !== 400 || r.body?.code !== 'validation_error' || !/private|loopback|reserved|local|not a valid/.test(JSON.stringify(r.body.details ?? r.body.message))) {
           wrong.push(`${where}=${schema}://${host} → ${r.status} ${JSON.stringify(r.body).slice(0, 120)}`);
         }
       }

@@ -26,7 +26,9 @@ export function jobView(job: Job, { includeResult = true } = {}) {
     maxAttempts: job.maxAttempts,
     progress: job.progress,
     ...(includeResult && job.status === 'completed' ? { result: job.result } : {}),
-    ...(job.error ? { error: job.error } : {}),
+    // `error` is the message as a string (what KnowledgeSDK's client shows);
+    // the machine-readable {code, message, …} is `errorDetail`.
+    ...(job.error ? { error: job.error.message, errorDetail: job.error } : {}),
   };
 }
 

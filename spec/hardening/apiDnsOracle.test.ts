@@ -17,6 +17,7 @@ import { WebhookSender } from '../../worker/webhooks.js';
 import { knowledgePipelineOptions, runnerOptions, webhookSenderOptions } from '../../worker/worker.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { testConfig } from '../helpers/config.js';
+import { errorCode, errorDetails } from '../helpers/errors.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const INTERNAL_IP = '10.123.45.67';
@@ -60,9 +61,10 @@ describe('refused destinations never name the address they resolved to', () => {
     const res = await call('POST', '/v1/scrape', { url: 'http://db.intranet.example/' });
     assert.equal(res.status, 400, res.text);
     const body = JSON.parse(res.text);
-    assert.equal(body.error.code, 'validation_error');
-    assert.equal(body.error.details[0].field, 'url');
-    assert.match(body.error.details[0].message, /private, loopback or reserved/);
+    assert.equal(errorCode(body), 'validation_error');
+    const [problem] = errorDetails(body) as { field: string; message: string }[];
+    assert.equal(problem!.field, 'url');
+    assert.match(problem!.message, /private, loopback or reserved/);
     assert.ok(!res.text.includes(INTERNAL_IP), res.text);
     assert.match(logged(), new RegExp(`scrape destination refused.*${INTERNAL_IP.replace(/\./g, '\\.')}|${INTERNAL_IP.replace(/\./g, '\\.')}.*scrape destination refused`));
   });
@@ -81,7 +83,7 @@ describe('refused destinations never name the address they resolved to', () => {
     await stack.waitForStatus(jobId, ['failed'], 20_000);
 
     const job = await call('GET', `/v1/jobs/${jobId}`);
-    const error = JSON.parse(job.text).error;
+    const error = JSON.parse(job.text).errorDetail;
     assert.equal(error.code, 'blocked_address', job.text);
     assert.ok(!job.text.includes(INTERNAL_IP), job.text);
 

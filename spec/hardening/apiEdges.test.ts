@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { articlePage, fixtureSite, startHttpServer } from '../helpers/http.js';
 import { spawnScript } from '../helpers/processes.js';
+import { errorCode, errorDetails, errorMessage } from '../helpers/errors.js';
 import { startStack } from '../helpers/stack.js';
 
 test('/v1/scrape answers 504 upstream_timeout when the page does not answer within the fetch limits', async () => {
@@ -17,9 +18,9 @@ test('/v1/scrape answers 504 upstream_timeout when the page does not answer with
   const stack = await startStack({ config: { FETCH_HEADERS_TIMEOUT: '300ms', FETCH_TOTAL_TIMEOUT: '1s' } });
   const res = await stack.request('POST', '/v1/scrape', { body: { url: `${site.url}/slow` } });
   assert.equal(res.status, 504, JSON.stringify(res.body));
-  assert.equal(res.body.error.code, 'upstream_timeout');
-  assert.equal(res.body.error.details.code, 'timeout');
-  assert.match(res.body.error.message, /300 ms|1000 ms/);
+  assert.equal(errorCode(res.body), 'upstream_timeout');
+  assert.equal((errorDetails(res.body) as any).code, 'timeout');
+  assert.match(errorMessage(res.body) ?? '', /300 ms|1000 ms/);
 });
 
 test('SIGTERM of the API process: the request in flight is answered, then the process exits 0', async () => {

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { errorCode, errorDetails } from '../helpers/errors.js';
 
 const ADMIN_TOKEN = 'api-input-test-admin-token-0123456789';
 let stack: Stack;
@@ -42,9 +43,9 @@ describe('bad text in request bodies', () => {
         const res = await stack.request('POST', route, { body: body(bad) });
         const what = `${route} ${field}: ${res.status} ${JSON.stringify(res.body)}`;
         assert.equal(res.status, 400, what);
-        assert.equal(res.body.error.code, 'validation_error', what);
+        assert.equal(errorCode(res.body), 'validation_error', what);
         const expectedField = field === 'oddkey' ? `odd${bad}key` : field;
-        const named = (res.body.error.details as { field: string; message: string }[]).find((d) => d.field === expectedField);
+        const named = (errorDetails(res.body) as { field: string; message: string }[]).find((d) => d.field === expectedField);
         assert.ok(named, `details name ${JSON.stringify(expectedField)}: ${what}`);
         assert.match(named.message, message, what);
       }
@@ -59,7 +60,7 @@ describe('bad text elsewhere', () => {
     for (const [query, field] of [['cursor=a%00b', 'cursor'], ['status=%00', 'status']] as const) {
       const res = await stack.request('GET', `/v1/jobs?${query}`);
       assert.equal(res.status, 400, JSON.stringify(res.body));
-      assert.ok(res.body.error.details.some((d: { field: string }) => d.field === field), JSON.stringify(res.body));
+      assert.ok((errorDetails(res.body) as any).some((d: { field: string }) => d.field === field), JSON.stringify(res.body));
     }
   });
 

@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { createApiKey } from '../../core/apiKeys.js';
 import { extractPage } from '../../core/extraction/index.js';
 import { startHttpServer } from '../helpers/http.js';
+import { errorCode, errorMessage } from '../helpers/errors.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 type Answer = { status: number; retryAfter: string | null; body: any };
@@ -57,9 +58,9 @@ describe('concurrency caps on synchronous requests', () => {
     await until('two of key A refused and two fetched', () => settledA.length === 2 && arrivals === 2);
     for (const a of settledA) {
       assert.equal(a.status, 429, JSON.stringify(a.body));
-      assert.equal(a.body.error.code, 'too_many_requests');
+      assert.equal(errorCode(a.body), 'too_many_requests');
       assert.equal(a.retryAfter, '1');
-      assert.match(a.body.error.message, /this API key/);
+      assert.match(errorMessage(a.body) ?? '', /this API key/);
     }
     // Validation comes first: a bad body from a key at its cap is still a 400.
     const invalid = await post(stack, '/v1/scrape', stack.key, { url: 'ftp://example.com/' });
@@ -70,7 +71,7 @@ describe('concurrency caps on synchronous requests', () => {
     const settledB = track(fromB);
     await until('one of key B refused and one fetched', () => settledB.length === 1 && arrivals === 3);
     assert.equal(settledB[0]!.status, 429);
-    assert.match(settledB[0]!.body.error.message, /service is at its limit/);
+    assert.match(errorMessage(settledB[0]!.body) ?? '', /service is at its limit/);
     const fromC = await post(stack, '/v1/scrape', keyC, { url });
     assert.equal(fromC.status, 429, 'a third key meets the global cap');
     assert.equal(arrivals, 3, 'refused requests fetched nothing');

@@ -13,6 +13,7 @@ import { listAllJobs } from '../../core/jobs/adminQueries.js';
 import { isDataError } from '../../core/sqlErrors.js';
 import { createApp } from '../../server/app.js';
 import { onCleanup } from '../helpers/cleanup.js';
+import { errorCode } from '../helpers/errors.js';
 import { spawnScript } from '../helpers/processes.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -203,7 +204,7 @@ test('retry respects MAX_JOBS_IN_FLIGHT_PER_KEY: 429 with Retry-After at the cap
   assert.equal(await openJobs(stack, stack.apiKeyId), 2);
   const refused = await stack.request('POST', `/v1/jobs/${first}/retry`);
   assert.equal(refused.status, 429);
-  assert.equal(refused.body.error.code, 'too_many_jobs_in_flight');
+  assert.equal(errorCode(refused.body), 'too_many_jobs_in_flight');
   assert.ok(refused.headers.get('retry-after'));
   assert.equal((await stack.request('GET', `/v1/jobs/${first}`)).body.status, 'cancelled', 'the refused retry changed nothing');
   assert.equal(await openJobs(stack, stack.apiKeyId), 2);

@@ -11,6 +11,7 @@ import { createApiKey } from '../../core/apiKeys.js';
 import { listDeliveries } from '../../core/webhookDeliveries.js';
 import { parseRetryAfter, retryDelayMs } from '../../worker/webhooks.js';
 import { articlePage, fixtureSite, startHttpServer } from '../helpers/http.js';
+import { errorCode, errorDetails } from '../helpers/errors.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 // Held requests must stay held however loaded the machine: every timeout an
@@ -112,8 +113,8 @@ test('redeliver keeps one chain per event: while one is queued, waiting or being
 
   const answers = await Promise.all(Array.from({ length: 10 }, () => stack.request('POST', `/v1/jobs/${jobId}/redeliver`)));
   assert.deepEqual(answers.map((a) => a.status), Array(10).fill(409));
-  assert.equal(answers[0]!.body.error.code, 'delivery_in_progress');
-  assert.equal(answers[0]!.body.error.details.attempt, 2);
+  assert.equal(errorCode(answers[0]!.body), 'delivery_in_progress');
+  assert.equal((errorDetails(answers[0]!.body) as any).attempt, 2);
   assert.equal((await liveEntries(stack, jobId)).length, 1, 'still one entry for the event');
   assert.equal(failing.received.length, 1);
 
@@ -169,7 +170,7 @@ test("another key sees none of a job's deliveries, cannot redeliver it, and has 
   for (const [method, path] of [['GET', `/v1/jobs/${jobId}/deliveries`], ['POST', `/v1/jobs/${jobId}/redeliver`]] as const) {
     const res = await stack.request(method, path, { key: other.key });
     assert.equal(res.status, 404, `${method} ${path}`);
-    assert.equal(res.body.error.code, 'not_found');
+    assert.equal(errorCode(res.body), 'not_found');
     assert.doesNotMatch(JSON.stringify(res.body), /hook|deliver/i);
   }
   assert.equal((await liveEntries(stack, jobId)).length, 0, "the other key's redeliver queued nothing");

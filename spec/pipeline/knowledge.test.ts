@@ -10,6 +10,7 @@ import { createApiKey } from '../../core/apiKeys.js';
 import { CATEGORIES } from '../../core/categories.js';
 import { chunkId, embeddingText } from '../../worker/pipeline/knowledge.js';
 import { assertDocumented, documentedResult } from '../helpers/documented.js';
+import { errorDetails } from '../helpers/errors.js';
 import { startFixtureSite, type FixtureSite } from '../helpers/fixtureSite.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { testConfig } from '../helpers/config.js';
@@ -162,9 +163,9 @@ describe('the pipeline on its own', () => {
     const b = site.baseUrl;
     const job = await finished((await submit({ url: `${b}/`, urls: [`${b}/missing-page`, `${b}/private/payroll`, `${b}/downloads/price-list.pdf`] })).body.jobId);
     assert.equal(job.status, 'failed');
-    assert.equal(job.error.code, 'no_pages', JSON.stringify(job.error));
+    assert.equal(job.errorDetail.code, 'no_pages', JSON.stringify(job.errorDetail));
     assert.deepEqual(
-      job.error.failures.map((f: any) => [new URL(f.url).pathname, f.reason]).sort(),
+      job.errorDetail.failures.map((f: any) => [new URL(f.url).pathname, f.reason]).sort(),
       [
         ['/downloads/price-list.pdf', 'not_html'],
         ['/missing-page', 'upstream_status'],
@@ -176,7 +177,7 @@ describe('the pipeline on its own', () => {
   test('a one-page job that fails carries the page’s own error', async () => {
     const job = await finished((await submit({ url: `${site.baseUrl}/missing-page` })).body.jobId);
     assert.equal(job.status, 'failed');
-    assert.deepEqual([job.error.code, job.error.status], ['upstream_status', 404]);
+    assert.deepEqual([job.errorDetail.code, job.errorDetail.status], ['upstream_status', 404]);
   });
 
   test('include and exclude patterns limit what is indexed', async () => {
@@ -211,7 +212,7 @@ describe('POST /v1/extract (synchronous)', () => {
   test('validates like the async route', async () => {
     const res = await stack.request('POST', '/v1/extract', { body: { url: 'ftp://x' } });
     assert.equal(res.status, 400);
-    assert.equal(res.body.error.details[0].field, 'url');
+    assert.equal((errorDetails(res.body) as any)[0].field, 'url');
   });
 });
 
@@ -230,8 +231,8 @@ describe('POST /v1/scrape', () => {
   test('maps upstream failures to 502/422 with the reason, and refuses private addresses by default', async () => {
     const missing = await stack.request('POST', '/v1/scrape', { body: { url: `${site.baseUrl}/missing-page` } });
     assert.equal(missing.status, 502);
-    assert.equal(missing.body.error.details.code, 'upstream_status');
-    assert.equal(missing.body.error.details.status, 404);
+    assert.equal((errorDetails(missing.body) as any).code, 'upstream_status');
+    assert.equal((errorDetails(missing.body) as any).status, 404);
 
     const pdf = await stack.request('POST', '/v1/scrape', { body: { url: `${site.baseUrl}/downloads/price-list.pdf` } });
     assert.equal(pdf.status, 422, JSON.stringify(pdf.body));
@@ -239,16 +240,16 @@ describe('POST /v1/scrape', () => {
     const guarded = await startStack({ config: { ALLOW_PRIVATE_NETWORKS: 'false' } });
     const refused = await guarded.request('POST', '/v1/scrape', { body: { url: `${site.baseUrl}/pricing` } });
     assert.equal(refused.status, 400);
-    assert.equal(refused.body.error.details[0].field, 'url');
+    assert.equal((errorDetails(refused.body) as any)[0].field, 'url');
     assert.equal(testConfig().allowPrivateNetworks, true, 'tests allow loopback only through configuration');
   });
 
   test('validates the body', async () => {
     const res = await stack.request('POST', '/v1/scrape', { body: { url: 'nope', extra: 1 } });
     assert.equal(res.status, 400);
-    const fields = res.body.error.details.map((d: any) => d.field).sort();
-    // The bad URL and the unknown field are each named.
-    assert.deepEqual(fields, ['extra', 'url']);
+    const fields = (errorDetails(res.body) as any).map((d: any) => d.field).sort();
+    // The bad URL is named; the unknown field is ignored (clients add their own).
+    assert.deepEqual(fields, ['url']);
   });
 });
 
@@ -256,7 +257,7 @@ describe('POST /v1/search validation', () => {
   test('names each bad field', async () => {
     const res = await search({ query: '  ', limit: 500, filters: { categories: ['nonsense'], jobIds: ['x'] } });
     assert.equal(res.status, 400);
-    const fields = res.body.error.details.map((d: any) => d.field).sort();
+    const fields = (errorDetails(res.body) as any).map((d: any) => d.field).sort();
     assert.deepEqual(fields, ['filters.categories.0', 'filters.jobIds.0', 'limit', 'query']);
   });
 

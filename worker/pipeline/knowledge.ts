@@ -4,6 +4,7 @@
 // last chunk has a vector, while the crawler keeps fetching ahead.
 import { createHash } from 'node:crypto';
 import { categorize, meanVector, type Category } from '../../core/categories.js';
+import { jsonLdFromHtml, jsonLdTypes, type PageEvidence } from '../../core/pageEvidence.js';
 import type { Embedder } from '../../core/embeddings/types.js';
 import type { ExtractedPage } from '../../core/extraction/index.js';
 import type { Knowledge } from '../../core/knowledge.js';
@@ -55,6 +56,12 @@ export function firstSentence(text: string): string {
   return (match?.[1] ?? text.trim().slice(0, 300).replace(/[\uD800-\uDBFF]$/, '')).replace(/\s+/g, ' ');
 }
 
+/** What the page says about itself, for its category: URL, title, headings (top level first), JSON-LD types. */
+function pageEvidence(entry: { url: string; page: FetchedPage; content: ExtractedPage }): PageEvidence {
+  const headings = [...entry.content.headings].sort((a, b) => a.level - b.level).map((h) => h.text);
+  return { url: entry.url, title: entry.content.title, headings, jsonLdTypes: jsonLdFromHtml(entry.page.html).flatMap(jsonLdTypes) };
+}
+
 function domainOf(url: string): string {
   return new URL(url).hostname.replace(/^www\./, '');
 }
@@ -95,7 +102,7 @@ async function runKnowledgeJob(
 
   const finish = async (entry: PageEntry) => {
     const vectors = entry.vectors as Float32Array[];
-    const { category } = await categorize(embedder, meanVector(vectors));
+    const { category } = await categorize(embedder, meanVector(vectors), pageEvidence(entry));
     const title = entry.content.title ?? entry.url;
     const chunks: IndexedChunk[] = entry.chunks.map((c, i) => ({
       id: chunkId(tenant, entry.url, c.position),

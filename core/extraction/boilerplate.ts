@@ -13,7 +13,7 @@ import type { StatsMap } from './stats.js';
 const JUNK_TAGS = new Set([
   'script', 'style', 'noscript', 'template', 'svg', 'math', 'canvas', 'iframe', 'frame', 'frameset', 'object', 'embed',
   'video', 'audio', 'source', 'track', 'map', 'input', 'select', 'option', 'optgroup', 'textarea', 'button', 'datalist',
-  'link', 'meta', 'title', 'dialog', 'img', 'picture', 'area', 'param', 'base',
+  'link', 'meta', 'title', 'dialog', 'img', 'picture', 'area', 'param', 'base', 'rt', 'rp',
 ]);
 
 /** Page furniture by element name (HTML5 sectioning that is, by definition, not the main flow). */

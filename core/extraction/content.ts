@@ -29,6 +29,9 @@ const MARKER_OVERRIDE = 2;
 const NARROW_SHARE = 0.75;
 /** Markers that name a page column rather than an article body. */
 const BROAD_MARKERS = new Set(['class2', 'main']);
+/** Markers that give way to a scored container elsewhere on the page with this many times their prose. */
+const DISJOINT_MARKERS = new Set(['class2', 'main', 'class2+posts', 'main+posts', 'article', 'article+posts']);
+const DISJOINT_OVERRIDE = 2;
 
 const LIST_LIKE = new Set(['ul', 'ol', 'dl', 'table', 'menu']);
 const SECTION_LIKE = new Set(['div', 'section', 'p', 'span', 'font', 'center', 'dd']);
@@ -174,6 +177,15 @@ function selectArticle(
     const sc = scored.nodes[0]!;
     const prose = (el: DomElement): number => (stats.get(el)?.text ?? 0) - (stats.get(el)?.link ?? 0);
     if (sc !== m && isAncestor(m, sc) && prose(sc) >= NARROW_SHARE * prose(m)) tries.reverse();
+  }
+
+  // A broad marker elsewhere on the page (a "content" box of teasers) loses to a scored container
+  // outside it with much more prose: the marker names a column the article is not in.
+  if (marked && DISJOINT_MARKERS.has(marked.method) && scored?.nodes.length === 1 && tries[0] === marked) {
+    const sc = scored.nodes[0]!;
+    const prose = (el: DomElement): number => (stats.get(el)?.text ?? 0) - (stats.get(el)?.link ?? 0);
+    const markedProse = marked.nodes.reduce((n, el) => n + prose(el), 0);
+    if (marked.nodes.every((m) => m !== sc && !isAncestor(m, sc) && !isAncestor(sc, m)) && prose(sc) > DISJOINT_OVERRIDE * markedProse && linkDensity(stats.get(sc)) < 0.25) tries.reverse();
   }
 
   // The body a marker names often leaves out the lead paragraph and subheadings its parent holds:

@@ -55,3 +55,22 @@ describe('furniture inside the article container', () => {
     assert.match(r.text, /Paragraph 2 of the content/);
   });
 });
+
+describe('choosing the container', () => {
+  it('prefers a scored article elsewhere on the page over a "content" box of teasers with far less prose', () => {
+    const teasers = Array.from({ length: 8 }, (_, i) => `<div><a href="/t${i}">Teaser headline number ${i}</a><span>A kicker line under teaser ${i}, not a link</span></div>`).join('');
+    const html = page(`<div class="layout"><div class="content"><h2>Latest news</h2>${teasers}</div><div class="nota"><div class="nota-body">${para(8)}</div></div></div>`);
+    const r = extractPage(html, BASE);
+    assert.match(r.text, /Paragraph 7 of the content/);
+    assert.doesNotMatch(r.text, /kicker line/);
+  });
+});
+
+describe('ruby annotations', () => {
+  it('leaves out the readings (<rt>, <rp>) so the base text reads as one run', () => {
+    const html = page(`<article><p><ruby>漢字<rp>(</rp><rt>かんじ</rt><rp>)</rp></ruby>を読む練習をしています。${'これは記事の本文です。'.repeat(20)}</p></article>`);
+    const r = extractPage(html, BASE);
+    assert.match(r.text, /^漢字を読む練習をしています。/);
+    assert.doesNotMatch(r.text, /かんじ/);
+  });
+});

@@ -2,7 +2,9 @@
 // starts its own embedded PostgreSQL, runs every measurement three times with
 // its peers side by side (run 1 of each contender, then run 2, …, each on a
 // fresh database), prints a table (median, min–max, peers' medians) and writes
-// bench-results.json in the working directory.
+// bench-results.json in the working directory. `--cpu-prof DIR`: the accept
+// measurement's API child writes a CPU profile into DIR (read it with
+// `npx tsx scripts/bench/cpuProfile.ts FILE`).
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -18,6 +20,7 @@ const { values: args } = parseArgs({
     only: { type: 'string', multiple: true },
     'gleaner-only': { type: 'boolean', default: false },
     runs: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const quick = args.quick!;
@@ -64,7 +67,7 @@ for (const m of measurements.filter(wanted)) {
     for (const c of contenders) {
       const t = Date.now();
       try {
-        const r = await c.run({ server, quick, run, log });
+        const r = await c.run({ server, quick, run, log, cpuProfDir: args['cpu-prof'] });
         for (const [row, value] of Object.entries(r.values)) {
           const byContender = rows.get(row);
           if (!byContender) throw new Error(`${c.name} reported an unknown row ${row}`);
@@ -99,7 +102,7 @@ function summarize(): { output: ResultRow[]; table: string[] } {
     if (!rows) continue;
     for (const spec of m.rows) {
       const byContender = rows.get(spec.name)!;
-      const ours = byContender.get(GLEANER) ?? [];
+      const ours = spec.derive ? spec.derive(rows) : (byContender.get(GLEANER) ?? []);
       const peers: Record<string, number> = {};
       for (const [name, vs] of byContender) if (name !== GLEANER && vs.length) peers[name] = median(vs);
       const row: ResultRow = { name: spec.name, unit: spec.unit, median: median(ours), min: Math.min(...ours), max: Math.max(...ours), peers };

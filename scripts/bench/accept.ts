@@ -32,6 +32,7 @@ const gleaner: Contender = {
       api = await startApiProcess(
         { DATABASE_URL: db.url, RATE_LIMIT_PER_MINUTE: '0', MAX_JOBS_IN_FLIGHT_PER_KEY: '0', CREATE_INITIAL_KEY: 'false' },
         logDir,
+        { cpuProfDir: ctx.cpuProfDir },
       );
       const baseUrl = api.baseUrl;
       const load = (seconds: number) =>
@@ -66,6 +67,17 @@ export const accept: Measurement = {
   rows: [
     { name: 'accept', unit: 'jobs/s', better: 'higher', target: '≥ 2,500', meets: (m) => m >= 2500 },
     { name: 'accept_p99', unit: 'ms', better: 'lower', target: '≤ 20 ms', meets: (m) => m <= 20 },
+    {
+      name: 'accept_vs_pgbench',
+      unit: '× pgbench',
+      better: 'higher',
+      // Run by run: Gleaner's accepted jobs/s over pgbench's inserts/s measured right after it.
+      derive: (rows) => {
+        const ours = rows.get('accept')?.get(GLEANER) ?? [];
+        const pg = rows.get('accept')?.get(pgbenchInsert.name) ?? [];
+        return ours.slice(0, pg.length).map((v, i) => v / pg[i]!);
+      },
+    },
   ],
   gleaner,
   peers: [pgbenchInsert],

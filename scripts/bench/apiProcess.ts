@@ -26,10 +26,10 @@ export interface ApiProcess {
   stop(): Promise<void>;
 }
 
-export async function startApiProcess(env: Record<string, string>, logDir: string): Promise<ApiProcess> {
+export async function startApiProcess(env: Record<string, string>, logDir: string, opts: { cpuProfDir?: string } = {}): Promise<ApiProcess> {
   const port = await freePort();
   const out = fs.openSync(path.join(logDir, `api-${port}.log`), 'w');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(process.execPath, [...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : []), '--import', 'tsx', 'server/main.ts'], {
     cwd: projectRoot,
     env: childEnv({ LOG_LEVEL: 'info', ...env, PORT: String(port), HOST: '127.0.0.1' }),
     stdio: ['ignore', out, out],

@@ -4,6 +4,7 @@
 // performance.now() in this one process.
 import { gleanerStack } from './gleaner.js';
 import { observedNoopPipeline } from './noopPipeline.js';
+import { DEFAULT_CONCURRENCY } from './lifecycle.js';
 import { graphilePickup } from './peers/graphileWorker.js';
 import { pgBossPickup } from './peers/pgBoss.js';
 import { PICKUP_PER_SECOND, PICKUP_WARMUP, pickupJobs } from './settings.js';
@@ -41,5 +42,5 @@ export const pickup: Measurement = {
     { name: 'pickup_p99', unit: 'ms', better: 'lower', target: '≤ 25 ms', meets: (m) => m <= 25 },
   ],
   gleaner,
-  peers: [graphilePickup(), pgBossPickup()],
+  peers: [graphilePickup({ concurrency: DEFAULT_CONCURRENCY }), pgBossPickup()],
 };

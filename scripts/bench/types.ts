@@ -14,6 +14,8 @@ export interface RowSpec {
   target?: string;
   /** Checks a median against the target (some targets are relative to a peer's median). */
   meets?: (median: number, peers: Record<string, number>) => boolean;
+  /** A row no contender reports: Gleaner's value per run, derived from the other rows (e.g. a ratio to a peer in the same run). */
+  derive?: (rows: Map<string, Map<string, number[]>>) => number[];
 }
 
 export interface RunContext {
@@ -22,6 +24,8 @@ export interface RunContext {
   /** Which of the three runs this is (1-based). */
   run: number;
   log(message: string): void;
+  /** With --cpu-prof DIR: the API child writes a V8 CPU profile there (node --cpu-prof). */
+  cpuProfDir?: string;
 }
 
 /** Values for some of the measurement's rows (row name → value), plus notes worth printing. */

@@ -1,5 +1,10 @@
 // Raw pg-boss 10 (no Gleaner code): one instance sends, another works, each
-// with its own pool, on a fresh database of the same server.
+// with its own pool, on a fresh database of the same server. The contender's
+// label names its settings. pg-boss 10 has no concurrency option: a worker
+// (`work()`) sleeps its polling interval (0.5 s at the shortest) after every
+// fetch, so at a given concurrency N the fastest thing a user can write is N
+// loops of fetch() (batchSize 1) + complete() that sleep only when the queue
+// is empty; work() with batchSize N (N jobs every 0.5 s) is the other row.
 import PgBoss from 'pg-boss';
 import { lifecycleCapMs, lifecycleJobs, PICKUP_PER_SECOND, PICKUP_WARMUP, pickupJobs, PRODUCERS } from '../settings.js';
 import type { Contender, RunContext, RunResult } from '../types.js';
@@ -7,9 +12,9 @@ import { concurrently, pickupResult, sleep, steadyRate, until } from '../util.js
 
 const QUEUE = 'bench';
 
-async function pgBoss(ctx: RunContext, label: string) {
+async function pgBoss(ctx: RunContext, label: string, poolSize: number) {
   const db = await ctx.server.database(label);
-  const consumer = new PgBoss({ connectionString: db.url, max: 10 });
+  const consumer = new PgBoss({ connectionString: db.url, max: poolSize });
   consumer.on('error', () => {});
   await consumer.start();
   await consumer.createQueue(QUEUE);
@@ -31,25 +36,32 @@ async function pgBoss(ctx: RunContext, label: string) {
   };
 }
 
-/**
- * work: one work() with batchSize 50 and the shortest polling interval (0.5 s);
- * fetch: one loop of fetch() batchSize 1 + complete(), sleeping 0.5 s only when
- * the queue is empty. 32 clients send() meanwhile.
- */
-export function pgBossLifecycle(name: string, mode: 'work' | 'fetch'): Contender {
-  return {
-    name,
-    async run(ctx): Promise<RunResult> {
-      const n = lifecycleJobs(ctx.quick);
-      const b = await pgBoss(ctx, `pgboss_${mode}`);
-      let handled = 0;
-      let stop = false;
-      let loop: Promise<void> | null = null;
-      try {
-        if (mode === 'work') {
-          await b.consumer.work(QUEUE, { batchSize: 50, pollingIntervalSeconds: 0.5 }, async (jobs) => void (handled += jobs.length));
-        } else {
-          loop = (async () => {
+export interface PgBossSettings {
+  concurrency: number;
+  mode: 'fetch' | 'work';
+}
+
+export const pgBossLabel = (s: PgBossSettings) =>
+  s.mode === 'fetch' ? `pg-boss, ${s.concurrency} fetch() + complete() loops (batchSize 1), concurrency ${s.concurrency}` : `pg-boss, work() batchSize ${s.concurrency}, 0.5 s polling`;
+
+async function pgBossRun(ctx: RunContext, s: PgBossSettings, phase: 'accept' | 'drain'): Promise<{ rate: number; note?: string }> {
+  const n = lifecycleJobs(ctx.quick);
+  const b = await pgBoss(ctx, `pgboss_${s.mode}_${phase}`, Math.max(10, s.concurrency + 2));
+  let handled = 0;
+  let stop = false;
+  const loops: Promise<void>[] = [];
+  let sending: Promise<void> = Promise.resolve();
+  try {
+    if (phase === 'drain') {
+      for (let i = 0; i < n; i += 1000) await b.producer.insert(Array.from({ length: Math.min(1000, n - i) }, () => ({ name: QUEUE, data: {} })));
+    }
+    const t0 = performance.now();
+    if (s.mode === 'work') {
+      await b.consumer.work(QUEUE, { batchSize: s.concurrency, pollingIntervalSeconds: 0.5 }, async (jobs) => void (handled += jobs.length));
+    } else {
+      for (let i = 0; i < s.concurrency; i++) {
+        loops.push(
+          (async () => {
             while (!stop) {
               const [job] = await b.consumer.fetch(QUEUE, { batchSize: 1 });
               if (!job) {
@@ -59,24 +71,32 @@ export function pgBossLifecycle(name: string, mode: 'work' | 'fetch'): Contender
               handled++;
               await b.consumer.complete(QUEUE, job.id);
             }
-          })();
-        }
-        const t0 = performance.now();
-        const sending = concurrently(n, PRODUCERS, () => b.producer.send(QUEUE, {}));
-        const finished = await until(() => handled >= n, lifecycleCapMs(ctx.quick), 5);
-        stop = true;
-        if (!finished) {
-          const rate = handled / ((performance.now() - t0) / 1000);
-          await sending;
-          return { values: { lifecycle: rate }, notes: [`${name}: capped at ${lifecycleCapMs(ctx.quick) / 1000} s, ${handled}/${n} done`] };
-        }
-        await until(async () => (await b.completed()) >= n, 60_000, 2);
-        return { values: { lifecycle: n / ((performance.now() - t0) / 1000) } };
-      } finally {
-        stop = true;
-        await loop;
-        await b.close();
+          })(),
+        );
       }
+    }
+    if (phase === 'accept') sending = concurrently(n, PRODUCERS, () => b.producer.send(QUEUE, {}));
+    const finished = await until(() => handled >= n, lifecycleCapMs(ctx.quick), 5);
+    stop = true;
+    if (!finished) return { rate: handled / ((performance.now() - t0) / 1000), note: `${phase}: capped at ${lifecycleCapMs(ctx.quick) / 1000} s, ${handled}/${n} done` };
+    await until(async () => (await b.completed()) >= n, 60_000, 2);
+    return { rate: n / ((performance.now() - t0) / 1000) };
+  } finally {
+    stop = true;
+    await Promise.all(loops);
+    await sending;
+    await b.close();
+  }
+}
+
+/** Both lifecycle rows: submit while draining (lifecycle), then submitted first and drained (lifecycle_drain). */
+export function pgBossLifecycle(s: PgBossSettings): Contender {
+  return {
+    name: pgBossLabel(s),
+    async run(ctx): Promise<RunResult> {
+      const accept = await pgBossRun(ctx, s, 'accept');
+      const drain = await pgBossRun(ctx, s, 'drain');
+      return { values: { lifecycle: accept.rate, lifecycle_drain: drain.rate }, notes: [accept.note, drain.note].filter((x): x is string => !!x) };
     },
   };
 }
@@ -87,11 +107,11 @@ export function pgBossLifecycle(name: string, mode: 'work' | 'fetch'): Contender
  */
 export function pgBossPickup(): Contender {
   return {
-    name: 'pg-boss work() 0.5 s polling',
+    name: 'pg-boss, work() batchSize 50, 0.5 s polling',
     async run(ctx): Promise<RunResult> {
       const jobs = pickupJobs(ctx.quick);
       const warmup = PICKUP_WARMUP;
-      const b = await pgBoss(ctx, 'pgboss_pickup');
+      const b = await pgBoss(ctx, 'pgboss_pickup', 10);
       const committed = new Map<string, number>();
       const started = new Map<string, number>();
       try {

@@ -106,6 +106,15 @@ const envSchema = z.object({
   FETCH_MAX_BYTES: int(5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
   FETCH_MAX_REDIRECTS: int(5, 0, 20),
 
+  BROWSER_EXECUTABLE: z.string().min(1).optional(),
+  BROWSER_WS_URL: z.string().regex(/^(wss?|https?):\/\//, 'must be a ws://, wss://, http:// or https:// URL').optional(),
+  BROWSER_CONCURRENCY: int(2, 1, 64),
+  BROWSER_PAGES_PER_CONTEXT: int(50, 1, 100_000),
+  BROWSER_PAGE_TIMEOUT: duration('30s'),
+  BROWSER_MAX_WAIT_FOR: duration('10s'),
+  BROWSER_NETWORK_IDLE: duration('3s'),
+  BROWSER_MAX_SCROLLS: int(5, 0, 100),
+
   CRAWL_USER_AGENT: z.string().min(1).default('GleanerBot'),
   CRAWL_HOST_CONCURRENCY: int(2, 1, 32),
   CRAWL_HOST_DELAY: duration('250ms'),
@@ -187,6 +196,20 @@ export interface Config {
     /** SECRETS_KEY: webhook secrets are encrypted at rest with it (AES-256-GCM) when set. */
     secretsKey: Buffer | undefined;
   };
+  /** Rendering pages in Chromium (core/browser); started on first use. */
+  browser: {
+    executable: string | undefined;
+    /** A remote browser over CDP; wins over `executable`. */
+    wsUrl: string | undefined;
+    /** Pages rendered at once per process. */
+    concurrency: number;
+    /** A browser context is replaced after this many pages. */
+    pagesPerContext: number;
+    pageTimeoutMs: number;
+    maxWaitForMs: number;
+    networkIdleMs: number;
+    maxScrolls: number;
+  };
   crawl: {
     /** The name matched against robots.txt groups. */
     robotsUserAgent: string;
@@ -240,7 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parsed.error.issues.map((i) => {
         const name = String(i.path[0] ?? '?');
         // Never echo secrets: DATABASE_URL may carry a password.
-        const shown = ['DATABASE_URL', 'METRICS_TOKEN', 'ADMIN_TOKEN', 'TYPESENSE_API_KEY', 'SECRETS_KEY'].includes(name) ? '' : ` (got ${JSON.stringify(cleaned[name])})`;
+        const shown = ['DATABASE_URL', 'METRICS_TOKEN', 'ADMIN_TOKEN', 'TYPESENSE_API_KEY', 'SECRETS_KEY', 'BROWSER_WS_URL'].includes(name) ? '' : ` (got ${JSON.stringify(cleaned[name])})`;
         return `${name}: ${i.message}${shown}`;
       }),
     );
@@ -324,6 +347,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
       secretGraceMs: e.WEBHOOK_SECRET_GRACE,
       secretsKey: e.SECRETS_KEY,
+    },
+    browser: {
+      executable: e.BROWSER_EXECUTABLE,
+      wsUrl: e.BROWSER_WS_URL,
+      concurrency: e.BROWSER_CONCURRENCY,
+      pagesPerContext: e.BROWSER_PAGES_PER_CONTEXT,
+      pageTimeoutMs: e.BROWSER_PAGE_TIMEOUT,
+      maxWaitForMs: e.BROWSER_MAX_WAIT_FOR,
+      networkIdleMs: e.BROWSER_NETWORK_IDLE,
+      maxScrolls: e.BROWSER_MAX_SCROLLS,
     },
     crawl: { robotsUserAgent: e.CRAWL_USER_AGENT, hostConcurrency: e.CRAWL_HOST_CONCURRENCY, hostDelayMs: e.CRAWL_HOST_DELAY, maxPagesPerJob: e.MAX_PAGES_PER_JOB },
     embedding: {

@@ -1,7 +1,7 @@
 // API keys: `knowledgesdk_live_` + 40 base62 characters. Only the SHA-256 of a
 // key is stored; the key is shown once, when it is created.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Db } from './db.js';
+import type { Db, Sql } from './db.js';
 import { newKeyId, randomBase62 } from './ids.js';
 import { plainBox, type SecretBox } from './secretBox.js';
 
@@ -42,12 +42,99 @@ export async function createApiKey(db: Db, name: string): Promise<{ key: string;
 /** The active key matching `key`, or null (unknown, malformed or revoked). */
 export async function authenticateKey(db: Db, key: string): Promise<ApiKey | null> {
   if (!looksLikeKey(key)) return null;
-  const hash = hashKey(key);
+  return authenticateHash(db, hashKey(key));
+}
+
+async function authenticateHash(db: Db, hash: Buffer): Promise<ApiKey | null> {
   const [row] = await db`select * from api_keys where key_hash = ${hash}`;
   // The lookup is by hash, so timing reveals nothing about the key; compare anyway
   // so a future change to the lookup cannot open a timing channel.
   if (!row || !timingSafeEqual(row.key_hash as Buffer, hash) || row.revoked_at) return null;
   return toApiKey(row);
+}
+
+/** Revocations are announced on this channel (migration 019's trigger, whatever path revoked the key). */
+export const KEY_CHANGES_CHANNEL = 'gleaner_api_keys';
+/** How long an active key may be served from a cache without a look-up: a backstop, revocations clear caches at once. */
+export const KEY_CACHE_TTL_MS = 10_000;
+const KEY_CACHE_MAX_ENTRIES = 10_000;
+/** Every cache of this process, so a revocation made here clears them before revokeApiKey returns. */
+const localCaches = new Set<KeyCache>();
+
+/**
+ * Active keys by hash for the request path, so a request costs no key look-up
+ * while its key is cached. A revocation clears every cache: at once in the
+ * process that made it, and in every other process when the revoking
+ * transaction commits (NOTIFY from migration 019's trigger, heard on a LISTEN
+ * connection). Each (re)connection of that listener clears the cache too, as
+ * notifications sent while it was away are lost; until it is listening, every
+ * request is looked up. Unknown and revoked keys are never cached.
+ */
+export class KeyCache {
+  private readonly entries = new Map<string, { apiKey: ApiKey; expires: number }>();
+  /** Bumped by every clear: a look-up that started before a clear must not refill the cache with what it read. */
+  private generation = 0;
+  private listening = false;
+  private starting = false;
+  private retryAt = 0;
+  private unlisten: (() => Promise<void>) | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly ttlMs = KEY_CACHE_TTL_MS,
+  ) {
+    localCaches.add(this);
+  }
+
+  async authenticate(key: string): Promise<ApiKey | null> {
+    if (!looksLikeKey(key)) return null;
+    if (!this.listening) this.listen();
+    const hash = hashKey(key);
+    const id = hash.toString('base64');
+    const hit = this.listening ? this.entries.get(id) : undefined;
+    if (hit && hit.expires > performance.now()) return hit.apiKey;
+    const generation = this.generation;
+    const apiKey = await authenticateHash(this.sql, hash);
+    if (apiKey && this.listening && generation === this.generation) {
+      if (this.entries.size >= KEY_CACHE_MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(id, { apiKey, expires: performance.now() + this.ttlMs });
+    }
+    return apiKey;
+  }
+
+  clear(): void {
+    this.generation++;
+    this.entries.clear();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.listening = false;
+    this.clear();
+    localCaches.delete(this);
+    await this.unlisten?.().catch(() => {});
+  }
+
+  private listen(): void {
+    if (this.starting || this.closed || performance.now() < this.retryAt) return;
+    this.starting = true;
+    const onListen = () => {
+      this.clear();
+      this.listening = !this.closed;
+    };
+    this.sql.listen(KEY_CHANGES_CHANNEL, () => this.clear(), onListen).then(
+      (l) => {
+        this.unlisten = l.unlisten;
+        if (this.closed) void l.unlisten().catch(() => {});
+      },
+      () => {
+        // Database unreachable: requests are looked up (and fail) meanwhile; try again on a request a second later.
+        this.starting = false;
+        this.retryAt = performance.now() + 1000;
+      },
+    );
+  }
 }
 
 export async function listApiKeys(db: Db): Promise<ApiKey[]> {
@@ -63,6 +150,7 @@ export async function revokeApiKey(db: Db, idOrName: string): Promise<ApiKey[]> 
     where revoked_at is null
       and (id = ${idOrName} or (name = ${idOrName} and not exists (select 1 from api_keys where id = ${idOrName})))
     returning *`;
+  for (const cache of localCaches) cache.clear();
   return rows.map(toApiKey);
 }
 

@@ -77,15 +77,59 @@ const redact = winston.format((info) => {
 export const logFormat = (): winston.Logform.Format =>
   winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: false }), redact(), winston.format.json());
 
+/** Loggers made by createLogger: their only sink is stdout through logFormat, which logHot can write directly. */
+const stdoutLoggers = new WeakSet<Logger>();
+
 /** One JSON object per line on stdout. */
 export function createLogger(level: string, defaults: Record<string, unknown> = {}): Logger {
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level,
     defaultMeta: defaults,
     format: logFormat(),
     transports: [new winston.transports.Console()],
   });
+  stdoutLoggers.add(logger);
+  return logger;
 }
+
+let hotLines: string[] = [];
+let hotFlushQueued = false;
+function flushHotLines(): void {
+  hotFlushQueued = false;
+  if (hotLines.length === 0) return;
+  const out = hotLines.join('');
+  hotLines = [];
+  process.stdout.write(out);
+}
+
+/**
+ * A line with flat fields (strings, numbers, booleans) on a hot path, such as
+ * one per API request: the same line logFormat writes (timestamp, redaction,
+ * JSON with sorted keys) without winston's stream machinery, and the lines of
+ * one event-loop turn written to stdout together (one write instead of one
+ * per line; flushed at exit too). Any other logger, or a field that is not
+ * flat, goes through `logger.log`.
+ */
+export function logHot(logger: Logger, level: string, message: string, fields: Record<string, string | number | boolean | undefined>): void {
+  if (!stdoutLoggers.has(logger) || Object.values(fields).some((v) => v !== null && typeof v === 'object')) {
+    logger.log(level, message, fields);
+    return;
+  }
+  if (logger.silent || !logger.isLevelEnabled(level)) return;
+  const info: Record<string, unknown> = { ...(logger.defaultMeta as Record<string, unknown> | undefined), ...fields, level, message, timestamp: new Date().toISOString() };
+  let line = '{';
+  for (const key of Object.keys(info).sort()) {
+    const value = redactField(key, info[key], 0);
+    if (value === undefined) continue;
+    line += `${line.length > 1 ? ',' : ''}${JSON.stringify(key)}:${JSON.stringify(value)}`;
+  }
+  hotLines.push(`${line}}\n`);
+  if (!hotFlushQueued) {
+    hotFlushQueued = true;
+    setImmediate(flushHotLines);
+  }
+}
+process.on('exit', flushHotLines);
 
 /** For tests and CLIs that must stay quiet. */
 export function createSilentLogger(): Logger {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { authenticateKey, type ApiKey } from '../core/apiKeys.js';
+import { KeyCache, type ApiKey } from '../core/apiKeys.js';
 import type { Sql } from '../core/db.js';
-import type { Logger } from '../core/logger.js';
+import { logHot, type Logger } from '../core/logger.js';
 import { bearerToken, metrics } from '../core/metrics.js';
 import { HttpError } from './errors.js';
 
@@ -20,14 +20,14 @@ export function requestLog(logger: Logger): RequestHandler {
       const route = req.route?.path ? String(req.route.path) : 'unmatched';
       metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, ms / 1000);
       const level = res.statusCode >= 500 ? 'error' : 'info';
-      logger.log(level, 'request', {
+      logHot(logger, level, 'request', {
         requestId,
         method: req.method,
         path: req.path,
         status: res.statusCode,
         ms: Math.round(ms * 10) / 10,
-        ...(res.locals.apiKey ? { apiKeyId: (res.locals.apiKey as ApiKey).id } : {}),
-        ...(res.locals.jobId ? { jobId: res.locals.jobId } : {}),
+        apiKeyId: (res.locals.apiKey as ApiKey | undefined)?.id,
+        jobId: res.locals.jobId as string | undefined,
       });
     });
     next();
@@ -38,12 +38,13 @@ function presentedKey(authorization: string | undefined, xApiKey: string | undef
   return xApiKey ? xApiKey.trim() : bearerToken(authorization);
 }
 
-/** 401 unless the request carries an active API key (x-api-key or Authorization: Bearer). */
+/** 401 unless the request carries an active API key (x-api-key or Authorization: Bearer); active keys are cached briefly (KeyCache). */
 export function requireApiKey(sql: Sql): RequestHandler {
+  const keys = new KeyCache(sql);
   return async (req, res, next) => {
     const key = presentedKey(req.header('authorization'), req.header('x-api-key'));
     if (!key) throw new HttpError(401, 'unauthorized', 'missing API key: send it in the x-api-key header or as Authorization: Bearer <key>', undefined, { 'www-authenticate': 'Bearer' });
-    const apiKey = await authenticateKey(sql, key);
+    const apiKey = await keys.authenticate(key);
     if (!apiKey) throw new HttpError(401, 'unauthorized', 'invalid or revoked API key', undefined, { 'www-authenticate': 'Bearer' });
     res.locals.apiKey = apiKey;
     next();

@@ -3,7 +3,7 @@
  * (schema.org articleBody, CMS class names, <article>, <main>), then a
  * readability-style score over paragraphs.
  */
-import { type DomElement, type DomNode, BLOCK_TAGS, attr, classAndId, descendants, isElement, isText } from './dom.js';
+import { type DomElement, type DomNode, BLOCK_TAGS, attr, classAndId, descendants, isAncestor, isElement, isText } from './dom.js';
 import { textContent } from './scan.js';
 import { type StatsMap, linkDensity, visibleLength } from './stats.js';
 
@@ -59,6 +59,27 @@ function titledCandidate(els: DomElement[], stats: StatsMap, title: string): Dom
   if (els.length < 2 || !title) return null;
   const titled = els.filter((el) => ownText(el, stats) >= MIN_MARKER_TEXT && hasTitleHeading(el, title));
   return titled.length === 1 ? titled[0]! : null;
+}
+
+/** Prose a further part of a titled article needs. */
+const PART_MIN_TEXT = 50;
+
+/**
+ * The titled candidate and, when it sits in an <article>, the other candidates of the same
+ * kind in that <article> (a lead box under the title, then the body further down), in document order.
+ */
+function articleParts(titled: DomElement, els: DomElement[], stats: StatsMap): DomElement[] {
+  let article: DomNode | null = titled.parent;
+  while (article && isElement(article) && article.name !== 'article') article = article.parent;
+  if (!article || !isElement(article)) return [titled];
+  const parts = els.filter((el) => el === titled || (isAncestor(article, el) && ownText(el, stats) >= PART_MIN_TEXT));
+  // Outermost only: a part nested in another is rendered with it.
+  const outer = parts.filter((el) => !parts.some((o) => o !== el && isAncestor(o, el)));
+  if (outer.length < 2 || !outer.includes(titled)) return [titled];
+  const order = new Map<DomElement, number>();
+  let i = 0;
+  for (const d of descendants(article)) order.set(d, i++);
+  return outer.sort((a, b) => order.get(a)! - order.get(b)!);
 }
 
 /** The candidate with the most non-link text. */
@@ -158,7 +179,7 @@ export function findMarkedContainer(body: DomElement, stats: StatsMap, skip: (el
   ];
   for (const [method, els] of ordered) {
     const titled = titledCandidate(els, stats, title);
-    if (titled) return { nodes: [titled], method, titled: true };
+    if (titled) return { nodes: articleParts(titled, els, stats), method, titled: true };
     const best = largest(els, stats);
     if (best && ownText(best, stats) >= MIN_MARKER_TEXT) {
       const posts = samePosts(best, els, stats);

@@ -75,8 +75,8 @@ function isImage(el: DomElement, ctx: RenderContext): boolean {
 /** Image credits and source lines ("Foto: dpa", "Credit: Getty Images", "© Reuters"). */
 const CREDIT_RE = /^(?:(?:foto|fotos|photo|photos|bild|bilder|image|images|picture|credit|credits|cr[ée]dits?(?: photos?)?|titelbild|abbildung(?: \d+)?|illustration|grafik|quelle|source)\s*:|©|\(c\)\s)/i;
 const MONTH = '(?:jan(?:uary|uar|vier)?|feb(?:ruary|ruar)?|m[äa]r(?:ch|z|s)?|apr(?:il)?|ma[iy]|june?|juni|july?|juli|aug(?:ust)?|sept?(?:ember)?|o[ck]t(?:ober)?|nov(?:ember)?|d[eé][cz](?:ember)?)\\.?';
-/** A line that is only a date and/or time ("23.10.2018", "19:49 Uhr", "January 13, 2020"): a dateline. */
-const DATE_ONLY_RE = new RegExp(`^(?:(?:\\d{1,4}[./-]\\d{1,2}(?:[./-]\\d{2,4})?\\.?|\\d{1,2}:\\d{2}(?::\\d{2})?|\\d{1,4}\\.?|${MONTH}|uhr|[ap]\\.?m\\.?|[,|·–-])\\s*)+$`, 'i');
+/** A line that is only a date and/or time, perhaps labelled ("23.10.2018", "19:49 Uhr", "January 13, 2020", "Aktualisiert am 2.1.2021"): a dateline. */
+const DATE_ONLY_RE = new RegExp(`^(?:(?:\\d{1,4}[./-]\\d{1,2}(?:[./-]\\d{2,4})?\\.?|\\d{1,2}:\\d{2}(?::\\d{2})?|\\d{1,4}\\.?|${MONTH}|uhr|[ap]\\.?m\\.?|[,|·–:-]|(?:date|datum|fecha|data|published|updated|posted|veröffentlicht|aktualisiert|erschienen|stand|publié|mis à jour|on|am|le|vom)(?=[\\s:.]|$))\\s*)+$`, 'i');
 
 /**
  * Short calls to action that sites put inside the article body: newsletter and subscription

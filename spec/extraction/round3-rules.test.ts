@@ -74,3 +74,20 @@ describe('ruby annotations', () => {
     assert.doesNotMatch(r.text, /かんじ/);
   });
 });
+
+describe('article parts and datelines', () => {
+  it('keeps the body that follows a titled lead box inside the same <article>', () => {
+    const html = page(`<main><article><div class="article-content"><h2>Atoms and gas are not sustainable</h2><p>The lead paragraph says what the office thinks of the proposal, in a sentence or two that run long enough to count as prose here. It goes on to name the reasons, the deadlines, the people involved, and what happens next in the process.</p></div><div class="row"><div class="meta">25.01.2022</div><div class="article-content"><h3>Atoms</h3>${para(5)}</div></div></article><aside><div class="article-content"><h3>Other news</h3><p>A different story in the side column with enough words to count as text for the candidate test.</p></div></aside></main>`, '<title>Atoms and gas are not sustainable | Office</title>');
+    const r = extractPage(html, BASE);
+    assert.match(r.text, /The lead paragraph says/);
+    assert.match(r.text, /Paragraph 4 of the content/);
+    assert.doesNotMatch(r.text, /A different story/);
+  });
+
+  it('drops labelled datelines ("Aktualisiert am 12.01.2021", "Published: 3 May 2020") but keeps sentences with dates', () => {
+    const html = page(`<article>${para(2)}<p>Aktualisiert am 12.01.2021</p><p>Published: 3 May 2020</p><p>On 3 May 2020 the council met again.</p>${para(2, 'rest')}</article>`);
+    const r = extractPage(html, BASE);
+    assert.doesNotMatch(r.text, /Aktualisiert|Published:/);
+    assert.match(r.text, /On 3 May 2020 the council met again\./);
+  });
+});

@@ -5,6 +5,7 @@
 // Gleaner's guarded client, extraction and ordinary jobs.
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
+import { sharedBrowser, type BrowserService } from '../../core/browser/index.js';
 import { checkUrlSyntax } from '../../core/ssrf.js';
 import type { JobInput } from '../../core/jobs.js';
 import type { Logger } from '../../core/logger.js';
@@ -38,6 +39,8 @@ export interface FirecrawlDeps {
   bodyLimitBytes: number;
   /** How a page becomes a document; by default on worker threads of its own. */
   select?: DocumentSelector;
+  /** The browser for screenshots and waitFor; by default the process's shared one (core/browser), started on first use. */
+  browser?: () => BrowserService;
 }
 
 const unsupported = (field: string, why: string) => new FirecrawlError(400, `${field}: ${why}`, [{ field, message: why }], 'UNSUPPORTED_OPTION');
@@ -101,6 +104,7 @@ function absoluteJobUrl(req: Request, version: string, kind: JobKind, id: string
 export function firecrawlRouter(deps: FirecrawlDeps): Router {
   const router = Router();
   const select = deps.select ?? new DocumentPool().select;
+  const browser = deps.browser ?? sharedBrowser;
   const jobDeps: JobDeps = { sql: deps.sql, boss: deps.boss, maxAttempts: deps.maxAttempts, maxJobsInFlight: deps.maxJobsInFlight };
   const schemas = {
     scrape: scrapeSchema({ allowPrivateNetworks: deps.allowPrivateNetworks }),
@@ -136,7 +140,7 @@ export function firecrawlRouter(deps: FirecrawlDeps): Router {
       const { url, ...options } = parseOrFail<ScrapeRequest>(schemas.scrape, body(req));
       deps.syncLimit.hold((res.locals.apiKey as ApiKey).id, res);
       try {
-        res.json({ success: true, data: await scrapeDocument({ client: deps.client, select }, url, options, gone(res)) });
+        res.json({ success: true, data: await scrapeDocument({ client: deps.client, select, browser }, url, options, gone(res)) });
       } catch (err) {
         refused(res, err);
         throw err;

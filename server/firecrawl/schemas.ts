@@ -14,7 +14,7 @@ export const MAX_CRAWL_LIMIT = 20;
 export const MAX_BATCH_URLS = 20;
 
 export const FORMATS = ['markdown', 'html', 'rawHtml', 'links', 'screenshot', 'screenshot@fullPage'] as const;
-export type Format = 'markdown' | 'html' | 'rawHtml' | 'links' | 'screenshot';
+export type Format = 'markdown' | 'html' | 'rawHtml' | 'links' | 'screenshot' | 'screenshot@fullPage';
 
 export function publicUrl(allowPrivateNetworks: boolean) {
   return z
@@ -27,7 +27,9 @@ export function publicUrl(allowPrivateNetworks: boolean) {
 }
 
 /** A format as v1 (strings) and v2 (strings or {type, ...}) send it. */
-const format = z.union([z.string({ error: 'must be a format name' }).max(50), z.looseObject({ type: z.string({ error: 'must be a format name' }).max(50) })]).transform((f) => (typeof f === 'string' ? f : f.type));
+const format = z
+  .union([z.string({ error: 'must be a format name' }).max(50), z.looseObject({ type: z.string({ error: 'must be a format name' }).max(50), fullPage: z.boolean().optional() })])
+  .transform((f) => (typeof f === 'string' ? f : f.type === 'screenshot' && f.fullPage === true ? 'screenshot@fullPage' : f.type));
 
 const selector = z.string({ error: 'must be a CSS selector' }).superRefine((value, ctx) => {
   const problem = selectorProblem(value);

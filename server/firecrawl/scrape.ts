@@ -3,23 +3,21 @@
 // Firecrawl document. No job and no indexing, like POST /v1/scrape.
 import { clientMessage } from '../../core/clientMessage.js';
 import { decodeHtml } from '../../core/extraction/index.js';
-import { OutboundError, type OutboundClient } from '../../core/outbound.js';
+import type { BrowserService, Screenshot } from '../../core/browser/index.js';
+import { OutboundError, type FetchedResponse, type OutboundClient } from '../../core/outbound.js';
+import { PipelineError } from '../../core/pipelineError.js';
 import type { SelectedDocument } from '../../core/extraction/selection.js';
 import type { DocumentSelector } from './documentPool.js';
 import { FirecrawlError } from './errors.js';
 import type { Format, ScrapeOptions } from './schemas.js';
 
 const HTML_TYPES = ['text/html', 'application/xhtml+xml', 'text/plain'];
-const SUPPORTED: readonly string[] = ['markdown', 'html', 'rawHtml', 'links'];
-const SCREENSHOT = new Set(['screenshot', 'screenshot@fullPage']);
+const SUPPORTED: readonly string[] = ['markdown', 'html', 'rawHtml', 'links', 'screenshot', 'screenshot@fullPage'];
 
 /** The formats asked for, deduplicated; markdown when none. A format Gleaner cannot produce is a 400 naming it. */
 export function requestedFormats(formats: string[] | undefined, field = 'formats'): Set<Format> {
   const out = new Set<Format>();
   for (const [i, f] of (formats ?? ['markdown']).entries()) {
-    if (SCREENSHOT.has(f)) {
-      throw new FirecrawlError(400, `${field}.${i}: the screenshot format is not available: this Gleaner has no browser renderer`, [{ field: `${field}.${i}`, message: 'screenshot is not available' }]);
-    }
     if (!SUPPORTED.includes(f)) {
       throw new FirecrawlError(400, `${field}.${i}: the format "${f}" is not supported by Gleaner (supported: ${SUPPORTED.join(', ')})`, [{ field: `${field}.${i}`, message: `unsupported format ${f}` }]);
     }
@@ -42,6 +40,8 @@ export interface FirecrawlMetadata {
 
 export interface FirecrawlDocument {
   markdown?: string;
+  /** A PNG as a data: URL. */
+  screenshot?: string;
   html?: string;
   rawHtml?: string;
   links?: string[];
@@ -69,6 +69,29 @@ function metadataOf(doc: SelectedDocument, sourceURL: string, url: string, statu
 export interface ScrapeDeps {
   client: OutboundClient;
   select: DocumentSelector;
+  /** The process's browser (core/browser), asked for only when a page must be rendered. */
+  browser: () => BrowserService;
+}
+
+/**
+ * A screenshot, or waitFor when a browser is configured, renders the page;
+ * everything else is a plain fetch. The browser does not send client headers,
+ * so waitFor with `headers` is a plain fetch that keeps them.
+ */
+async function loadPage(deps: ScrapeDeps, url: string, options: ScrapeOptions, formats: Set<Format>, signal: AbortSignal): Promise<FetchedResponse & { screenshot?: Screenshot }> {
+  const shot = formats.has('screenshot@fullPage') ? 'fullPage' : formats.has('screenshot') ? 'viewport' : undefined;
+  const wantsRender = shot !== undefined || ((options.waitFor ?? 0) > 0 && !options.headers);
+  const browser = wantsRender ? deps.browser() : null;
+  if (shot !== undefined && !browser?.available) {
+    const reason = browser?.source.kind === 'none' ? browser.source.reason : 'no browser is configured';
+    throw new FirecrawlError(400, `formats: the screenshot format is not available: ${reason}`, [{ field: 'formats', message: 'screenshot is not available' }], 'FORMAT_UNAVAILABLE');
+  }
+  if (browser?.available) {
+    const page = await browser.render(url, { signal, waitForMs: options.waitFor, screenshot: shot });
+    const body = new TextEncoder().encode(page.html);
+    return { url: page.url, status: page.status, headers: { 'content-type': `${page.contentType ?? 'text/html'}; charset=utf-8` }, contentType: page.contentType, body, redirects: page.redirects, durationMs: page.durationMs, ...(page.screenshot ? { screenshot: page.screenshot } : {}) };
+  }
+  return deps.client.fetch(url, { signal, accept: HTML_TYPES, ...(options.headers ? { headers: options.headers } : {}) });
 }
 
 /**
@@ -81,9 +104,10 @@ export async function scrapeDocument(deps: ScrapeDeps, url: string, options: Scr
   const timeout = options.timeout === undefined ? null : AbortSignal.timeout(options.timeout);
   let response;
   try {
-    response = await deps.client.fetch(url, { signal: timeout ? AbortSignal.any([signal, timeout]) : signal, accept: HTML_TYPES, ...(options.headers ? { headers: options.headers } : {}) });
+    response = await loadPage(deps, url, options, formats, timeout ? AbortSignal.any([signal, timeout]) : signal);
   } catch (err) {
     if (timeout?.aborted) throw new FirecrawlError(408, `scrape timed out after ${options.timeout} ms`, undefined, 'SCRAPE_TIMEOUT');
+    if (err instanceof PipelineError) throw new FirecrawlError(err.code === 'browser_unavailable' ? 400 : 422, err.message, { code: err.code }, err.code.toUpperCase());
     if (err instanceof OutboundError) {
       if (err.code === 'http_status' && err.status !== undefined) {
         return { ...(formats.has('markdown') ? { markdown: '' } : {}), metadata: { sourceURL: url, url: err.url, statusCode: err.status, error: err.message } };
@@ -118,6 +142,7 @@ export async function scrapeDocument(deps: ScrapeDeps, url: string, options: Scr
     ...(formats.has('html') && doc.html !== null ? { html: doc.html } : {}),
     ...(formats.has('rawHtml') ? { rawHtml: html } : {}),
     ...(formats.has('links') ? { links: doc.links } : {}),
+    ...(response.screenshot ? { screenshot: `data:${response.screenshot.contentType};base64,${response.screenshot.base64}` } : {}),
     metadata: metadataOf(doc, url, response.url, response.status, response.headers['content-type'] ?? response.contentType),
   };
 }

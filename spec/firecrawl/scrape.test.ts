@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import Firecrawl, { SdkError } from '@mendable/firecrawl-js';
+import { setSharedBrowser } from '../../core/browser/index.js';
+import { needBrowser, testBrowserService } from '../browser/helpers.js';
 import { startFixtureSite, type FixtureSite } from '../helpers/fixtureSite.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -33,6 +35,10 @@ before(async () => {
   site = await startFixtureSite({
     routes: {
       '/og': (_req, res) => void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(OG_PAGE),
+      '/spa': (_req, res) =>
+        void res
+          .writeHead(200, { 'content-type': 'text/html' })
+          .end(`<html><head><title>App</title></head><body><div id="app"></div><script>setTimeout(() => { document.getElementById('app').innerHTML = '<main><h1>Rendered by script</h1><p>This paragraph exists only after the page script has run in a browser, long enough to be content.</p></main>'; }, 50);</script></body></html>`),
       '/echo-headers': (req, res) => {
         seenHeaders.push({ 'x-tenant': req.headers['x-tenant'] as string | undefined, 'user-agent': req.headers['user-agent'] });
         res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body><main><h1>Echo</h1><p>The page saw the header value ${String(req.headers['x-tenant'])} on its request, which proves the header was sent.</p></main></body></html>`);
@@ -40,6 +46,8 @@ before(async () => {
     },
   });
   stack = await startStack();
+  // The API's browser as a process sets it up, on the test configuration (loopback allowed).
+  setSharedBrowser(testBrowserService());
   app = new Firecrawl({ apiKey: stack.key, apiUrl: `${stack.baseUrl}/firecrawl` });
 });
 
@@ -107,19 +115,45 @@ describe('v2 scrape', () => {
     assert.equal(doc.metadata?.statusCode, 200);
   });
 
+  test('screenshot: a PNG data URL from the browser, viewport or full page; waitFor renders the page\'s scripts', async (t) => {
+    if (!needBrowser(t)) return;
+    const doc = await app.scrape(`${site.baseUrl}/pricing`, { formats: ['markdown', 'screenshot'] });
+    assert.match(doc.screenshot ?? '', /^data:image\/png;base64,iVBORw0KGgo/);
+    assert.match(doc.markdown ?? '', /# Pricing/);
+    const full = await app.scrape(`${site.baseUrl}/pricing`, { formats: [{ type: 'screenshot', fullPage: true }] });
+    assert.match(full.screenshot ?? '', /^data:image\/png;base64,/);
+    const v1 = await app.v1.scrapeUrl(`${site.baseUrl}/pricing`, { formats: ['screenshot@fullPage'] });
+    assert.match((v1 as { screenshot?: string }).screenshot ?? '', /^data:image\/png;base64,/);
+    const statik = await app.scrape(`${site.baseUrl}/spa`);
+    assert.doesNotMatch(statik.markdown ?? '', /Rendered by script/);
+    const rendered = await app.scrape(`${site.baseUrl}/spa`, { waitFor: 300 });
+    assert.match(rendered.markdown ?? '', /Rendered by script/);
+  });
+
+  test('screenshot without a browser: a 400 naming the format', async () => {
+    setSharedBrowser(testBrowserService({ BROWSER_EXECUTABLE: '/nonexistent/chromium' }));
+    try {
+      const shot = await expectSdkError(app.scrape(`${site.baseUrl}/pricing`, { formats: ['screenshot'] }));
+      assert.equal(shot.status, 400);
+      assert.match(shot.message, /formats: the screenshot format is not available: BROWSER_EXECUTABLE \/nonexistent\/chromium is not an executable file/);
+      // waitFor without a browser reads the page as served.
+      const doc = await app.scrape(`${site.baseUrl}/pricing`, { waitFor: 100 });
+      assert.equal(doc.metadata?.statusCode, 200);
+    } finally {
+      setSharedBrowser(testBrowserService());
+    }
+  });
+
   test('a missing page: its status code in the metadata', async () => {
     const doc = await app.scrape(`${site.baseUrl}/no-such-page`);
     assert.equal(doc.metadata?.statusCode, 404);
     assert.match(String(doc.metadata?.error), /404/);
   });
 
-  test('an unsupported format, a screenshot and a pseudo-class selector are 400s that name them', async () => {
+  test('an unsupported format, a pseudo-class selector and a reserved header are 400s that name them', async () => {
     const json = await expectSdkError(app.scrape(`${site.baseUrl}/pricing`, { formats: [{ type: 'json', prompt: 'the prices' }] }));
     assert.equal(json.status, 400);
     assert.match(json.message, /formats\.0: the format "json" is not supported/);
-    const shot = await expectSdkError(app.scrape(`${site.baseUrl}/pricing`, { formats: ['screenshot'] }));
-    assert.equal(shot.status, 400);
-    assert.match(shot.message, /screenshot format is not available/);
     const has = await expectSdkError(app.scrape(`${site.baseUrl}/pricing`, { includeTags: ['div:has(p)'] }));
     assert.equal(has.status, 400);
     assert.match(has.message, /includeTags\.0: .*no pseudo-classes/);

@@ -20,7 +20,7 @@ import { FirecrawlError, firecrawlErrorHandler } from './errors.js';
 import { cancel, errorsOf, ownJob, parseOrFail, startJob, statusPage, type JobDeps, type JobKind } from './jobs.js';
 import { mapSite } from './map.js';
 import { requestedFormats, scrapeDocument } from './scrape.js';
-import { batchScrapeSchema, crawlSchema, mapSchema, scrapeSchema, type BatchScrapeRequest, type CrawlRequest, type MapRequest, type ScrapeOptions, type ScrapeRequest } from './schemas.js';
+import { MAX_CRAWL_LIMIT, batchScrapeSchema, crawlSchema, mapSchema, scrapeSchema, type BatchScrapeRequest, type CrawlRequest, type MapRequest, type ScrapeOptions, type ScrapeRequest } from './schemas.js';
 import type { Sql } from '../../core/db.js';
 import type { Boss } from '../../core/queue.js';
 
@@ -34,6 +34,8 @@ export interface FirecrawlDeps {
   allowPrivateNetworks: boolean;
   maxAttempts: number;
   maxJobsInFlight: number;
+  /** MAX_PAGES_PER_JOB: a crawl's limit is at most this (and MAX_CRAWL_LIMIT), and defaults to it. */
+  maxPagesPerJob: number;
   /** The /v1 routes' limiter itself: one budget per key whichever API it calls. */
   rateLimit: RequestHandler;
   bodyLimitBytes: number;
@@ -60,7 +62,7 @@ function checkJobScrapeOptions(options: Partial<ScrapeOptions> | undefined, pref
 }
 
 /** A Firecrawl crawl as a Gleaner job's input; options Gleaner's crawler cannot honour are refused by name. */
-export function crawlInput(body: CrawlRequest): JobInput {
+export function crawlInput(body: CrawlRequest, maxPages: number): JobInput {
   if (body.maxDiscoveryDepth !== undefined) throw unsupported('maxDiscoveryDepth', 'not supported by Gleaner: crawls are breadth-first up to limit');
   if (body.maxDepth !== undefined) throw unsupported('maxDepth', 'not supported by Gleaner: crawls are breadth-first up to limit');
   if (body.sitemap === 'skip' || body.sitemap === 'only' || body.ignoreSitemap === true) throw unsupported(body.sitemap ? 'sitemap' : 'ignoreSitemap', 'Gleaner crawls always read the sitemaps along with the links (sitemap: include)');
@@ -73,7 +75,7 @@ export function crawlInput(body: CrawlRequest): JobInput {
   const below = body.crawlEntireDomain !== true && body.allowBackwardLinks !== true && path !== '' && !path.includes('*') ? [`${path}/**`] : [];
   return {
     url: body.url,
-    maxPages: body.limit ?? 20,
+    maxPages: body.limit ?? maxPages,
     ...(below.length ? { includePatterns: below } : {}),
     ...(body.includePaths?.length ? { includePathRegexes: body.includePaths } : {}),
     ...(body.excludePaths?.length ? { excludePathRegexes: body.excludePaths } : {}),
@@ -105,10 +107,11 @@ export function firecrawlRouter(deps: FirecrawlDeps): Router {
   const router = Router();
   const select = deps.select ?? new DocumentPool().select;
   const browser = deps.browser ?? sharedBrowser;
+  const maxCrawlPages = Math.min(MAX_CRAWL_LIMIT, deps.maxPagesPerJob);
   const jobDeps: JobDeps = { sql: deps.sql, boss: deps.boss, maxAttempts: deps.maxAttempts, maxJobsInFlight: deps.maxJobsInFlight };
   const schemas = {
     scrape: scrapeSchema({ allowPrivateNetworks: deps.allowPrivateNetworks }),
-    crawl: crawlSchema({ allowPrivateNetworks: deps.allowPrivateNetworks }),
+    crawl: crawlSchema({ allowPrivateNetworks: deps.allowPrivateNetworks, maxPages: maxCrawlPages }),
     batch: batchScrapeSchema(),
     map: mapSchema({ allowPrivateNetworks: deps.allowPrivateNetworks }),
   };
@@ -168,7 +171,7 @@ export function firecrawlRouter(deps: FirecrawlDeps): Router {
 
     router.post(`/${v}/crawl`, async (req, res) => {
       const request = parseOrFail<CrawlRequest>(schemas.crawl, body(req));
-      const input = crawlInput(request);
+      const input = crawlInput(request, maxCrawlPages);
       const job = await startJob(jobDeps, req, res, input, { kind: 'crawl', ...request });
       res.json({ success: true, id: job.id, url: absoluteJobUrl(req, v, 'crawl', job.id) });
     });

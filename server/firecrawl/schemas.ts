@@ -8,7 +8,10 @@ import { pathRegexProblem } from '../../core/pathRegex.js';
 
 const MAX_URL_LENGTH = 2048;
 
-/** Pages one crawl may return: the cap of Gleaner's own crawl jobs (maxPages on /v1/extract). */
+/**
+ * Pages one crawl may return: the API's cap on a job's maxPages (as on
+ * /v1/extract) until crawls run as page tasks; MAX_PAGES_PER_JOB lowers it.
+ */
 export const MAX_CRAWL_LIMIT = 20;
 /** URLs one batch scrape may name (urls[] on /v1/extract). */
 export const MAX_BATCH_URLS = 20;
@@ -86,10 +89,10 @@ const webhook = z.union([
   z.looseObject({ url: z.string(), headers: z.record(z.string(), z.string()).optional(), metadata: z.record(z.string(), z.unknown()).optional(), events: z.array(z.string()).optional() }),
 ]);
 
-export function crawlSchema(opts: { allowPrivateNetworks: boolean }) {
+export function crawlSchema(opts: { allowPrivateNetworks: boolean; maxPages: number }) {
   return z.object({
     url: publicUrl(opts.allowPrivateNetworks),
-    limit: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(MAX_CRAWL_LIMIT, `must be at most ${MAX_CRAWL_LIMIT} (Gleaner's pages per job)`).optional(),
+    limit: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(opts.maxPages, `must be at most ${opts.maxPages} (Gleaner's pages per job)`).optional(),
     includePaths: z.array(pathRegex).max(20, 'at most 20 patterns').optional(),
     excludePaths: z.array(pathRegex).max(20, 'at most 20 patterns').optional(),
     maxDiscoveryDepth: z.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must not be negative').optional(),

@@ -3,9 +3,9 @@
  * and OpenGraph are written for machines and are usually cleaner than <title>,
  * which often carries the site name.
  */
-import { collapseSpaces } from './dom.js';
+import { type DomElement, collapseSpaces, descendants, isElement } from './dom.js';
 import { resolveHttpUrl } from './links.js';
-import { type DocumentScan, textContent } from './scan.js';
+import { type DocumentScan, spacedText, textContent } from './scan.js';
 
 export interface PageMetadata {
   title: string | null;
@@ -108,6 +108,62 @@ export function jsonLdArticleBody(nodes: JsonObject[]): string | null {
   return best;
 }
 
+/**
+ * The date an element marks as the publication date: its datetime, content or title attribute
+ * (machine-readable), or else (`fromText`) its text when that holds a year.
+ */
+function markedDate(el: DomElement | null, fromText: boolean): string | null {
+  if (!el) return null;
+  const v = fromText ? clean(textContent(el)) : clean(el.attribs['datetime'] ?? el.attribs['content'] ?? el.attribs['title']);
+  return v && v.length <= 64 && (fromText ? /\d{4}/ : /\d/).test(v) ? v : null;
+}
+
+/** Longest text taken for an author's name. */
+const AUTHOR_MAX = 100;
+/** "By", "Von", "Par"... before the name in a byline. */
+const BYLINE_PREFIX_RE = /^(?:(?:view|see|show|zeige|alle)\s+(?:all\s+|alle\s+)?(?:posts|articles|stories|beiträge|artikel)\s+(?:by|von)|posted by|written by|geschrieben von|by|von|par|por|di|door|av|af|autor(?:in)?|author|auteur|text|texte)\s*:?\s+/i;
+
+function nameOfMark(el: DomElement): string | null {
+  const v = clean(el.attribs['content'] ?? spacedText(el))?.replace(BYLINE_PREFIX_RE, '') ?? null;
+  return v && v.length <= AUTHOR_MAX ? v : null;
+}
+
+/** Whether `el` sits in a page footer (where rel=author links credit the theme's maker). */
+function inFooter(el: DomElement): boolean {
+  for (let p = el.parent; p && isElement(p); p = p.parent) if (p.name === 'footer' || /footer/i.test(p.attribs['class'] ?? '') || /footer/i.test(p.attribs['id'] ?? '')) return true;
+  return false;
+}
+
+/** The author the page shows: microdata itemprop=author (its itemprop=name if any), a rel=author link, else a byline's text. */
+function visibleAuthor(doc: DocumentScan): string | null {
+  const mark = doc.authorMark;
+  if (mark) {
+    let name: DomElement = mark;
+    for (const d of descendants(mark)) {
+      if ((d.attribs['itemprop'] ?? '').toLowerCase() === 'name') {
+        name = d;
+        break;
+      }
+    }
+    const v = nameOfMark(name);
+    if (v) return v;
+  }
+  for (const link of doc.authorLinks) {
+    if (inFooter(link)) continue;
+    const v = nameOfMark(link);
+    if (v) return v;
+  }
+  if (doc.byline) {
+    const v = clean(spacedText(doc.byline))?.replace(BYLINE_PREFIX_RE, '') ?? null;
+    // A byline is a name or two, not a paragraph.
+    if (v && v.length <= 60 && BYLINE_NAME_RE.test(v)) return v;
+  }
+  return null;
+}
+
+/** One to four capitalised names, joined by commas, "and" words or ampersands. */
+const BYLINE_NAME_RE = /^\p{Lu}[\p{L}.'’-]*(?:(?:\s+|\s*[,&]\s*|\s+(?:und|and|et|y|e)\s+)\p{Lu}[\p{L}.'’-]*){0,5}$/u;
+
 export function extractMetadata(doc: DocumentScan, base: string, nodes: JsonObject[] = jsonLdNodes(doc)): PageMetadata {
   const meta = new Map<string, string>();
   for (const el of doc.metas) {
@@ -135,11 +191,13 @@ export function extractMetadata(doc: DocumentScan, base: string, nodes: JsonObje
     language: clean(lang?.replace('_', '-') ?? null),
     canonicalUrl: canonicalHref ? resolveHttpUrl(canonicalHref, base) : null,
     siteName: m('og:site_name', 'application-name') ?? ld.publisher,
-    // article:author is often a profile URL, so it only fills in after JSON-LD.
-    author: m('author', 'dc.creator', 'parsely-author', 'sailthru.author') ?? ld.author ?? notUrl(m('article:author')),
+    // article:author is often a profile URL, so it only fills in after JSON-LD; the visible byline comes last.
+    author: m('author', 'dc.creator', 'parsely-author', 'sailthru.author') ?? ld.author ?? notUrl(m('article:author')) ?? visibleAuthor(doc),
     publishedAt:
       m('article:published_time', 'og:article:published_time', 'datepublished', 'dc.date', 'dc.date.issued', 'date', 'pubdate') ??
       ld.published ??
-      clean(doc.time?.attribs['datetime']),
+      markedDate(doc.datePublished, false) ??
+      clean(doc.time?.attribs['datetime']) ??
+      markedDate(doc.datePublished, true),
   };
 }

@@ -5,7 +5,8 @@
  */
 import { classifyBoilerplate, isCommentSection, isJunk } from './boilerplate.js';
 import { findMarkedContainer, findMarkerAncestors, findScoredContainer, normaliseTitle } from './container.js';
-import { type DomElement, classAndId, collapseSpaces, isAncestor, isElement, parseHtml } from './dom.js';
+import { type DomElement, attr, classAndId, collapseSpaces, isAncestor, isElement, parseHtml } from './dom.js';
+import { resolveHttpUrl } from './links.js';
 import { MAX_RENDER_DEPTH, plainParagraphs, treeDepth } from './plaintext.js';
 import { type Rendered, escapeMarkdown, renderBlocks } from './render.js';
 import type { DocumentScan } from './scan.js';
@@ -21,6 +22,47 @@ const SHORT_TEXT = 200;
 
 /** Visible characters a skipped element needs to count as a section of its own. */
 const GAP_MIN_TEXT = 15;
+
+/** Longest box taken for a teaser of another page. */
+const TEASER_MAX_TEXT = 600;
+const TEASER_HEADINGS = new Set(['h2', 'h3', 'h4', 'h5']);
+
+/**
+ * A teaser of another page: a box whose heading (among its first children) is wholly a link,
+ * followed by a short blurb ("Read next", "More on this", a related story's card).
+ */
+function isTeaser(el: DomElement, stats: StatsMap, base: string): boolean {
+  for (const c of el.children) {
+    if (!isElement(c)) continue;
+    let h: DomElement | null = TEASER_HEADINGS.has(c.name) ? c : null;
+    if (!h && c.name === 'a') for (const g of c.children) if (isElement(g) && TEASER_HEADINGS.has(g.name)) h = c;
+    if (h) {
+      const hs = stats.get(h);
+      if (!hs || hs.text === 0 || hs.link !== hs.text || (stats.get(el)?.text ?? 0) <= hs.text) return false;
+      // A named anchor (<a name>) links nowhere; a title linking to this very page is the article's own permalink.
+      const a = h.name === 'a' ? h : descendantLink(h);
+      return !!a && attr(a, 'href') !== '' && !attr(a, 'href').startsWith('#') && !samePage(attr(a, 'href'), base);
+    }
+  }
+  return false;
+}
+
+function descendantLink(el: DomElement): DomElement | null {
+  for (const c of el.children) {
+    if (!isElement(c)) continue;
+    if (c.name === 'a') return c;
+    const d = descendantLink(c);
+    if (d) return d;
+  }
+  return null;
+}
+
+function samePage(href: string, base: string): boolean {
+  const url = resolveHttpUrl(href, base);
+  if (!url) return false;
+  const strip = (u: string): string => u.replace(/#.*$/, '').replace(/\/$/, '');
+  return strip(url) === strip(base);
+}
 
 /** How much more prose a scored container around a marker needs to replace it. */
 const MARKER_OVERRIDE = 2;
@@ -151,7 +193,7 @@ function selectArticle(
     if (!s || s.text === 0) return false;
     const ld = linkDensity(s);
     if (LIST_LIKE.has(el.name)) return ld > 0.6;
-    if (SECTION_LIKE.has(el.name)) return ld > 0.6 && s.text < 1000;
+    if (SECTION_LIKE.has(el.name) || el.name === 'article') return (ld > 0.6 && s.text < 1000) || (s.text < TEASER_MAX_TEXT && isTeaser(el, stats, base));
     return false;
   };
   const skipContent = (el: DomElement): boolean => skipBoiler(el) || linkHeavy(el);

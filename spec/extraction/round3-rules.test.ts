@@ -91,3 +91,17 @@ describe('article parts and datelines', () => {
     assert.match(r.text, /On 3 May 2020 the council met again\./);
   });
 });
+
+describe('teasers inside the article container', () => {
+  it('drops a box whose heading is a link to another page with a short blurb, but keeps sections headed by an anchor or a permalink', () => {
+    const teaser = `<div class="box"><h3><a href="/other-story.html">Another story on this site</a></h3><p>A short blurb that makes you want to read the other story, in a sentence.</p></div>`;
+    const anchored = `<div class="step"><h3><a name="steps">Steps</a></h3><p>Heat the milk with the oats and let it simmer for two minutes before serving it warm.</p></div>`;
+    const permalink = `<div class="post"><h2><a href="${BASE}">This very story</a></h2><p>The post itself begins here with a sentence that belongs to the story on this page.</p></div>`;
+    const html = page(`<article>${para(3)}${teaser}${anchored}${permalink}${para(2, 'rest')}</article>`);
+    const r = extractPage(html, BASE);
+    assert.doesNotMatch(r.text, /Another story on this site|A short blurb/);
+    assert.match(r.text, /Heat the milk with the oats/);
+    assert.match(r.text, /The post itself begins here/);
+    assert.match(r.text, /Paragraph 1 of the rest/);
+  });
+});

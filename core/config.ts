@@ -127,6 +127,7 @@ const envSchema = z.object({
   EMBEDDING_BATCH_SIZE: int(8, 1, 256),
   EMBEDDING_THREADS: int(0, 0, 64),
   EMBEDDING_MAX_TOKENS: int(256, 16, 512),
+  EMBEDDING_DTYPE: z.enum(['fp32', 'q8']).default('fp32'),
   CHUNK_TOKENS: int(200, 32, 512),
   CHUNK_OVERLAP_TOKENS: int(40, 0, 256),
 
@@ -233,6 +234,8 @@ export interface Config {
     threads: number;
     /** Longest input in model tokens; longer text is truncated. */
     maxTokens: number;
+    /** Weights: fp32 (onnx/model.onnx) or q8, the int8 twin (onnx/model_quantized.onnx). */
+    dtype: 'fp32' | 'q8';
   };
   chunking: { maxTokens: number; overlapTokens: number };
   /** Set when Typesense is the search index; Postgres otherwise. */
@@ -367,6 +370,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batchSize: e.EMBEDDING_BATCH_SIZE,
       threads: e.EMBEDDING_THREADS,
       maxTokens: e.EMBEDDING_MAX_TOKENS,
+      dtype: e.EMBEDDING_DTYPE,
     },
     chunking: { maxTokens: e.CHUNK_TOKENS, overlapTokens: e.CHUNK_OVERLAP_TOKENS },
     typesense:

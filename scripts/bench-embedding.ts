@@ -1,4 +1,4 @@
-// `npm run bench:embedding [-- --passages N] [--batch-sizes 16,8] [--threads 0,1] [--runs N] [--tokens N]`
+// `npm run bench:embedding [-- --passages N] [--batch-sizes 16,8] [--threads 0,1] [--dtypes fp32,q8] [--runs N] [--tokens N]`
 //
 // Embedding throughput on realistic ~200-token passages (windows of this
 // repository's README, English prose with technical words), two ways per batch
@@ -14,14 +14,16 @@
 // Uses EMBEDDING_MODEL_DIR, or writes the random-weight stand-in to a temp dir
 // (same architecture, so the same speed as the real all-MiniLM-L6-v2).
 // --threads defaults to EMBEDDING_THREADS (0 = onnxruntime's choice) and
-// applies to both ways. The functions are exported for `npm run bench` and the tests.
+// applies to both ways; --dtypes compares the fp32 weights with the int8 twin
+// (EMBEDDING_DTYPE=q8) side by side, with how far their vectors agree.
+// The functions are exported for `npm run bench` and the tests.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config.js';
-import { loadEmbedder, type EmbedderOptions } from '../core/embeddings/load.js';
+import { loadEmbedder, MODEL_FILES, type EmbedderOptions } from '../core/embeddings/load.js';
 import { meanPoolNormalize } from '../core/embeddings/pooling.js';
 import { createSilentLogger } from '../core/logger.js';
 
@@ -137,9 +139,9 @@ async function runBatches(ort: typeof import('onnxruntime-node'), session: impor
   return vectors;
 }
 
-async function openSession(modelDir: string, threads: number) {
+async function openSession(modelDir: string, threads: number, dtype: EmbedderOptions['dtype'] = 'fp32') {
   const ort = await import('onnxruntime-node');
-  const session = await ort.InferenceSession.create(path.join(modelDir, 'onnx/model.onnx'), {
+  const session = await ort.InferenceSession.create(path.join(modelDir, MODEL_FILES[dtype]), {
     ...(threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
     logSeverityLevel: 3,
   });
@@ -151,8 +153,8 @@ async function openSession(modelDir: string, threads: number) {
  * batches of `batchSize` in the order given: what the Embedder returns for
  * passages already sorted by length.
  */
-export async function rawOnnxVectors(opts: { modelDir: string; passages: string[]; batchSize: number; maxTokens: number; threads: number }): Promise<Float32Array[]> {
-  const { ort, session } = await openSession(opts.modelDir, opts.threads);
+export async function rawOnnxVectors(opts: { modelDir: string; passages: string[]; batchSize: number; maxTokens: number; threads: number; dtype?: EmbedderOptions['dtype'] }): Promise<Float32Array[]> {
+  const { ort, session } = await openSession(opts.modelDir, opts.threads, opts.dtype);
   try {
     return await runBatches(ort, session, await pretokenise(opts.modelDir, opts.passages, opts.batchSize, opts.maxTokens));
   } finally {
@@ -161,8 +163,16 @@ export async function rawOnnxVectors(opts: { modelDir: string; passages: string[
 }
 
 /** (a) onnxruntime-node alone on pre-tokenised batches; also returns the pooled vectors of the last run, for a cross-check. */
-export async function measureRawOnnx(opts: { modelDir: string; passages: string[]; batchSize: number; maxTokens: number; threads: number; runs: number }): Promise<Throughput & { vectors: Float32Array[] }> {
-  const { ort, session } = await openSession(opts.modelDir, opts.threads);
+export async function measureRawOnnx(opts: {
+  modelDir: string;
+  passages: string[];
+  batchSize: number;
+  maxTokens: number;
+  threads: number;
+  runs: number;
+  dtype?: EmbedderOptions['dtype'];
+}): Promise<Throughput & { vectors: Float32Array[] }> {
+  const { ort, session } = await openSession(opts.modelDir, opts.threads, opts.dtype);
   try {
     const batches = await pretokenise(opts.modelDir, opts.passages, opts.batchSize, opts.maxTokens);
     let vectors: Float32Array[] = [];
@@ -194,6 +204,7 @@ async function main() {
   --passages N       passages per run (default 64)
   --batch-sizes L    comma-separated batch sizes (default EMBEDDING_BATCH_SIZE and 8)
   --threads L        comma-separated onnxruntime intra-op threads, 0 = onnxruntime's choice (default EMBEDDING_THREADS)
+  --dtypes L         comma-separated weights, fp32 and/or q8 (the int8 twin), measured one after the other (default EMBEDDING_DTYPE)
   --runs N           timed runs after one warm-up; the median is shown (default 3)
   --tokens N         model tokens per passage (default 200)`;
   let values;
@@ -203,6 +214,7 @@ async function main() {
         passages: { type: 'string', default: '64' },
         'batch-sizes': { type: 'string' },
         threads: { type: 'string' },
+        dtypes: { type: 'string' },
         runs: { type: 'string', default: '3' },
         tokens: { type: 'string', default: '200' },
         help: { type: 'boolean', short: 'h' },
@@ -222,12 +234,14 @@ async function main() {
   const tokens = Number(values.tokens);
   const batchSizes = (values['batch-sizes'] ?? `${config.embedding.batchSize},8`).split(',').map(Number);
   const threadCounts = (values.threads ?? String(config.embedding.threads)).split(',').map(Number);
+  const dtypes = (values.dtypes ?? config.embedding.dtype).split(',') as EmbedderOptions['dtype'][];
   if (
+    !dtypes.every((d) => d in MODEL_FILES) ||
     ![count, runs, tokens, ...batchSizes].every((n) => Number.isSafeInteger(n) && n > 0) ||
     !threadCounts.every((n) => Number.isSafeInteger(n) && n >= 0) ||
     tokens > config.embedding.maxTokens - 2
   ) {
-    process.stderr.write(`numbers must be positive integers (threads may be 0), --tokens at most EMBEDDING_MAX_TOKENS - 2\n${USAGE}\n`);
+    process.stderr.write(`numbers must be positive integers (threads may be 0), --tokens at most EMBEDDING_MAX_TOKENS - 2, dtypes fp32 or q8\n${USAGE}\n`);
     process.exit(2);
   }
 
@@ -260,22 +274,34 @@ async function main() {
         `${os.availableParallelism()} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, median of ${runs} runs\n` +
         `RSS ${rssBefore.toFixed(0)} MiB before loading the model, ${rssAfterLoad.toFixed(0)} MiB after\n\n`,
     );
-    const rows: string[][] = [['batch', 'threads', 'way', 'passages/s', 'runs (s)', 'longest event-loop stall']];
+    const rows: string[][] = [['batch', 'threads', 'dtype', 'way', 'passages/s', 'runs (s)', 'longest event-loop stall']];
+    const agreement: string[] = [];
     for (const threads of threadCounts) {
       for (const batchSize of batchSizes) {
-        const raw = await measureRawOnnx({ modelDir, passages, batchSize, maxTokens: config.embedding.maxTokens, threads, runs });
-        const viaEmbedder = await measureEmbedder({ options: { ...options, batchSize, threads }, passages, runs });
-        let worst = 0;
-        raw.vectors.forEach((v, i) => v.forEach((x, d) => (worst = Math.max(worst, Math.abs(x - (viaEmbedder.vectors[i]?.[d] ?? NaN))))));
-        if (!(worst < 1e-5)) throw new Error(`raw and embedder vectors differ by ${worst}`);
-        const secs = (t: Throughput) => t.runsMs.map((ms) => (ms / 1000).toFixed(2)).join(' ');
-        const label = threads > 0 ? String(threads) : 'auto';
-        rows.push([String(batchSize), label, 'raw onnxruntime (main thread)', raw.passagesPerSecond.toFixed(1), secs(raw), `${raw.maxEventLoopStallMs.toFixed(0)} ms`]);
-        rows.push([String(batchSize), label, 'Embedder (embedding thread)', viaEmbedder.passagesPerSecond.toFixed(1), secs(viaEmbedder), `${viaEmbedder.maxEventLoopStallMs.toFixed(0)} ms`]);
+        const byDtype = new Map<string, Float32Array[]>();
+        for (const dtype of dtypes) {
+          const raw = await measureRawOnnx({ modelDir, passages, batchSize, maxTokens: config.embedding.maxTokens, threads, runs, dtype });
+          const viaEmbedder = await measureEmbedder({ options: { ...options, batchSize, threads, dtype }, passages, runs });
+          let worst = 0;
+          raw.vectors.forEach((v, i) => v.forEach((x, d) => (worst = Math.max(worst, Math.abs(x - (viaEmbedder.vectors[i]?.[d] ?? NaN))))));
+          if (!(worst < 1e-5)) throw new Error(`raw and embedder vectors differ by ${worst}`);
+          byDtype.set(dtype, viaEmbedder.vectors);
+          const secs = (t: Throughput) => t.runsMs.map((ms) => (ms / 1000).toFixed(2)).join(' ');
+          const label = threads > 0 ? String(threads) : 'auto';
+          rows.push([String(batchSize), label, dtype, 'raw onnxruntime (main thread)', raw.passagesPerSecond.toFixed(1), secs(raw), `${raw.maxEventLoopStallMs.toFixed(0)} ms`]);
+          rows.push([String(batchSize), label, dtype, 'Embedder (embedding thread)', viaEmbedder.passagesPerSecond.toFixed(1), secs(viaEmbedder), `${viaEmbedder.maxEventLoopStallMs.toFixed(0)} ms`]);
+        }
+        const [fp32, q8] = [byDtype.get('fp32'), byDtype.get('q8')];
+        if (fp32 && q8) {
+          // Vectors are normalised: the dot product is the cosine.
+          const cos = fp32.map((v, i) => v.reduce((sum, x, d) => sum + x * q8[i]![d]!, 0));
+          agreement.push(`batch ${batchSize}, threads ${threads || 'auto'}: cosine(fp32, q8) mean ${(cos.reduce((a, b) => a + b, 0) / cos.length).toFixed(4)}, min ${Math.min(...cos).toFixed(4)}`);
+        }
       }
     }
     const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] as string).length)));
     for (const r of rows) process.stdout.write(`${r.map((cell, c) => cell.padEnd(widths[c] as number)).join('  ').trimEnd()}\n`);
+    for (const line of agreement) process.stdout.write(`${line}\n`);
     process.stdout.write(`\n(raw and Embedder vectors agree within 1e-5; load average now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; the machine may be shared, so compare runs made together)\n`);
   } finally {
     if (tempDir) await fs.rm(tempDir, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 // `npm run make-test-model -- DIR [--seed N]`
 //
 // Writes a random-weight stand-in for Xenova/all-MiniLM-L6-v2 (same
-// architecture, files and tokenizer layout; no semantic quality) into DIR, for
+// architecture, files and tokenizer layout, including the int8 twin
+// onnx/model_quantized.onnx; no semantic quality) into DIR, for
 // EMBEDDING_MODEL_DIR on machines that cannot download the real model.
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -31,6 +32,8 @@ const started = performance.now();
 // Drop the marker first so an existing folder is always rewritten, not trusted.
 await fs.rm(path.join(target, TEST_MODEL_MARKER), { force: true });
 await writeTestModel(target, seed);
-const bytes = (await fs.stat(path.join(target, 'onnx/model.onnx'))).size;
-console.log(`Wrote a random-weight stand-in for all-MiniLM-L6-v2 (seed ${seed}, model.onnx ${(bytes / 2 ** 20).toFixed(1)} MiB) to ${target} in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
-console.log(`Use it with EMBEDDING_MODEL_DIR=${target} (its embeddings have no semantic quality).`);
+const mib = async (file: string) => ((await fs.stat(path.join(target, file))).size / 2 ** 20).toFixed(1);
+console.log(
+  `Wrote a random-weight stand-in for all-MiniLM-L6-v2 (seed ${seed}, model.onnx ${await mib('onnx/model.onnx')} MiB, its int8 twin model_quantized.onnx ${await mib('onnx/model_quantized.onnx')} MiB) to ${target} in ${((performance.now() - started) / 1000).toFixed(1)} s.`,
+);
+console.log(`Use it with EMBEDDING_MODEL_DIR=${target}, and EMBEDDING_DTYPE=q8 for the int8 twin (its embeddings have no semantic quality).`);

@@ -273,9 +273,9 @@ export class EmbedderCore {
     const unavailable = (reason: string, cause: unknown) =>
       new EmbeddingModelUnavailableError(options.modelId, reason, { remoteHost: options.remoteHost, cacheDir: options.cacheDir, cause });
     const thread = new EmbeddingThread(logger);
-    const { modelId, local, remoteHost, cacheDir, threads, maxTokens } = options;
+    const { modelId, local, remoteHost, cacheDir, threads, maxTokens, dtype } = options;
     try {
-      const reply = await thread.request({ op: 'load', options: { modelId, local, remoteHost, cacheDir, threads, maxTokens } }, { short: false });
+      const reply = await thread.request({ op: 'load', options: { modelId, local, remoteHost, cacheDir, threads, maxTokens, dtype } }, { short: false });
       if (reply.type === 'load-failed') throw unavailable(reply.reason, threadError(reply.error));
       if (reply.type !== 'loaded') throw new Error(`the embedding thread answered ${reply.type} to a load`);
       return new EmbedderCore(modelId, thread, options.batchSize, reply);

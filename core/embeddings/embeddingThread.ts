@@ -29,7 +29,7 @@ async function load(options: ModelOptions): Promise<EmbeddingModel> {
     AutoModel.from_pretrained(options.modelId, {
       ...common,
       device: 'cpu',
-      dtype: 'fp32',
+      dtype: options.dtype,
       session_options: {
         ...(options.threads > 0 ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
         logSeverityLevel: 3, // errors only: onnxruntime writes straight to stderr, past our logger

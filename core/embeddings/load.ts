@@ -19,14 +19,17 @@ interface Shared {
 
 const shared = new Map<string, Promise<Shared>>();
 
-const keyOf = (o: EmbedderOptions) => JSON.stringify([o.model, o.modelDir, o.cacheDir, o.remoteHost, o.batchSize, o.threads, o.maxTokens]);
+const keyOf = (o: EmbedderOptions) => JSON.stringify([o.model, o.modelDir, o.cacheDir, o.remoteHost, o.batchSize, o.threads, o.maxTokens, o.dtype]);
 
-/** Files transformers.js reads for a BERT feature-extraction model in fp32. */
-const REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx'];
+/** The ONNX file transformers.js reads for each dtype (q8: Xenova's int8 export). */
+export const MODEL_FILES = { fp32: 'onnx/model.onnx', q8: 'onnx/model_quantized.onnx' } as const;
 
-async function missingFiles(dir: string): Promise<string[]> {
+/** Files transformers.js reads for a BERT feature-extraction model in this dtype. */
+const requiredFiles = (dtype: EmbedderOptions['dtype']) => ['config.json', 'tokenizer.json', 'tokenizer_config.json', MODEL_FILES[dtype]];
+
+async function missingFiles(dir: string, dtype: EmbedderOptions['dtype']): Promise<string[]> {
   const missing: string[] = [];
-  for (const file of REQUIRED_FILES) {
+  for (const file of requiredFiles(dtype)) {
     const stat = await fs.stat(path.join(dir, file)).catch(() => undefined);
     if (!stat?.isFile()) missing.push(file);
   }
@@ -39,14 +42,14 @@ async function loadCore(options: EmbedderOptions, logger: Logger): Promise<Embed
 
   if (options.modelDir !== undefined) {
     // Checked here so a wrong folder gets a plain list of what is missing, not a loader stack.
-    const missing = await missingFiles(options.modelDir);
-    if (missing.length === REQUIRED_FILES.length) throw fail(`the folder ${options.modelDir} does not exist or holds none of the model's files`);
+    const missing = await missingFiles(options.modelDir, options.dtype);
+    if (missing.length === requiredFiles(options.dtype).length) throw fail(`the folder ${options.modelDir} does not exist or holds none of the model's files`);
     if (missing.length > 0) throw fail(`the folder ${options.modelDir} lacks ${missing.join(', ')}`);
   }
 
   const started = performance.now();
   const local = options.modelDir !== undefined;
-  logger.info('loading the embedding model', { model: modelId, source: local ? 'folder' : options.remoteHost, cacheDir: local ? undefined : options.cacheDir });
+  logger.info('loading the embedding model', { model: modelId, dtype: options.dtype, source: local ? 'folder' : options.remoteHost, cacheDir: local ? undefined : options.cacheDir });
   const core = await EmbedderCore.start(
     {
       modelId,
@@ -56,6 +59,7 @@ async function loadCore(options: EmbedderOptions, logger: Logger): Promise<Embed
       threads: options.threads,
       maxTokens: options.maxTokens,
       batchSize: options.batchSize,
+      dtype: options.dtype,
     },
     logger,
   );

@@ -12,6 +12,8 @@ export interface ModelOptions {
   /** onnxruntime intra-op threads; 0 lets onnxruntime choose. */
   threads: number;
   maxTokens: number;
+  /** fp32 loads onnx/model.onnx; q8 its int8 twin, onnx/model_quantized.onnx. */
+  dtype: 'fp32' | 'q8';
 }
 
 /** Token id rows, flattened: row i is ids[offset(i), offset(i) + lengths[i]). */

@@ -9,7 +9,7 @@ import { buildVocab, specialTokensMapJson, tokenizerConfigJson, tokenizerJson } 
 
 export const DEFAULT_SEED = 20240611;
 /** Bump when the generator's output changes, so stale generated folders are rebuilt. */
-export const TEST_MODEL_VERSION = 1;
+export const TEST_MODEL_VERSION = 2;
 export const TEST_MODEL_MARKER = 'gleaner-test-model.json';
 
 const configJson = {
@@ -40,7 +40,9 @@ const readme = (seed: number) => `Random-weight stand-in for sentence-transforme
 
 It has the real model's architecture, inputs and outputs (BERT, vocab 30522,
 hidden 384, 6 layers, 12 heads), so code that loads and runs it exercises the
-same path as with the real model, at the same speed. Its weights are random:
+same path as with the real model, at the same speed. onnx/model_quantized.onnx
+is its int8 twin (EMBEDDING_DTYPE=q8), quantized the way onnxruntime's dynamic
+quantization does it (DynamicQuantizeLinear + MatMulInteger). Its weights are random:
 its embeddings have NO semantic quality. Never use it to judge search results.
 
 The tokenizer's vocabulary is built from word frequencies of the SUBTLEX-US
@@ -57,6 +59,8 @@ export function buildTestModelFiles(seed = DEFAULT_SEED): Map<string, string | U
     ['special_tokens_map.json', json(specialTokensMapJson)],
     ['README.txt', readme(seed)],
     ['onnx/model.onnx', buildOnnxModel(seed)],
+    // The int8 twin, for EMBEDDING_DTYPE=q8 (Xenova's repositories ship one under this name).
+    ['onnx/model_quantized.onnx', buildOnnxModel(seed, { quantized: true })],
   ]);
 }
 

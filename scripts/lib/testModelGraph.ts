@@ -59,6 +59,23 @@ class Graph {
   readonly nodes: InstanceType<typeof onnx.NodeProto>[] = [];
   readonly initializers: InstanceType<typeof onnx.TensorProto>[] = [];
   private count = 0;
+  /** Each activation's DynamicQuantizeLinear outputs, shared by every MatMul reading it (q, k and v), as onnxruntime shares them. */
+  readonly quantizedInputs = new Map<string, string[]>();
+
+  constructor(readonly quantized = false) {}
+
+  /** Add a node with several outputs (named after the node) and return their names. */
+  opN(type: string, inputs: string[], outputs: number): string[] {
+    const base = `${type.toLowerCase()}_${this.count}`;
+    const names = Array.from({ length: outputs }, (_, i) => `${base}_${i}`);
+    this.nodes.push(onnx.NodeProto.create({ name: `${type}_${this.count++}`, opType: type, input: inputs, output: names }));
+    return names;
+  }
+
+  int8s(name: string, dims: number[], data: Int8Array): string {
+    this.initializers.push(onnx.TensorProto.create({ name, dims, dataType: onnx.TensorProto.DataType.INT8, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) }));
+    return name;
+  }
 
   /** Add a node with one output and return that output's name. */
   op(type: string, inputs: string[], attrs: Record<string, Attr> = {}, output?: string): string {
@@ -104,11 +121,42 @@ function layerNorm(g: Graph, x: string, prefix: string): string {
   return g.op('Add', [g.op('Mul', [g.op('Div', [centred, std]), gamma]), beta]);
 }
 
-/** x·W + b with W stored [in, out] (already transposed from PyTorch's [out, in]), like exported BERTs. */
+/**
+ * Symmetric per-tensor int8 (zero point 0, scale max|w|/127), as onnxruntime's
+ * dynamic quantization stores weights with QuantType.QInt8.
+ */
+function quantizeInt8(w: Float32Array): { q: Int8Array; scale: number } {
+  let max = 0;
+  for (const v of w) max = Math.max(max, Math.abs(v));
+  const scale = Math.fround(max / 127 || 1);
+  const q = new Int8Array(w.length);
+  for (let i = 0; i < w.length; i++) q[i] = Math.max(-127, Math.min(127, Math.round(w[i]! / scale)));
+  return { q, scale };
+}
+
+/**
+ * x·W + b with W stored [in, out] (already transposed from PyTorch's [out, in]), like exported BERTs.
+ * Quantized, it is what onnxruntime's quantize_dynamic makes of a MatMul (and what Xenova's
+ * model_quantized.onnx files hold): DynamicQuantizeLinear of x (uint8, scale, zero point),
+ * MatMulInteger with the int8 weights, Cast to float, Mul by the product of the two scales.
+ */
 function linear(g: Graph, x: string, prefix: string, inSize: number, outSize: number, seed: number): string {
-  const w = g.floats(`${prefix}.weight`, [inSize, outSize], normal(inSize * outSize, 0.02, seed, `${prefix}.weight`));
+  const weights = normal(inSize * outSize, 0.02, seed, `${prefix}.weight`);
+  if (!g.quantized) {
+    const w = g.floats(`${prefix}.weight`, [inSize, outSize], weights);
+    const b = g.floats(`${prefix}.bias`, [outSize], new Float32Array(outSize));
+    return g.op('Add', [g.op('MatMul', [x, w]), b]);
+  }
+  const { q, scale } = quantizeInt8(weights);
+  const wq = g.int8s(`${prefix}.weight_quantized`, [inSize, outSize], q);
+  const ws = g.scalar(`${prefix}.weight_scale`, scale);
+  const wz = g.int8s(`${prefix}.weight_zero_point`, [], Int8Array.of(0));
   const b = g.floats(`${prefix}.bias`, [outSize], new Float32Array(outSize));
-  return g.op('Add', [g.op('MatMul', [x, w]), b]);
+  let xq = g.quantizedInputs.get(x);
+  if (!xq) g.quantizedInputs.set(x, (xq = g.opN('DynamicQuantizeLinear', [x], 3)));
+  const [xu8, xs, xz] = xq as [string, string, string];
+  const acc = g.op('Cast', [g.op('MatMulInteger', [xu8, wq, xz, wz])], { to: onnx.TensorProto.DataType.FLOAT });
+  return g.op('Add', [g.op('Mul', [acc, g.op('Mul', [xs, ws])]), b]);
 }
 
 function attention(g: Graph, x: string, mask: string, prefix: string, seed: number): string {
@@ -130,10 +178,15 @@ function gelu(g: Graph, x: string): string {
   return g.op('Mul', [g.op('Mul', [x, g.op('Add', [erf, 'const.one'])]), 'const.half']);
 }
 
-/** The serialised ONNX model for a seed: the same seed gives the same bytes. */
-export function buildOnnxModel(seed: number): Uint8Array {
+/**
+ * The serialised ONNX model for a seed: the same seed gives the same bytes.
+ * `quantized`: its int8 twin (onnx/model_quantized.onnx, EMBEDDING_DTYPE=q8):
+ * the same weights with every MatMul of a weight and the word-embedding
+ * table stored as int8 (see linear), the rest as in the fp32 model.
+ */
+export function buildOnnxModel(seed: number, opts: { quantized?: boolean } = {}): Uint8Array {
   const { vocabSize, hidden, layers, heads, intermediate, maxPositions, typeVocab } = ARCH;
-  const g = new Graph();
+  const g = new Graph(opts.quantized);
   g.scalar('const.one', 1);
   g.scalar('const.half', 0.5);
   g.scalar('const.sqrt2', Math.SQRT2);
@@ -150,12 +203,21 @@ export function buildOnnxModel(seed: number): Uint8Array {
   // Embeddings: word + position (rows 0..S-1, by Slice) + token type, then LayerNorm.
   const words = normal(vocabSize * hidden, 0.02, seed, 'embeddings.word_embeddings.weight');
   words.fill(0, 0, hidden); // the [PAD] row is zero, as nn.Embedding(padding_idx=0) leaves it
-  const wordEmb = g.floats('embeddings.word_embeddings.weight', [vocabSize, hidden], words);
+  // Quantized: a Gather of int8 rows, then DequantizeLinear, as onnxruntime quantizes Gather.
+  const wordTable = g.quantized ? quantizeInt8(words) : null;
+  const wordEmb = wordTable
+    ? g.int8s('embeddings.word_embeddings.weight_quantized', [vocabSize, hidden], wordTable.q)
+    : g.floats('embeddings.word_embeddings.weight', [vocabSize, hidden], words);
+  const embed = () => {
+    const rows = g.op('Gather', [wordEmb, 'input_ids'], { axis: 0 });
+    if (!wordTable) return rows;
+    return g.op('DequantizeLinear', [rows, g.scalar('embeddings.word_embeddings.weight_scale', wordTable.scale), g.int8s('embeddings.word_embeddings.weight_zero_point', [], Int8Array.of(0))]);
+  };
   const posEmb = g.floats('embeddings.position_embeddings.weight', [maxPositions, hidden], normal(maxPositions * hidden, 0.02, seed, 'embeddings.position_embeddings.weight'));
   const typeEmb = g.floats('embeddings.token_type_embeddings.weight', [typeVocab, hidden], normal(typeVocab * hidden, 0.02, seed, 'embeddings.token_type_embeddings.weight'));
   const seqLen = g.op('Gather', [g.op('Shape', ['input_ids']), 'const.one_i64'], { axis: 0 }); // [1]
   const positions = g.op('Slice', [posEmb, 'const.zero', seqLen, 'const.zero']); // [S, hidden]
-  const summed = g.op('Add', [g.op('Add', [g.op('Gather', [wordEmb, 'input_ids'], { axis: 0 }), positions]), g.op('Gather', [typeEmb, 'token_type_ids'], { axis: 0 })]);
+  const summed = g.op('Add', [g.op('Add', [embed(), positions]), g.op('Gather', [typeEmb, 'token_type_ids'], { axis: 0 })]);
   let h = layerNorm(g, summed, 'embeddings.LayerNorm');
 
   // Extended attention mask [B, 1, 1, S]: 0 where attended, the float minimum where padded.
@@ -179,7 +241,7 @@ export function buildOnnxModel(seed: number): Uint8Array {
     opsetImport: [{ domain: '', version: OPSET }],
     producerName: 'gleaner make-test-model',
     producerVersion: '1',
-    docString: `Random-weight stand-in for all-MiniLM-L6-v2 (seed ${seed}); no semantic quality.`,
+    docString: `Random-weight stand-in for all-MiniLM-L6-v2 (seed ${seed}${g.quantized ? ', int8 weights' : ''}); no semantic quality.`,
     graph: {
       name: 'bert',
       node: g.nodes,

@@ -119,6 +119,10 @@ const envSchema = z.object({
   CRAWL_HOST_CONCURRENCY: int(2, 1, 32),
   CRAWL_HOST_DELAY: duration('250ms'),
   MAX_PAGES_PER_JOB: int(1000, 1, 100_000),
+  // Crawls that discover pages fan out into page tasks any worker claims (off: one worker runs the crawl).
+  CRAWL_PAGE_TASKS: bool(false),
+  RESULT_INLINE_ITEMS: int(100, 1, 1000),
+  JOB_MAX_DURATION: duration('6h'),
 
   EMBEDDING_MODEL: z.string().min(1).default('Xenova/all-MiniLM-L6-v2'),
   EMBEDDING_MODEL_DIR: z.string().min(1).optional(),
@@ -220,6 +224,12 @@ export interface Config {
     hostDelayMs: number;
     /** The most pages one crawl job may ask for (its page tasks stop there). */
     maxPagesPerJob: number;
+    /** Crawls that discover pages run as page tasks (core/crawlTasks) instead of inside one worker. */
+    pageTasks: boolean;
+    /** Knowledge items a crawl's result carries inline; the rest are read through GET /v1/jobs/{id}/items. */
+    inlineItems: number;
+    /** A crawl still open after this long is closed (the backstop; a crawl that stops moving is closed after STALE_AFTER). */
+    maxDurationMs: number;
   };
   embedding: {
     /** Hub model id (e.g. Xenova/all-MiniLM-L6-v2). */
@@ -361,7 +371,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       networkIdleMs: e.BROWSER_NETWORK_IDLE,
       maxScrolls: e.BROWSER_MAX_SCROLLS,
     },
-    crawl: { robotsUserAgent: e.CRAWL_USER_AGENT, hostConcurrency: e.CRAWL_HOST_CONCURRENCY, hostDelayMs: e.CRAWL_HOST_DELAY, maxPagesPerJob: e.MAX_PAGES_PER_JOB },
+    crawl: { robotsUserAgent: e.CRAWL_USER_AGENT, hostConcurrency: e.CRAWL_HOST_CONCURRENCY, hostDelayMs: e.CRAWL_HOST_DELAY, maxPagesPerJob: e.MAX_PAGES_PER_JOB,
+      pageTasks: e.CRAWL_PAGE_TASKS,
+      inlineItems: e.RESULT_INLINE_ITEMS,
+      maxDurationMs: e.JOB_MAX_DURATION,
+    },
     embedding: {
       model: e.EMBEDDING_MODEL,
       modelDir: e.EMBEDDING_MODEL_DIR === undefined ? undefined : path.resolve(e.EMBEDDING_MODEL_DIR),

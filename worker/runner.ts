@@ -30,6 +30,13 @@ export interface RunnerOptions {
   workerId?: string;
   /** Largest result a job stores inline (RESULT_MAX_BYTES); a bigger one is stored shortened. */
   resultMaxBytes?: number;
+  /**
+   * Hands a claimed job to other machinery instead of the pipeline (a crawl
+   * run as page tasks): null runs the pipeline; true means the job is handed
+   * over (it stays processing, no longer this worker's); false that the
+   * attempt was over before that.
+   */
+  handOff?: (job: Job, held: { attempt: number; queueJobId: string }) => Promise<boolean | null>;
 }
 
 interface Running {
@@ -195,6 +202,12 @@ export class JobRunner {
     if (job.startedAt) metrics.queueWait.observe(Math.max(0, job.startedAt.getTime() - due) / 1000);
     logger.info('job started', { attempt: job.attempts, url: job.input.url, workerId: this.workerId });
     const started = Date.now();
+    const handed = this.options.handOff ? await this.options.handOff(job, { attempt: run.attempt, queueJobId: run.queueJobId }) : null;
+    if (handed !== null) {
+      release();
+      logger.info(handed ? 'job handed to page tasks' : 'job lost before it was handed over');
+      return;
+    }
 
     const reporter = new ProgressReporter(async (progress) => {
       const { held, status } = await heartbeat(this.options.heartbeatSql ?? this.sql, { jobId: run.jobId, attempt: run.attempt, ...(progress ? { progress } : {}) });

@@ -7,10 +7,20 @@ import { startMaintenance } from './maintenance/index.js';
 import { knowledgePipeline, type KnowledgePipelineOptions } from './pipeline/knowledge.js';
 import type { Pipeline } from './pipeline/types.js';
 import { JobRunner, type RunnerOptions } from './runner.js';
+import { discoversPages, PAGES_CHANNEL, PageTaskRunner } from './pipeline/crawl/pageTasks.js';
+import { cleanUrl, normalizeUrl } from './pipeline/crawl/urls.js';
+import { startCrawlParent } from '../core/crawlTasks/index.js';
+import { wakeWorkers } from '../core/queue.js';
+import { randomBase62 } from '../core/ids.js';
+import os from 'node:os';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks.js';
 import { secretBox } from '../core/secretBox.js';
 
 export { outboundOptions };
+
+/** Pages of a crawl that gives no maxPages (as the in-process crawl), and how far links are followed from the start page. */
+const DEFAULT_CRAWL_PAGES = 10;
+const DEFAULT_CRAWL_DEPTH = 20;
 
 export const runnerOptions = (config: Config): RunnerOptions => ({
   concurrency: config.worker.concurrency,
@@ -45,6 +55,47 @@ export async function startWorker(runtime: Runtime, pipeline?: Pipeline): Promis
   // Load the model and open the index before claiming anything: a missing model fails here, not in every job.
   if (!pipeline) await runtime.knowledge.index();
   const client = createOutboundClient(outboundOptions(config));
+  const workerId = `${os.hostname()}:${process.pid}:${randomBase62(4)}`;
+  const heartbeatSql = runtime.database.dedicated('heartbeat', 2, { statementTimeoutMs: Math.max(1000, config.worker.heartbeatIntervalMs) });
+  // CRAWL_PAGE_TASKS: a crawl that discovers pages is handed to page tasks (any worker's) once claimed.
+  const pages =
+    config.crawl.pageTasks && !pipeline
+      ? new PageTaskRunner(runtime.sql, runtime.boss, runtime.logger, client, runtime.knowledge, {
+          workerId,
+          concurrency: config.worker.concurrency,
+          pollIntervalMs: config.worker.pollIntervalMs,
+          heartbeatIntervalMs: config.worker.heartbeatIntervalMs,
+          maxAttempts: config.worker.maxAttempts,
+          retryBaseDelayMs: config.worker.retryBaseDelayMs,
+          robotsUserAgent: config.crawl.robotsUserAgent,
+          hostConcurrency: config.crawl.hostConcurrency,
+          hostDelayMs: config.crawl.hostDelayMs,
+          hostLeaseMs: config.fetch.totalTimeoutMs + 30_000,
+          chunking: config.chunking,
+          inlineItems: config.crawl.inlineItems,
+          resultMaxBytes: config.worker.resultMaxBytes,
+          heartbeatSql,
+        })
+      : undefined;
+  const handOff: RunnerOptions['handOff'] = pages
+    ? async (job, held) => {
+        const url = cleanUrl(job.input.url);
+        const key = url === null ? null : normalizeUrl(url);
+        if (!discoversPages(job.input) || url === null || key === null) return null;
+        const started = await startCrawlParent(runtime.sql, runtime.boss, {
+          jobId: job.id,
+          attempt: held.attempt,
+          queueJobId: held.queueJobId,
+          apiKeyId: job.apiKeyId,
+          maxPages: Math.min(job.input.maxPages ?? DEFAULT_CRAWL_PAGES, config.crawl.maxPagesPerJob),
+          maxDepth: DEFAULT_CRAWL_DEPTH,
+          maxAttempts: config.worker.maxAttempts,
+          start: { url, key, depth: 0 },
+        });
+        if (started) wakeWorkers(runtime.sql, PAGES_CHANNEL);
+        return started;
+      }
+    : undefined;
   const runner = new JobRunner(
     runtime.sql,
     runtime.boss,
@@ -52,11 +103,14 @@ export async function startWorker(runtime: Runtime, pipeline?: Pipeline): Promis
     pipeline ?? knowledgePipeline({ client, knowledge: runtime.knowledge, options: knowledgePipelineOptions(config) }),
     {
       ...runnerOptions(config),
+      workerId,
       // Two connections of their own, each statement capped at one interval: a late heartbeat is worthless, the next one is on its way.
-      heartbeatSql: runtime.database.dedicated('heartbeat', 2, { statementTimeoutMs: Math.max(1000, config.worker.heartbeatIntervalMs) }),
+      heartbeatSql,
+      ...(handOff ? { handOff } : {}),
     },
   );
   await runner.start();
+  await pages?.start();
   const { sql, boss, logger } = runtime;
   const stopMaintenance = await startMaintenance({
     sql,
@@ -73,7 +127,7 @@ export async function startWorker(runtime: Runtime, pipeline?: Pipeline): Promis
     runner,
     async stop() {
       await stopMaintenance();
-      await runner.stop();
+      await Promise.all([runner.stop(), pages?.stop(config.worker.shutdownGraceMs)]);
       await webhooks.stop();
       await client.close();
     },

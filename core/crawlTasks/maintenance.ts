@@ -25,7 +25,7 @@ export interface RescueResult {
 export async function rescueAbandonedPageTasks(sql: Sql, p: { rescueAfterMs: number; limit?: number }, onClosed?: OnCrawlClosed): Promise<RescueResult> {
   return sql.begin(async (tx) => {
     const lost = await tx`
-      select id, job_id, attempts from crawl_pages
+      select id, job_id, attempts, worker_id from crawl_pages
       where state = 'running' and heartbeat_at < now() - ${p.rescueAfterMs} * interval '1 millisecond'
       order by heartbeat_at limit ${p.limit ?? 500}
       for update skip locked`;
@@ -40,7 +40,8 @@ export async function rescueAbandonedPageTasks(sql: Sql, p: { rescueAfterMs: num
     if (again.length > 0) {
       await tx`
         with moved as (
-          update crawl_pages set state = 'queued', worker_id = null, heartbeat_at = null, run_after = now()
+          -- run_after stays: the page keeps its place in line, ahead of pages discovered after it.
+          update crawl_pages set state = 'queued', worker_id = null, heartbeat_at = null
           where id = any(${again}::bigint[]) returning job_id
         )
         update crawl_progress g set running = g.running - m.n, queued = g.queued + m.n, progressed_at = now()
@@ -57,6 +58,9 @@ export async function rescueAbandonedPageTasks(sql: Sql, p: { rescueAfterMs: num
         update crawl_progress g set running = g.running - m.n, pages_failed = g.pages_failed + m.n, progressed_at = now()
         from (select job_id, count(*)::int as n from moved group by job_id) m where g.job_id = m.job_id`;
     }
+    // A silent worker is gone: the host slots it held are free now, not when their leases run out.
+    const silent = [...new Set(mine.map((l) => l.worker_id as string | null).filter((w): w is string => w !== null))];
+    await tx`delete from crawl_host_leases where holder = any(${silent}::text[])`;
     const closed: CrawlProgress[] = [];
     for (const jobId of maxAttempts.keys()) {
       const c = await closeIfFinished(tx, jobId, onClosed);

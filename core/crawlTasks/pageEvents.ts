@@ -77,3 +77,30 @@ export async function listCrawlPages(db: Db, p: { jobId: string; state?: PageTas
     attempts: r.attempts as number,
   }));
 }
+
+export interface CrawlItem {
+  /** Cursor for the next page of items. */
+  cursor: string;
+  title: string;
+  description: string;
+  content: string;
+  category: string;
+  source: string;
+}
+
+/** A crawl's knowledge items in the order they were indexed, after `after` (an item's cursor). */
+export async function listCrawlItems(db: Db, p: { jobId: string; after?: string; limit?: number }): Promise<CrawlItem[]> {
+  const after = /^\d{1,18}$/.test(p.after ?? '') ? p.after! : '0';
+  const rows = await db`
+    select event_id, url, final_url, title, description, content, category from crawl_pages
+    where job_id = ${p.jobId} and state = 'done' and event_id > ${after}::bigint
+    order by event_id limit ${Math.min(1000, Math.max(1, p.limit ?? 100))}`;
+  return rows.map((r) => ({
+    cursor: String(r.event_id),
+    title: r.title as string,
+    description: r.description as string,
+    content: r.content as string,
+    category: r.category as string,
+    source: (r.final_url as string | null) ?? (r.url as string),
+  }));
+}

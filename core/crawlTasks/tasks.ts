@@ -10,7 +10,7 @@
 // Every move of a running task is guarded by the attempt its worker claimed,
 // so a worker that lost its task (rescued, cancelled) changes nothing.
 import type { Db, Sql } from '../db.js';
-import { jsonb } from '../jsonb.js';
+import { jsonb, wellFormedText } from '../jsonb.js';
 
 export type PageTaskState = 'queued' | 'running' | 'done' | 'failed' | 'skipped' | 'cancelled';
 export const PAGE_TASK_STATES: readonly PageTaskState[] = ['queued', 'running', 'done', 'failed', 'skipped', 'cancelled'];
@@ -223,8 +223,16 @@ export async function claimPageTasks(sql: Db, p: { workerId: string; limit: numb
   return { tasks: rows.map(toTask), cursor: last ? (last.key as string) : after };
 }
 
+/** The knowledge item a done page produced. */
+export interface PageItem {
+  title: string;
+  description: string;
+  content: string;
+  category: string;
+}
+
 export type PageOutcome =
-  | { state: 'done'; chunks: number; finalUrl?: string }
+  | { state: 'done'; chunks: number; finalUrl?: string; item?: PageItem }
   | { state: 'failed'; error: PageError; finalUrl?: string }
   | { state: 'skipped'; error: PageError; finalUrl?: string }
   /** Try again after `delayMs` while attempts remain (a timeout, a 503), else failed with `error`. */
@@ -271,9 +279,12 @@ export async function finishPageTask(
       const error = o.state === 'done' ? null : o.error;
       const chunks = o.state === 'done' ? o.chunks : null;
       const finalUrl = o.state === 'retry' ? null : (o.finalUrl ?? null);
+      const item = o.state === 'done' ? o.item : undefined;
       await tx`
         update crawl_pages set state = ${state}, worker_id = null, heartbeat_at = null, finished_at = now(),
           error = ${error === null ? null : jsonb(tx, error)}, chunks = ${chunks}, final_url = ${finalUrl},
+          title = ${item ? wellFormedText(item.title) : null}, description = ${item ? wellFormedText(item.description) : null},
+          content = ${item ? wellFormedText(item.content) : null}, category = ${item?.category ?? null},
           event_id = nextval('crawl_page_events')
         where id = ${p.taskId}`;
       await tx`

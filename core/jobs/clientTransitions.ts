@@ -1,6 +1,7 @@
 // The moves a client asks for through the API; each is scoped to the key that owns the job.
 import type { Sql } from '../db.js';
 import { EXTRACT_QUEUE, bossDb, type Boss } from '../queue.js';
+import { cancelCrawl } from '../crawlTasks/tasks.js';
 import { lockedOpenJobs } from './create.js';
 import { TooManyJobsInFlightError, type Job } from './model.js';
 import { enqueueAttempt, moveOne } from './move.js';
@@ -8,6 +9,9 @@ import { enqueueAttempt, moveOne } from './move.js';
 /** pending|processing → cancelled. A running worker notices at its next heartbeat. */
 export async function cancelJob(sql: Sql, boss: Boss, p: { jobId: string; apiKeyId: string }): Promise<Job | null> {
   return sql.begin(async (tx) => {
+    // A crawl's open page tasks are cancelled first: tasks, crawl, then job is the order every move of a crawl locks in.
+    const [own] = await tx`select 1 from jobs where id = ${p.jobId} and api_key_id = ${p.apiKeyId} and status = 'processing'`;
+    if (own) await cancelCrawl(tx, p.jobId);
     const moved = await moveOne(tx, p.jobId, {
       from: ['pending', 'processing'],
       to: 'cancelled',

@@ -1,13 +1,16 @@
 // Sweeps over jobs whose worker is gone or stuck. Each is a batch of state
 // changes (with events, queue clean-up and webhooks) in one transaction that
 // skips rows another sweeper holds, so any number may run at once.
-import type { Sql } from '../db.js';
+import type { Db, Sql } from '../db.js';
 import { EXTRACT_QUEUE } from '../queue.js';
 import type { Boss } from '../queue.js';
 import type { Job } from './model.js';
 import { enqueueAttempt, enqueueFinalWebhooks, finishQueueEntry, moveMany } from './move.js';
 
 const BATCH = 1000;
+
+/** The job is not the parent of a crawl whose page tasks are still running. */
+const notOpenCrawl = (tx: Db) => tx`not exists (select 1 from crawl_progress c where c.job_id = jobs.id and c.closed_at is null)`;
 
 /**
  * processing for longer than staleAfterMs → failed {code: "stale"}. A late
@@ -20,7 +23,8 @@ export async function reapStaleJobs(sql: Sql, boss: Boss, p: { staleAfterMs: num
     const moved = await moveMany(tx, {
       from: ['processing'],
       to: 'failed',
-      where: tx`and started_at < now() - ${p.staleAfterMs} * interval '1 millisecond'`,
+      // A crawl run as page tasks is stale when it stops moving, not when it runs long (core/crawlTasks/maintenance.ts).
+      where: tx`and started_at < now() - ${p.staleAfterMs} * interval '1 millisecond' and ${notOpenCrawl(tx)}`,
       sweep: { limit: p.limit ?? BATCH, orderBy: tx`started_at` },
       set: tx`error = ${tx.json({ code: 'stale', message } as never)}, completed_at = now(), heartbeat_at = null`,
       detail: { reason: 'stale', staleAfterMs: p.staleAfterMs },
@@ -38,7 +42,8 @@ export async function reapStaleJobs(sql: Sql, boss: Boss, p: { staleAfterMs: num
  */
 export async function rescueAbandonedJobs(sql: Sql, boss: Boss, p: { rescueAfterMs: number; limit?: number }): Promise<{ rescued: Job[]; failed: Job[] }> {
   return sql.begin(async (tx) => {
-    const silent = tx`and heartbeat_at < now() - ${p.rescueAfterMs} * interval '1 millisecond'`;
+    // A crawl's parent has no worker of its own: its page tasks are rescued one by one instead.
+    const silent = tx`and heartbeat_at < now() - ${p.rescueAfterMs} * interval '1 millisecond' and ${notOpenCrawl(tx)}`;
     const sweep = { limit: p.limit ?? BATCH, orderBy: tx`heartbeat_at` };
     const rescued = await moveMany(tx, {
       from: ['processing'],

@@ -1,5 +1,7 @@
 // Reads of jobs and their events.
 import type { Db } from '../db.js';
+import { crawlProgressView } from '../crawlTasks/parent.js';
+import { toProgress } from '../crawlTasks/tasks.js';
 import { decodeJobCursor, encodeJobCursor } from './cursor.js';
 import { toEvent, toJob, type Job, type JobEvent, type JobStatus } from './model.js';
 
@@ -19,9 +21,15 @@ export const jobSummaryColumns = (db: Db, alias: string) => db.unsafe(SUMMARY_CO
 /** The job, with its result unless `withResult` is false (then `result` is undefined). */
 export async function getJob(db: Db, p: { jobId: string; apiKeyId?: string; withResult?: boolean }): Promise<Job | null> {
   const [row] = await db`
-    select ${db(SUMMARY_COLUMNS)} ${p.withResult === false ? db`` : db`, result`} from jobs where id = ${p.jobId}
+    select ${db(SUMMARY_COLUMNS)} ${p.withResult === false ? db`` : db`, result`},
+      (select row_to_json(c) from crawl_progress c where c.job_id = jobs.id and c.closed_at is null) as crawl
+    from jobs where id = ${p.jobId}
     ${p.apiKeyId === undefined ? db`` : db`and api_key_id = ${p.apiKeyId}`}`;
-  return row ? toJob(row) : null;
+  if (!row) return null;
+  const job = toJob(row);
+  // A crawl run as page tasks: its progress is its counters (one row, kept by the tasks' own moves).
+  if (row.crawl && job.status === 'processing') job.progress = crawlProgressView(toProgress(row.crawl as Record<string, unknown>));
+  return job;
 }
 
 export interface ListJobsParams {

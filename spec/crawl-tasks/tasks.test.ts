@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { createApiKey } from '../../core/apiKeys.js';
 import { connect, type Sql } from '../../core/db.js';
 import {
+  acquireHostSlot,
   cancelCrawl,
   claimPageTasks,
   discoverPages,
@@ -237,9 +238,12 @@ test('a silent worker’s task is rescued for another worker, then failed once i
   const key = await newKey('rescue');
   const job = await newCrawl(key, { maxPages: 2, maxAttempts: 2 });
   const [t1] = (await claimPageTasks(sql, { workerId: 'dead', limit: 1 })).tasks;
+  const slot = { host: 'rescue.test', limits: { concurrency: 1, delayMs: 0, leaseMs: 600_000 } };
+  assert.equal((await acquireHostSlot(sql, { ...slot, holder: 'dead' })).granted, true, 'the silent worker holds the host’s one slot');
   await sql`update crawl_pages set heartbeat_at = now() - interval '1 minute' where id = ${t1!.id}`;
   const first = await rescueAbandonedPageTasks(sql, { rescueAfterMs: 30_000 });
   assert.deepEqual([first.requeued, first.failed, first.closed.length], [1, 0, 0]);
+  assert.equal((await acquireHostSlot(sql, { ...slot, holder: 'alive' })).granted, true, 'its slot is free at once, not when its lease runs out');
   const [t2] = (await claimPageTasks(sql, { workerId: 'alive', limit: 1 })).tasks;
   assert.deepEqual([t2!.id, t2!.attempt], [t1!.id, 2], 'the same page, a new attempt');
   assert.equal((await finishPageTask(sql, { taskId: t1!.id, attempt: 1, outcome: { state: 'done', chunks: 1 } })).held, false, 'the silent worker’s late result is refused');

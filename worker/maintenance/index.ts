@@ -7,6 +7,7 @@ import type { Config } from '../../core/config.js';
 import type { Sql } from '../../core/db.js';
 import type { Logger } from '../../core/logger.js';
 import type { Boss } from '../../core/queue.js';
+import { crawlMaintenanceTask } from './crawls.js';
 import { orphanTask } from './orphans.js';
 import { startPeriodic } from './pass.js';
 import { queueExpiryTask } from './queueExpiry.js';
@@ -33,6 +34,18 @@ export async function startMaintenance(d: MaintenanceDeps): Promise<() => Promis
     rescueTask(sql, boss, logger, rescue),
     orphanTask(sql, boss, logger, { orphanAfterMs: config.worker.rescueAfterMs, intervalMs: rescueInterval(rescue) }),
     queueExpiryTask(boss),
+    ...(config.crawl.pageTasks
+      ? [
+          crawlMaintenanceTask(sql, boss, logger, {
+            rescueAfterMs: config.worker.rescueAfterMs,
+            staleAfterMs: config.worker.staleAfterMs,
+            maxDurationMs: config.crawl.maxDurationMs,
+            inlineItems: config.crawl.inlineItems,
+            resultMaxBytes: config.worker.resultMaxBytes,
+            intervalMs: rescueInterval(rescue),
+          }),
+        ]
+      : []),
     ...(config.maintenance.retentionMs > 0 ? [retentionTask(sql, logger, { retentionMs: config.maintenance.retentionMs, ...(config.maintenance.retentionIncludesIndex ? { removeChunks: d.removeChunks } : {}), workerId })] : []),
   ];
   const stops = tasks.map((task) => startPeriodic(sql, logger, workerId, task));

@@ -1,0 +1,134 @@
+// Crawls as page tasks on 1, 2 and 4 worker processes against one embedded
+// PostgreSQL: a generated site of PAGES pages on 127.0.0.1 answering after
+// LATENCY ms, CRAWL_HOST_CONCURRENCY=8, the stand-in model. Per run: pages/s
+// (job start to completion), the most connections the site saw at once,
+// whether every page was fetched once and indexed once, the workers' peak RSS;
+// on the last run, fairness: one-page jobs of a second key submitted while the
+// crawl runs, from creation to start (p50/p95).
+//
+//   npx tsx scripts/bench-crawl.ts [--pages 1000] [--latency 100] [--workers 1,2,4] [--fair 20]
+import { readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createApiKey } from '../core/apiKeys.js';
+import { connect } from '../core/db.js';
+import { startEmbeddedPostgres } from '../core/embeddedPostgres.js';
+import { createJob, getJob } from '../core/jobs.js';
+import { createSilentLogger } from '../core/logger.js';
+import { migrate } from '../core/migrations.js';
+import { startQueue } from '../core/queue.js';
+import { startGeneratedSite } from './lib/generatedSite.js';
+import { spawnService, type ServiceProcess } from './lib/serviceProcess.js';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : fallback;
+};
+const PAGES = Number(arg('pages', '1000'));
+const LATENCY = Number(arg('latency', '100'));
+const WORKERS = arg('workers', '1,2,4').split(',').map(Number);
+const FAIR = Number(arg('fair', '20'));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function peakRssMb(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    return Math.round(kb / 1024);
+  } catch {
+    return 0;
+  }
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
+}
+
+async function run(workers: number, fair: number): Promise<Record<string, unknown>> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gleaner-bench-crawl-'));
+  const logger = createSilentLogger();
+  const pg = await startEmbeddedPostgres(dir, logger, 'gleaner');
+  const sql = connect(pg.url, 5, 'bench-crawl');
+  const procs: ServiceProcess[] = [];
+  const site = await startGeneratedSite({ pages: PAGES, latencyMs: LATENCY });
+  try {
+    await migrate(sql);
+    const boss = await startQueue(pg.url, { expireInSeconds: 660, supervise: false, poolSize: 2 }, logger);
+    const env = {
+      DATABASE_URL: pg.url,
+      CRAWL_PAGE_TASKS: 'true',
+      CRAWL_HOST_CONCURRENCY: '8',
+      CRAWL_HOST_DELAY: '0',
+      MAX_PAGES_PER_JOB: String(PAGES),
+      WORKER_CONCURRENCY: '8',
+      WORKER_POLL_INTERVAL: '200ms',
+      ALLOW_PRIVATE_NETWORKS: 'true',
+      LOG_LEVEL: 'warn',
+    };
+    for (let i = 0; i < workers; i++) procs.push(spawnService('worker/main.ts', env, { label: `worker-${i}` }));
+    for (const p of procs) await p.waitForLog((l) => l.message === 'worker started', 180_000, "'worker started'");
+    const crawler = (await createApiKey(sql, 'crawler')).apiKey.id;
+    const other = (await createApiKey(sql, 'other')).apiKey.id;
+    // Through core, as the API's POST /v1/extract/async would (the API still caps maxPages at 20).
+    const { job } = await createJob(sql, boss, { apiKeyId: crawler, input: { url: `${site.baseUrl}/`, maxPages: PAGES }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
+    const waits: number[] = [];
+    if (fair > 0) {
+      // One-page jobs of another key while the crawl runs: creation → start.
+      await sleep(3000);
+      for (let i = 0; i < fair; i++) {
+        const single = await createJob(sql, boss, { apiKeyId: other, input: { url: `${site.baseUrl}/p/${i}?single=${i}` }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
+        for (;;) {
+          const j = await getJob(sql, { jobId: single.job.id, withResult: false });
+          if (j && j.status !== 'pending' && j.startedAt) {
+            waits.push(j.startedAt.getTime() - j.createdAt.getTime());
+            break;
+          }
+          await sleep(20);
+        }
+        await sleep(200);
+      }
+    }
+    let done = await getJob(sql, { jobId: job.id, withResult: false });
+    while (done && (done.status === 'pending' || done.status === 'processing')) {
+      await sleep(250);
+      done = await getJob(sql, { jobId: job.id, withResult: false });
+    }
+    const [progress] = await sql`select pages_done, pages_failed, chunks_indexed, extract(epoch from (closed_at - created_at)) as seconds from crawl_progress where job_id = ${job.id}`;
+    const [indexed] = await sql`select count(distinct url)::int as urls, count(*)::int as chunks from chunks where job_id = ${job.id}`;
+    const pageHits = [...site.hits].filter(([p]) => p === '/' || /^\/p\/\d+$/.test(p));
+    const seconds = Number(progress!.seconds);
+    const result = {
+      workers,
+      status: done?.status,
+      pages: progress!.pages_done,
+      failed: progress!.pages_failed,
+      seconds: Math.round(seconds * 10) / 10,
+      pagesPerSecond: Math.round((Number(progress!.pages_done) / seconds) * 10) / 10,
+      maxConcurrentConnections: site.maxInFlight(),
+      fetchedOnce: pageHits.every(([, n]) => n === 1),
+      pagesFetched: pageHits.length,
+      indexedOnce: indexed!.urls === progress!.pages_done && indexed!.chunks === progress!.chunks_indexed,
+      workerPeakRssMb: procs.map((p) => peakRssMb(p.child.pid!)),
+      ...(waits.length > 0 ? { fairnessStartMs: { p50: percentile(waits, 50), p95: percentile(waits, 95), max: Math.max(...waits) } } : {}),
+    };
+    await boss.stop({ graceful: false, wait: true });
+    return result;
+  } finally {
+    await Promise.all(procs.filter((p) => p.alive).map((p) => p.stop('SIGTERM')));
+    await site.close();
+    await sql.end({ timeout: 1 });
+    await pg.stop();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+const results = [];
+for (const [i, n] of WORKERS.entries()) {
+  const r = await run(n, i === WORKERS.length - 1 ? FAIR : 0);
+  console.log(JSON.stringify(r));
+  results.push(r);
+}
+const base = results[0]?.pagesPerSecond as number;
+for (const r of results) console.log(`${String(r.workers)} worker(s): ${String(r.pagesPerSecond)} pages/s (×${Math.round(((r.pagesPerSecond as number) / base) * 100) / 100})`);

@@ -1,0 +1,349 @@
+// A worker's share of crawls run as page tasks (CRAWL_PAGE_TASKS): it claims
+// page tasks of any crawl (keys take turns, core/crawlTasks), and for each
+// one checks robots.txt (cached per origin for every job), fetches the page
+// through the host limits shared by all workers, extracts it, queues the
+// same-site links it has (and, for a start page, its sitemaps' URLs), indexes
+// it, and records the outcome; the move that ends a crawl's last open task
+// completes the parent job. Page slots are separate from job slots, so a big
+// crawl never holds the slot a one-page job of another key is waiting for.
+import { categorize, meanVector } from '../../../core/categories.js';
+import {
+  cachedRobots,
+  claimPageTasks,
+  completeCrawlParent,
+  finishPageTask,
+  heartbeatPageTasks,
+  setHostCrawlDelay,
+  SharedHostLimiter,
+  slowHost,
+  storeRobots,
+  type DiscoveredPage,
+  type PageOutcome,
+  type PageTask,
+} from '../../../core/crawlTasks/index.js';
+import type { Db, Sql } from '../../../core/db.js';
+import { extractPage } from '../../../core/extraction/index.js';
+import type { JobInput } from '../../../core/jobs.js';
+import type { Knowledge } from '../../../core/knowledge.js';
+import type { Logger } from '../../../core/logger.js';
+import { OutboundError, type OutboundClient } from '../../../core/outbound.js';
+import { wakeWorkers, type Boss } from '../../../core/queue.js';
+import type { IndexedChunk } from '../../../core/search/types.js';
+import { ClaimLoop } from '../../claimLoop.js';
+import { chunkMarkdown } from '../chunk.js';
+import { classifyError } from '../errors.js';
+import { fetchPage } from '../fetchPage.js';
+import { chunkId, embeddingText, firstSentence } from '../knowledge.js';
+import { createUrlFilter, type UrlFilter } from './patterns.js';
+import { loadRobots, parseRobots, type RobotsPolicy } from './robots.js';
+import { DEFAULT_SITEMAP_LIMITS, readSitemaps } from './sitemap.js';
+import { cleanUrl, hasNonHtmlExtension, hostOf, normalizeUrl, originOf, sameSite } from './urls.js';
+
+/** NOTIFY channel: page tasks were queued. */
+export const PAGES_CHANNEL = 'gleaner_pages';
+/** RFC 9309 §2.4: robots.txt may be cached up to 24 hours. */
+const ROBOTS_MAX_AGE_MS = 24 * 3_600_000;
+/** A policy read from the database is reused in this process for this long. */
+const ROBOTS_LOCAL_MS = 60_000;
+const MAX_ROBOTS_BYTES = 500 * 1024;
+/** How long a 429/503 keeps every worker away from the host (the outbound client does not pass Retry-After on). */
+const BUSY_HOST_PAUSE_MS = 10_000;
+const MAX_CRAWL_DELAY_MS = 10_000;
+
+export interface PageTaskOptions {
+  workerId: string;
+  concurrency: number;
+  pollIntervalMs: number;
+  heartbeatIntervalMs: number;
+  /** Tries per page (JOB_MAX_ATTEMPTS). */
+  maxAttempts: number;
+  retryBaseDelayMs: number;
+  robotsUserAgent: string;
+  hostConcurrency: number;
+  hostDelayMs: number;
+  /** A host slot not given back within this long (a worker died mid-request) is free again. */
+  hostLeaseMs: number;
+  chunking: { maxTokens: number; overlapTokens: number };
+  inlineItems: number;
+  resultMaxBytes: number;
+  heartbeatSql?: Sql;
+}
+
+interface Parent {
+  input: JobInput;
+  apiKeyId: string;
+  filter: UrlFilter;
+}
+
+interface Running {
+  task: PageTask;
+  controller: AbortController;
+}
+
+class Skip {
+  constructor(
+    readonly state: 'failed' | 'skipped',
+    readonly code: string,
+    readonly message: string,
+    /** Links of a page that is not a page itself (a filtered start page) still count. */
+    readonly discovered: DiscoveredPage[] = [],
+  ) {}
+}
+
+/** Whether a job's input is a crawl that discovers pages (not one page, not a list of URLs). */
+export function discoversPages(input: JobInput): boolean {
+  if (input.singlePage === true || (input.urls !== undefined && input.urls.length > 0)) return false;
+  return input.maxPages !== undefined || (input.includePatterns?.length ?? 0) + (input.excludePatterns?.length ?? 0) > 0;
+}
+
+export class PageTaskRunner {
+  private readonly loop: ClaimLoop<object, PageTask & { id: string }>;
+  private readonly running = new Map<string, Running>();
+  private readonly parents = new Map<string, Parent>();
+  private readonly robots = new Map<string, { at: number; policy: Promise<RobotsPolicy> }>();
+  private readonly limiter: SharedHostLimiter;
+  private readonly fetch: ReturnType<typeof fetchPage>;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private cursor = '';
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly boss: Boss,
+    private readonly logger: Logger,
+    private readonly client: OutboundClient,
+    private readonly knowledge: Knowledge,
+    private readonly options: PageTaskOptions,
+  ) {
+    this.limiter = new SharedHostLimiter(sql, options.workerId, { concurrency: options.hostConcurrency, delayMs: options.hostDelayMs, leaseMs: options.hostLeaseMs });
+    this.fetch = fetchPage(client);
+    this.loop = new ClaimLoop(
+      sql,
+      boss,
+      logger,
+      {
+        queue: 'crawl-pages',
+        channel: PAGES_CHANNEL,
+        concurrency: options.concurrency,
+        pollIntervalMs: options.pollIntervalMs,
+        claim: async (limit) => {
+          const { tasks, cursor } = await claimPageTasks(sql, { workerId: options.workerId, limit, after: this.cursor });
+          this.cursor = cursor;
+          return { entries: tasks, seen: tasks.length };
+        },
+      },
+      (task) => this.run(task),
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.loop.start();
+    this.heartbeat = setInterval(() => void this.beat(), this.options.heartbeatIntervalMs);
+  }
+
+  /** Stop claiming, let running pages finish, then hand the rest back (they are claimed again at once). */
+  async stop(graceMs: number): Promise<void> {
+    await this.loop.stop();
+    await Promise.race([this.loop.drain(), new Promise((r) => setTimeout(r, graceMs))]);
+    for (const r of this.running.values()) r.controller.abort(new Error('worker shutting down'));
+    await this.loop.drain();
+    clearInterval(this.heartbeat);
+  }
+
+  /** Heartbeat every running task; a task no longer held (cancelled, rescued) is stopped. */
+  private async beat(): Promise<void> {
+    const tasks = [...this.running.values()].map((r) => ({ id: r.task.id, attempt: r.task.attempt }));
+    if (tasks.length === 0) return;
+    try {
+      const held = await heartbeatPageTasks(this.options.heartbeatSql ?? this.sql, { workerId: this.options.workerId, tasks });
+      for (const r of this.running.values()) {
+        if (!held.has(r.task.id) && !r.controller.signal.aborted) r.controller.abort(new Error('the page task is over (cancelled or rescued)'));
+      }
+    } catch (err) {
+      this.logger.warn('page task heartbeat failed', { error: (err as Error).message });
+    }
+  }
+
+  private async run(task: PageTask): Promise<void> {
+    const controller = new AbortController();
+    this.running.set(task.id, { task, controller });
+    const logger = this.logger.child({ jobId: task.jobId, taskId: task.id });
+    try {
+      const parent = await this.parent(task.jobId);
+      let result: { outcome: PageOutcome; discovered: DiscoveredPage[] };
+      try {
+        result = await this.page(task, parent, controller.signal, logger);
+      } catch (err) {
+        if (controller.signal.aborted) {
+          // Shutting down: hand the page back for another worker; lost: whoever moved it owns it.
+          await finishPageTask(this.sql, { taskId: task.id, attempt: task.attempt, outcome: { state: 'retry', error: { code: 'interrupted', message: 'the worker stopped' }, delayMs: 0 } }).catch(() => {});
+          return;
+        }
+        const { error, retryable } = err instanceof Skip ? { error: { code: err.code, message: err.message }, retryable: false } : classifyError(err);
+        const state = err instanceof Skip ? err.state : 'failed';
+        result = {
+          outcome: retryable ? { state: 'retry', error, delayMs: this.options.retryBaseDelayMs * 2 ** (task.attempt - 1) } : { state, error },
+          discovered: err instanceof Skip ? err.discovered : [],
+        };
+      }
+      const done = await finishPageTask(
+        this.sql,
+        { taskId: task.id, attempt: task.attempt, outcome: result.outcome, discovered: result.discovered },
+        completeCrawlParent(this.boss, { inlineItems: this.options.inlineItems, resultMaxBytes: this.options.resultMaxBytes }),
+      );
+      if (done.created > 0 || done.state === 'queued') wakeWorkers(this.sql, PAGES_CHANNEL);
+      if (done.closed) {
+        this.parents.delete(task.jobId);
+        logger.info('crawl finished', { pages: done.progress?.pagesDone, failed: done.progress?.pagesFailed, chunks: done.progress?.chunksIndexed });
+      }
+    } catch (err) {
+      logger.error('page task failed to record', { error: (err as Error).message });
+    } finally {
+      this.running.delete(task.id);
+    }
+  }
+
+  private async parent(jobId: string): Promise<Parent> {
+    const known = this.parents.get(jobId);
+    if (known) return known;
+    const [row] = await this.sql`select input, api_key_id from jobs where id = ${jobId}`;
+    if (!row) throw new Error(`job ${jobId} is gone`);
+    const input = row.input as JobInput;
+    const parent: Parent = { input, apiKeyId: row.api_key_id as string, filter: createUrlFilter(input.includePatterns, input.excludePatterns) };
+    if (this.parents.size > 1000) this.parents.clear();
+    this.parents.set(jobId, parent);
+    return parent;
+  }
+
+  /** robots.txt of the URL's origin: this process's copy, else the database's (24 h), else fetched and stored. */
+  private robotsFor(url: string, signal: AbortSignal): Promise<RobotsPolicy> {
+    const origin = originOf(url);
+    const known = this.robots.get(origin);
+    if (known && Date.now() - known.at < ROBOTS_LOCAL_MS) return known.policy;
+    const opts = { userAgent: this.options.robotsUserAgent, maxCrawlDelayMs: MAX_CRAWL_DELAY_MS };
+    const robotsUrl = new URL('/robots.txt', origin).href;
+    const policy = (async () => {
+      const cached = await cachedRobots(this.sql, origin, ROBOTS_MAX_AGE_MS);
+      if (cached) return parseRobots(robotsUrl, cached.status < 300 ? cached.body : '', opts);
+      let answer: { status: number; body: string } | undefined;
+      const loaded = await loadRobots(
+        origin,
+        async (u) => {
+          try {
+            const res = await this.limiter.run(hostOf(u), signal, () => this.client.fetch(u, { signal }));
+            answer = { status: 200, body: new TextDecoder('utf-8').decode(res.body.subarray(0, MAX_ROBOTS_BYTES)) };
+            return res;
+          } catch (err) {
+            // A 4xx (not 429) means "no rules" and is kept; failures to reach the file are asked again next time.
+            if (err instanceof OutboundError && err.code === 'http_status' && err.status !== undefined && err.status >= 400 && err.status < 500 && err.status !== 429) answer = { status: err.status, body: '' };
+            throw err;
+          }
+        },
+        opts,
+        signal,
+      );
+      if (answer) await storeRobots(this.sql, origin, answer);
+      await setHostCrawlDelay(this.sql, hostOf(origin), loaded.crawlDelayMs);
+      return loaded;
+    })();
+    policy.catch(() => this.robots.delete(origin));
+    this.robots.set(origin, { at: Date.now(), policy });
+    return policy;
+  }
+
+  /** One page: fetched, read for links, indexed. Throws Skip (or a fetch error) for a page that is not one. */
+  private async page(task: PageTask, parent: Parent, signal: AbortSignal, logger: Logger): Promise<{ outcome: PageOutcome; discovered: DiscoveredPage[] }> {
+    const start = parent.input.url;
+    const named = task.depth === 0;
+    const policy = await this.robotsFor(task.url, signal);
+    if (policy.status === 'unavailable') throw new Skip('failed', policy.unreachable?.code ?? 'robots_unavailable', `not crawled: ${policy.problem ?? 'robots.txt is unavailable'}`);
+    if (!policy.isAllowed(task.url)) throw new Skip(named ? 'failed' : 'skipped', 'robots_disallowed', `robots.txt disallows ${task.url}`);
+
+    const host = hostOf(task.url);
+    const ctx = { jobId: task.jobId, apiKeyId: parent.apiKeyId, logger, signal, progress: () => {} };
+    let page;
+    try {
+      page = await this.limiter.run(host, signal, () => this.fetch(task.url, ctx));
+    } catch (err) {
+      if (err instanceof OutboundError && err.code === 'http_status' && (err.status === 429 || err.status === 503)) await slowHost(this.sql, host, BUSY_HOST_PAUSE_MS);
+      if (err instanceof OutboundError && err.code === 'unsupported_content_type') throw new Skip('failed', 'not_html', err.message);
+      throw err;
+    }
+    const finalKey = normalizeUrl(page.url) ?? task.urlKey;
+    if (finalKey !== task.urlKey) {
+      if (!named && !sameSite(page.url, task.url)) throw new Skip('failed', 'offsite_redirect', `redirected to ${page.url}, which is on another site`);
+      const [other] = await this.sql`select 1 from crawl_pages where job_id = ${task.jobId} and url_key = ${finalKey}`;
+      if (other) throw new Skip('skipped', 'duplicate', `redirected to ${finalKey}, a page of this crawl`);
+    }
+    const content = extractPage(page.html, page.url);
+
+    const discovered: DiscoveredPage[] = [];
+    const add = (raw: string, depth: number) => {
+      const url = cleanUrl(raw);
+      const key = url === null ? null : normalizeUrl(url);
+      if (url === null || key === null || !sameSite(url, start) || hasNonHtmlExtension(url) || !parent.filter(url)) return;
+      discovered.push({ url, key, depth });
+    };
+    for (const link of content.links) add(link, task.depth + 1);
+    if (named) for (const url of await this.sitemapUrls(start, policy, signal)) add(url, 1);
+
+    if (!parent.filter(page.url)) throw new Skip('skipped', 'filtered', `${finalKey} is excluded by the crawl patterns`, discovered);
+    if (!content.text.trim()) return { outcome: { state: 'failed', error: { code: 'empty_content', message: `no text content found at ${page.url}` } }, discovered };
+
+    const [embedder, index] = await Promise.all([this.knowledge.embedder(), this.knowledge.index()]);
+    const chunks = await chunkMarkdown(content.markdown, { ...this.options.chunking, countTokens: (texts) => embedder.countTokens(texts, { signal }) });
+    if (chunks.length === 0) return { outcome: { state: 'skipped', error: { code: 'no_text', message: `nothing to index at ${page.url}` } }, discovered };
+    const title = content.title ?? finalKey;
+    const vectors = await embedder.embed(
+      chunks.map((c) => embeddingText(title, c)),
+      { signal },
+    );
+    const { category } = await categorize(embedder, meanVector(vectors));
+    const indexed: IndexedChunk[] = chunks.map((c, i) => ({
+      id: chunkId(parent.apiKeyId, finalKey, c.position),
+      jobId: task.jobId,
+      url: finalKey,
+      title,
+      headingPath: c.headingPath,
+      content: c.content,
+      category,
+      position: c.position,
+      embedding: vectors[i]!,
+    }));
+    // Fenced by the task's attempt: a worker that lost the page (rescued, cancelled) indexes nothing.
+    await index.replacePage(parent.apiKeyId, finalKey, indexed, (tx?: Db) => this.holdTask(task, tx));
+    return {
+      outcome: {
+        state: 'done',
+        chunks: indexed.length,
+        finalUrl: finalKey,
+        item: { title, description: content.description ?? firstSentence(content.text), content: content.markdown, category },
+      },
+      discovered,
+    };
+  }
+
+  private async holdTask(task: PageTask, tx?: Db): Promise<void> {
+    const [row] = await (tx ?? this.sql)`select 1 from crawl_pages where id = ${task.id} and attempts = ${task.attempt} and state = 'running' for share`;
+    if (!row) throw new Error(`page task ${task.id} attempt ${task.attempt} is over: its write is refused`);
+  }
+
+  /** The start page's site's sitemap URLs (robots.txt Sitemap: lines, else /sitemap.xml). */
+  private async sitemapUrls(start: string, policy: RobotsPolicy, signal: AbortSignal): Promise<string[]> {
+    const declared = new Set(policy.sitemaps);
+    const roots = policy.sitemaps.filter((u) => sameSite(u, start));
+    if (policy.sitemaps.length === 0) roots.push(new URL('/sitemap.xml', start).href);
+    try {
+      const found = await readSitemaps(
+        roots,
+        (url) => this.limiter.run(hostOf(url), signal, () => this.client.fetch(url, { signal })),
+        async (url) => sameSite(url, start) && (declared.has(url) || (await this.robotsFor(url, signal)).isAllowed(url)),
+        DEFAULT_SITEMAP_LIMITS,
+        signal,
+      );
+      return found.urls;
+    } catch (err) {
+      if (signal.aborted) throw err;
+      return [];
+    }
+  }
+}

@@ -4,7 +4,8 @@
 // fresh database), prints a table (median, min–max, peers' medians) and writes
 // bench-results.json in the working directory. `--cpu-prof DIR`: the accept
 // measurement's API child writes a CPU profile into DIR (read it with
-// `npx tsx scripts/bench/cpuProfile.ts FILE`).
+// `npx tsx scripts/bench/cpuProfile.ts FILE`). `--service-env K=V` (repeatable)
+// adds a setting to the service the pipeline measurement starts.
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -21,6 +22,7 @@ const { values: args } = parseArgs({
     'gleaner-only': { type: 'boolean', default: false },
     runs: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'service-env': { type: 'string', multiple: true },
   },
 });
 const quick = args.quick!;
@@ -33,6 +35,7 @@ if (unknown.length) {
   process.exit(2);
 }
 const log = (m: string) => process.stderr.write(`${m}\n`);
+const serviceEnv = Object.fromEntries((args['service-env'] ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 const startedAt = Date.now();
@@ -67,7 +70,7 @@ for (const m of measurements.filter(wanted)) {
     for (const c of contenders) {
       const t = Date.now();
       try {
-        const r = await c.run({ server, quick, run, log, cpuProfDir: args['cpu-prof'] });
+        const r = await c.run({ server, quick, run, log, cpuProfDir: args['cpu-prof'], serviceEnv });
         for (const [row, value] of Object.entries(r.values)) {
           const byContender = rows.get(row);
           if (!byContender) throw new Error(`${c.name} reported an unknown row ${row}`);

@@ -26,6 +26,8 @@ export interface RunContext {
   log(message: string): void;
   /** With --cpu-prof DIR: the API child writes a V8 CPU profile there (node --cpu-prof). */
   cpuProfDir?: string;
+  /** With --service-env K=V (repeatable): extra settings for the service the pipeline measurement starts (e.g. EMBEDDING_DTYPE=q8). */
+  serviceEnv?: Record<string, string>;
 }
 
 /** Values for some of the measurement's rows (row name → value), plus notes worth printing. */

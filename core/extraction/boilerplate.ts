@@ -40,7 +40,7 @@ const STRONG_SUBSTRINGS = [
   'more-stories', 'werbung', 'post-tags', 'entry-tags', 'article-tags', 'entry-footer', 'post-footer', 'prevnext',
   'prev-next', 'next-prev', 'post-navigation', 'nav-links',
   // tables of contents, image captions and sources
-  'ez-toc', 'table-of-contents', 'bildunterschrift', 'imagedescription',
+  'ez-toc', 'table-of-contents', 'legend', 'bildunterschrift', 'imagedescription',
   'image-description', 'img-desc', 'img_desc', 'img-metadata', 'image-source', 'image__source', 'bildquelle',
 ];
 /**

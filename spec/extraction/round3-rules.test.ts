@@ -34,10 +34,10 @@ describe('furniture inside the article container', () => {
     assert.doesNotMatch(r.text, /Excerpt of related story/);
   });
 
-  it('drops image descriptions, photo sources and a table of contents by their class names', () => {
-    const html = page(`<article>${para(2)}<div class="ez-toc-container"><p class="ez-toc-title">Contents of this page</p></div><div class="image"><p class="imagedescription">AFP / A PHOTOGRAPHER</p><div class="image-source">Source: Photo Agency</div></div>${para(2, 'rest')}</article>`);
+  it('drops image descriptions and legends, photo sources and a table of contents by their class names', () => {
+    const html = page(`<article>${para(2)}<div class="ez-toc-container"><p class="ez-toc-title">Contents of this page</p></div><div class="image"><p class="imagedescription">AFP / A PHOTOGRAPHER</p><div class="image-source">Source: Photo Agency</div></div><div class="image-right"><div class="legend"><div class="content">The stag beetle lives in old oak woods, which the plan for open forests protects across the whole canton as well.</div></div></div>${para(2, 'rest')}</article>`);
     const r = extractPage(html, BASE);
-    assert.doesNotMatch(r.text, /Contents of this page|A PHOTOGRAPHER|Photo Agency/);
+    assert.doesNotMatch(r.text, /Contents of this page|A PHOTOGRAPHER|Photo Agency|stag beetle/);
     assert.match(r.text, /Paragraph 1 of the rest/);
   });
 

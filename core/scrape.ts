@@ -1,5 +1,7 @@
 // One page, fetched through the guarded client and extracted: what a job's
 // pipeline does per page and what POST /v1/scrape returns without a job.
+import type { PageRendering } from './browser/pageSource.js';
+import type { Screenshot } from './browser/render.js';
 import type { Logger } from './logger.js';
 import { decodeHtml, extractPage, type ExtractedPage } from './extraction/index.js';
 import type { OutboundClient } from './outbound.js';
@@ -16,6 +18,11 @@ export interface FetchedPage {
   redirects: string[];
   fetchedAt: string;
   durationMs: number;
+  /** Read from the browser's DOM after scripts ran (core/browser). */
+  rendered?: boolean;
+  /** What the client should know about how the page was read (e.g. it needed a browser and none was available). */
+  warnings?: string[];
+  screenshot?: Screenshot;
 }
 
 const HTML_TYPES = ['text/html', 'application/xhtml+xml', 'text/plain'];
@@ -60,6 +67,9 @@ export function describePage(page: FetchedPage, content: ExtractedPage) {
     text: content.text,
     headings: content.headings,
     links: content.links,
+    rendered: page.rendered === true,
+    ...(page.warnings && page.warnings.length > 0 ? { warnings: page.warnings } : {}),
+    ...(page.screenshot ? { screenshot: page.screenshot } : {}),
   };
 }
 export type PageDescription = ReturnType<typeof describePage>;
@@ -68,9 +78,16 @@ export type PageDescription = ReturnType<typeof describePage>;
 export type Extractor = (html: string, baseUrl: string) => ExtractedPage | Promise<ExtractedPage>;
 
 /** Fetch and extract one page; a page without text is an error (empty_content). */
-export async function scrapePage(client: OutboundClient, url: string, opts: { signal: AbortSignal; logger: Logger; extract?: Extractor }): Promise<PageDescription> {
-  const page = await fetchHtmlPage(client, url, opts);
-  const content = await (opts.extract ?? extractPage)(page.html, page.url);
+export async function scrapePage(client: OutboundClient, url: string, opts: { signal: AbortSignal; logger: Logger; extract?: Extractor; rendering?: PageRendering | undefined }): Promise<PageDescription> {
+  // Imported here: core/browser imports this module, and loading playwright-core is left to the first render.
+  const { fetchPageSource, renderInstead, worthRendering } = await import('./browser/pageSource.js');
+  const extract = opts.extract ?? extractPage;
+  let page = await fetchPageSource(client, url, opts);
+  let content = await extract(page.html, page.url);
+  if (opts.rendering && worthRendering(page, content.text, opts.rendering)) {
+    page = await renderInstead(page, opts.rendering, 'its extracted text is short', opts);
+    if (page.rendered) content = await extract(page.html, page.url);
+  }
   if (!content.text.trim()) {
     throw new PipelineError('empty_content', `no text content found at ${page.url}`, false, { url: page.url });
   }

@@ -16,7 +16,8 @@ import { webhooksRouter } from './routes/webhooks.js';
 import { scrapeRouter } from './routes/scrape.js';
 import { searchRouter } from './routes/search.js';
 import type { Knowledge } from '../core/knowledge.js';
-import type { OutboundClient } from '../core/outbound.js';
+import { outboundOptions, type OutboundClient } from '../core/outbound.js';
+import { createBrowserService, setSharedBrowser, type BrowserService } from '../core/browser/index.js';
 import { ExtractPool } from '../core/extractPool.js';
 import type { Extractor } from '../core/scrape.js';
 import { SyncLimit } from './syncLimit.js';
@@ -34,6 +35,8 @@ export interface AppDeps {
   client: OutboundClient;
   /** How /v1/scrape extracts a page; by default on a pool of worker threads, never on the API's event loop. */
   extract?: Extractor;
+  /** Rendering for /v1/scrape and the screenshot routes; by default from the config (the browser starts on first use). */
+  browser?: BrowserService;
 }
 
 /** Idle pool threads are unref'd: the pool needs no closing and never holds the process open. */
@@ -42,7 +45,14 @@ function poolExtractor(): Extractor {
   return (html, baseUrl) => pool.extract(html, baseUrl);
 }
 
-export function createApp({ config, sql, boss, logger, knowledge, client, extract = poolExtractor() }: AppDeps): Express {
+/** The process's browser service, from this app's config; takeScreenshot (core/browser) uses the same one. */
+function appBrowser(config: Config, logger: Logger): BrowserService {
+  const browser = createBrowserService({ browser: config.browser, outbound: outboundOptions(config), logger });
+  setSharedBrowser(browser);
+  return browser;
+}
+
+export function createApp({ config, sql, boss, logger, knowledge, client, extract = poolExtractor(), browser = appBrowser(config, logger) }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -80,7 +90,7 @@ export function createApp({ config, sql, boss, logger, knowledge, client, extrac
   app.use('/v1', requireApiKey(sql), limiter, requireJson, express.json({ limit: config.api.bodyLimitBytes, strict: true }));
   app.use(extractRouter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, syncTimeoutMs: config.extractSyncTimeoutMs, syncLimit }));
   app.use(jobsRouter({ sql, boss, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey }));
-  app.use(scrapeRouter({ client, logger, allowPrivateNetworks: config.allowPrivateNetworks, limit: syncLimit, extract }));
+  app.use(scrapeRouter({ client, logger, allowPrivateNetworks: config.allowPrivateNetworks, limit: syncLimit, extract, browser }));
   app.use(searchRouter({ knowledge }));
   app.use(webhooksRouter({ sql, boss, secretGraceMs: config.webhooks.secretGraceMs, secrets: secretBox(config.webhooks.secretsKey) }));
 

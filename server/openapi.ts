@@ -32,6 +32,8 @@ const jobInput = z
     urls: z.array(z.string()).optional(),
     maxPages: z.number().int().optional(),
     singlePage: z.boolean().optional(),
+    render: z.enum(['auto', 'always', 'never']).optional(),
+    waitFor: z.int().optional(),
     includePatterns: z.array(z.string()).optional(),
     excludePatterns: z.array(z.string()).optional(),
   })
@@ -99,6 +101,12 @@ const scrapedPage = z
     text: z.string(),
     headings: z.array(z.object({ level: z.int(), text: z.string() })),
     links: z.array(z.string()),
+    rendered: z.boolean().meta({ description: 'read from the browser after scripts ran' }),
+    warnings: z.array(z.string()).optional().meta({ description: 'e.g. the page needed a browser and none was available' }),
+    screenshot: z
+      .object({ base64: z.string(), contentType: z.literal('image/png'), fullPage: z.boolean(), width: z.int(), height: z.int() })
+      .optional()
+      .meta({ description: 'when the request asked for one' }),
   })
   .catchall(z.unknown())
   .meta({ id: 'ScrapedPage' });

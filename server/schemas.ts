@@ -19,6 +19,12 @@ function publicUrl(allowPrivateNetworks: boolean) {
     });
 }
 
+/** How a page is read (core/browser/pageSource.ts): static, rendered in the browser, or static first (auto). */
+const renderFields = {
+  render: z.enum(['auto', 'always', 'never'], { error: 'must be auto, always or never' }).optional(),
+  waitFor: z.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be at least 0').max(60_000, 'must be at most 60000').optional(),
+};
+
 const pathPattern = z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 
 export function extractRequestSchema(opts: { allowPrivateNetworks: boolean }) {
@@ -28,6 +34,7 @@ export function extractRequestSchema(opts: { allowPrivateNetworks: boolean }) {
     callbackUrl: url.optional(),
     maxPages: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(20, 'must be at most 20').optional(),
     singlePage: z.boolean({ error: 'must be true or false' }).optional(),
+    ...renderFields,
     includePatterns: z.array(pathPattern).max(20, 'at most 20 patterns').optional(),
     excludePatterns: z.array(pathPattern).max(20, 'at most 20 patterns').optional(),
     urls: z.array(url).min(1, 'must list at least one URL').max(20, 'at most 20 URLs').optional(),
@@ -36,7 +43,11 @@ export function extractRequestSchema(opts: { allowPrivateNetworks: boolean }) {
 export type ExtractRequest = z.output<ReturnType<typeof extractRequestSchema>>;
 
 export function scrapeRequestSchema(opts: { allowPrivateNetworks: boolean }) {
-  return z.object({ url: publicUrl(opts.allowPrivateNetworks) });
+  return z.object({
+    url: publicUrl(opts.allowPrivateNetworks),
+    ...renderFields,
+    screenshot: z.enum(['viewport', 'fullPage'], { error: 'must be viewport or fullPage' }).optional(),
+  });
 }
 
 export const searchRequestSchema = z.object({

@@ -15,6 +15,7 @@ import { randomBase62 } from '../core/ids.js';
 import os from 'node:os';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks.js';
 import { secretBox } from '../core/secretBox.js';
+import { createBrowserService, setSharedBrowser } from '../core/browser/index.js';
 
 export { outboundOptions };
 
@@ -55,6 +56,9 @@ export async function startWorker(runtime: Runtime, pipeline?: Pipeline): Promis
   // Load the model and open the index before claiming anything: a missing model fails here, not in every job.
   if (!pipeline) await runtime.knowledge.index();
   const client = createOutboundClient(outboundOptions(config));
+  // Rendering (core/browser): logs which browser is in use; Chromium itself starts on the first page that needs it.
+  const browser = createBrowserService({ browser: config.browser, outbound: outboundOptions(config), logger: runtime.logger });
+  setSharedBrowser(browser);
   const workerId = `${os.hostname()}:${process.pid}:${randomBase62(4)}`;
   const heartbeatSql = runtime.database.dedicated('heartbeat', 2, { statementTimeoutMs: Math.max(1000, config.worker.heartbeatIntervalMs) });
   // CRAWL_PAGE_TASKS: a crawl that discovers pages is handed to page tasks (any worker's) once claimed.
@@ -100,7 +104,7 @@ export async function startWorker(runtime: Runtime, pipeline?: Pipeline): Promis
     runtime.sql,
     runtime.boss,
     runtime.logger,
-    pipeline ?? knowledgePipeline({ client, knowledge: runtime.knowledge, options: knowledgePipelineOptions(config) }),
+    pipeline ?? knowledgePipeline({ client, knowledge: runtime.knowledge, options: knowledgePipelineOptions(config), browser }),
     {
       ...runnerOptions(config),
       workerId,
@@ -130,6 +134,7 @@ export async function startWorker(runtime: Runtime, pipeline?: Pipeline): Promis
       await Promise.all([runner.stop(), pages?.stop(config.worker.shutdownGraceMs)]);
       await webhooks.stop();
       await client.close();
+      await browser.close();
     },
   };
 }

@@ -15,6 +15,10 @@ export const TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
 
 export interface JobInput {
   url: string;
+  /** auto (default): static fetch, the browser for pages that need it; always: the browser; never: static only. */
+  render?: 'auto' | 'always' | 'never';
+  /** Extra time for a rendered page's scripts, in ms (capped by BROWSER_MAX_WAIT_FOR). */
+  waitFor?: number;
   urls?: string[];
   maxPages?: number;
   singlePage?: boolean;

@@ -2,6 +2,7 @@
 // No job and no indexing; the same guarded client and extraction as a job.
 import { Router } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
+import type { BrowserService } from '../../core/browser/index.js';
 import { clientMessage, logDetail } from '../../core/clientMessage.js';
 import type { Logger } from '../../core/logger.js';
 import { OutboundError, type OutboundClient } from '../../core/outbound.js';
@@ -26,21 +27,23 @@ function upstreamError(err: unknown): HttpError | null {
     if (err.code === 'too_large' || err.code === 'unsupported_content_type') return new HttpError(422, 'unprocessable_page', err.message, details);
     return new HttpError(502, 'upstream_error', err.message, details);
   }
+  if (err instanceof PipelineError && err.code === 'browser_unavailable') return new HttpError(503, 'browser_unavailable', err.message);
   if (err instanceof PipelineError) return new HttpError(422, 'unprocessable_page', err.message, { code: err.code, ...err.details });
   if (err instanceof PageTooComplexError) return new HttpError(422, 'unprocessable_page', err.message, { code: 'too_complex' });
   return null;
 }
 
-export function scrapeRouter(deps: { client: OutboundClient; logger: Logger; allowPrivateNetworks: boolean; limit: SyncLimit; extract: Extractor }): Router {
+export function scrapeRouter(deps: { client: OutboundClient; logger: Logger; allowPrivateNetworks: boolean; limit: SyncLimit; extract: Extractor; browser?: BrowserService | undefined }): Router {
   const router = Router();
   const schema = scrapeRequestSchema({ allowPrivateNetworks: deps.allowPrivateNetworks });
   router.post('/v1/scrape', async (req, res) => {
-    const { url } = parseOr400(schema, req.body ?? {});
+    const { url, render, waitFor, screenshot } = parseOr400(schema, req.body ?? {});
     deps.limit.hold((res.locals.apiKey as ApiKey).id, res);
     const gone = new AbortController();
     res.on('close', () => gone.abort());
     try {
-      const page = await scrapePage(deps.client, url, { signal: gone.signal, logger: deps.logger.child({ requestId: res.locals.requestId }), extract: deps.extract });
+      const rendering = { mode: render ?? 'auto', waitForMs: waitFor, screenshot, browser: deps.browser };
+      const page = await scrapePage(deps.client, url, { signal: gone.signal, logger: deps.logger.child({ requestId: res.locals.requestId }), extract: deps.extract, rendering });
       res.json(page);
     } catch (err) {
       const detail = logDetail(err); // e.g. the internal address a refused host resolved to: logged, never answered

@@ -7,6 +7,7 @@ import { categorize, meanVector, type Category } from '../../core/categories.js'
 import { jsonLdFromHtml, jsonLdTypes, type PageEvidence } from '../../core/pageEvidence.js';
 import type { Embedder } from '../../core/embeddings/types.js';
 import type { ExtractedPage } from '../../core/extraction/index.js';
+import type { BrowserService } from '../../core/browser/index.js';
 import type { Knowledge } from '../../core/knowledge.js';
 import type { OutboundClient } from '../../core/outbound.js';
 import type { FetchedPage } from '../../core/scrape.js';
@@ -66,10 +67,11 @@ function domainOf(url: string): string {
   return new URL(url).hostname.replace(/^www\./, '');
 }
 
-export function knowledgePipeline(deps: { client: OutboundClient; knowledge: Knowledge; options: KnowledgePipelineOptions }): Pipeline {
+export function knowledgePipeline(deps: { client: OutboundClient; knowledge: Knowledge; options: KnowledgePipelineOptions; browser?: BrowserService }): Pipeline {
   return async (input, ctx) => {
     const [embedder, index] = await Promise.all([deps.knowledge.embedder(), deps.knowledge.index()]);
-    return runKnowledgeJob(input, ctx, { client: deps.client, embedder, index, options: deps.options });
+    const rendering = { mode: input.render ?? 'auto', waitForMs: input.waitFor, browser: deps.browser };
+    return runKnowledgeJob(input, { ...ctx, rendering }, { client: deps.client, embedder, index, options: deps.options });
   };
 }
 

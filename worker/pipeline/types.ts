@@ -1,5 +1,6 @@
 import type { JobInput } from '../../core/jobs.js';
 import type { Logger } from '../../core/logger.js';
+import type { PageRendering } from '../../core/browser/pageSource.js';
 import type { WriteFence } from '../../core/search/types.js';
 
 export interface StepContext {
@@ -13,6 +14,8 @@ export interface StepContext {
   progress(update: Record<string, unknown>): void;
   /** Passes only while this attempt still holds the job: index writes go through it (unset outside a worker). */
   fence?: WriteFence;
+  /** How pages are read: the job's `render` mode and the process's browser (unset: static fetch only). */
+  rendering?: PageRendering;
 }
 
 /** One stage of the pipeline: input → output, no direct database access. */

@@ -16,10 +16,14 @@ export interface ApiKey {
   revokedAt: Date | null;
 }
 
-export const hashKey = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
+/** KnowledgeSDK's client refuses keys that do not start with `sk_ks_`: a key with that prefix in place of `knowledgesdk_live_` is the same key. */
+export const KNOWLEDGESDK_KEY_PREFIX = 'sk_ks_';
+const canonicalKey = (key: string): string => (key.startsWith(KNOWLEDGESDK_KEY_PREFIX) ? KEY_PREFIX + key.slice(KNOWLEDGESDK_KEY_PREFIX.length) : key);
+
+export const hashKey = (key: string): Buffer => createHash('sha256').update(canonicalKey(key), 'utf8').digest();
 
 export function looksLikeKey(key: string): boolean {
-  return KEY_PATTERN.test(key);
+  return KEY_PATTERN.test(canonicalKey(key));
 }
 
 const toApiKey = (r: Record<string, unknown>): ApiKey => ({

@@ -10,7 +10,9 @@ import { dashboardRouter } from './dashboard/index.js';
 import { metricsHandler } from './metricsRoute.js';
 import { openapiRouter } from './openapi.js';
 import { rateLimit } from './rateLimit.js';
-import { extractRouter } from './routes/extract.js';
+import { extractRouter, jobSubmitter } from './routes/extract.js';
+import { knowledgeSdkRouter } from './routes/knowledgesdk.js';
+import { takeScreenshot } from '../core/browser/index.js';
 import { jobsRouter } from './routes/jobs.js';
 import { webhooksRouter } from './routes/webhooks.js';
 import { scrapeRouter } from './routes/scrape.js';
@@ -92,6 +94,20 @@ export function createApp({ config, sql, boss, logger, knowledge, client, extrac
   app.use(jobsRouter({ sql, boss, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey }));
   app.use(scrapeRouter({ client, logger, allowPrivateNetworks: config.allowPrivateNetworks, limit: syncLimit, extract, browser }));
   app.use(searchRouter({ knowledge }));
+  app.use(
+    knowledgeSdkRouter({
+      sql,
+      submit: jobSubmitter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey }),
+      knowledge,
+      client,
+      extract,
+      logger,
+      allowPrivateNetworks: config.allowPrivateNetworks,
+      syncTimeoutMs: config.extractSyncTimeoutMs,
+      syncLimit,
+      screenshot: takeScreenshot,
+    }),
+  );
   app.use(webhooksRouter({ sql, boss, secretGraceMs: config.webhooks.secretGraceMs, secrets: secretBox(config.webhooks.secretsKey) }));
 
   app.use((req, _res) => {

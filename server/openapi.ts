@@ -49,7 +49,7 @@ const jobFields = {
   callbackUrl: z.string().nullable(),
   createdAt: isoDate,
   startedAt: nullableDate,
-  completedAt: nullableDate,
+  completedAt: isoDate.optional().meta({ description: 'present once the job has ended' }),
   updatedAt: isoDate,
   attempts: z.int(),
   maxAttempts: z.int(),
@@ -75,10 +75,12 @@ const extractResult = z
     knowledgeItems: z.array(knowledgeItem),
     business: z
       .object({ name: z.string().nullable(), description: z.string().nullable(), domain: z.string(), language: z.string().nullable() })
+      .catchall(z.unknown())
       .optional()
-      .meta({ description: 'from the first page’s own metadata, when it has a site name or description' }),
+      .meta({ description: 'from the first page’s own metadata, when it has a site name or description; a /v1/business job always has it, with the BusinessProfile fields added' }),
     pagesScraped: z.int(),
     urlsDiscovered: z.int(),
+    sitemapUrls: z.int().meta({ description: 'page URLs read from sitemaps' }),
     chunksIndexed: z.int(),
     pages: z.array(z.object({ url: z.string(), title: z.string(), category: z.enum(CATEGORIES), chunks: z.int() })),
     failedPages: z.array(z.object({ url: z.string(), reason: z.string(), message: z.string() }).catchall(z.unknown())).meta({ description: 'pages that could not be used, with the reason' }),
@@ -114,6 +116,10 @@ const scrapedPage = z
 const searchResults = z
   .object({
     query: z.string(),
+    hits: z
+      .array(z.object({ id: z.string().meta({ description: 'the chunk id' }), title: z.string(), content: z.string(), category: z.string(), source: z.string(), score: z.number() }))
+      .meta({ description: 'KnowledgeSDK’s shape: the same results with the whole chunk as content' }),
+    total: z.int().meta({ description: 'number of hits' }),
     results: z.array(
       z.object({
         score: z.number().meta({ description: 'higher is better; comparable within one answer' }),
@@ -130,6 +136,29 @@ const searchResults = z
   .meta({ id: 'SearchResults' });
 
 const job = z.object({ ...jobFields, result: extractResult.optional().meta({ description: 'present when completed' }) }).meta({ id: 'Job' });
+
+const businessProfile = z
+  .object({
+    businessName: z.string(),
+    businessType: z.string().meta({ description: 'one of the README’s business types' }),
+    industrySector: z.string().meta({ description: 'a GICS sector' }),
+    targetAudience: z.string(),
+    description: z.string(),
+    valueProposition: z.string(),
+    painPoints: z.array(z.string()),
+    uniqueSellingPoints: z.array(z.string()),
+    keyInsights: z.array(z.string()),
+    confidenceScore: z.number().min(0).max(1).meta({ description: 'from the classifiers’ margins' }),
+  })
+  .meta({ id: 'BusinessProfile' });
+
+const businessResult = z
+  .object({ business: businessProfile.catchall(z.unknown()), knowledgeItems: z.array(knowledgeItem), pagesScraped: z.int(), sitemapUrls: z.int(), jobId: z.string(), status: z.literal('completed') })
+  .catchall(z.unknown())
+  .meta({ id: 'BusinessResult', description: 'KnowledgeSDK’s ExtractResult, with the rest of the job’s result and its id' });
+
+const sitemapResult = z.object({ url: z.string(), urls: z.array(z.string()), count: z.int() }).meta({ id: 'SitemapResult' });
+const screenshotResult = z.object({ url: z.string(), screenshot: z.string().meta({ description: 'base64 PNG' }) }).meta({ id: 'ScreenshotResult' });
 
 const jobAccepted = z.object({ jobId: z.string(), status: jobStatus, createdAt: isoDate }).meta({ id: 'JobAccepted' });
 
@@ -267,6 +296,78 @@ export function routeSpecs(opts: { allowPrivateNetworks: boolean }): RouteSpec[]
         '502': err('the page could not be fetched (code and status in details)'),
         '504': err('the page did not answer in time'),
         ...common,
+        ...syncBusy,
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/business',
+      tag: 'knowledgesdk',
+      auth: true,
+      summary: 'Crawl a site and profile the business (KnowledgeSDK extract.run)',
+      description: 'The extract job of /v1/extract with the business profile in its result; waits up to EXTRACT_SYNC_TIMEOUT, at most 25 s (the client gives up at 30 s): 200 with the result, 422 when the job failed, else 202 with the jobId to poll.',
+      headers: { 'Idempotency-Key': { schema: idempotencyKeySchema, description: 'makes retries of this request safe' } },
+      body: extractRequestSchema(opts),
+      responses: {
+        '200': { description: 'the result', schema: businessResult },
+        '202': { description: 'still running: poll the Location', schema: jobAccepted, headers: { location: '/v1/jobs/{jobId}' } },
+        '422': err('the job failed (its error code and message; jobId in details)'),
+        ...submitErrors,
+        ...syncBusy,
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/business/async',
+      tag: 'knowledgesdk',
+      auth: true,
+      summary: 'Submit a business extraction (KnowledgeSDK extract.runAsync)',
+      description: 'The same job as /v1/extract/async, with the business profile in its result; poll GET /v1/jobs/{jobId}.',
+      headers: { 'Idempotency-Key': { schema: idempotencyKeySchema, description: 'makes retries of this request safe' } },
+      body: extractRequestSchema(opts),
+      responses: { '202': { description: 'accepted: the job is pending', schema: jobAccepted }, '200': { description: 'an idempotent replay', schema: jobAccepted }, ...submitErrors },
+    },
+    {
+      method: 'post',
+      path: '/v1/sitemap',
+      tag: 'knowledgesdk',
+      auth: true,
+      summary: 'The URLs of a site, from its sitemaps and start page (KnowledgeSDK sitemap.run)',
+      body: scrapeRequestSchema(opts),
+      responses: { '200': { description: 'the URLs', schema: sitemapResult }, '400': err('validation error, or the URL resolves to a refused address'), '502': err('the site could not be fetched'), '504': err('the site did not answer in time'), ...common, ...syncBusy },
+    },
+    {
+      method: 'post',
+      path: '/v1/classify',
+      tag: 'knowledgesdk',
+      auth: true,
+      summary: 'Profile the business behind a site (KnowledgeSDK classify.run)',
+      description: 'Reads the home page and its about and pricing pages; no job. Without an LLM: metadata, JSON-LD, zero-shot classification with the embedding model and extractive sentences.',
+      body: scrapeRequestSchema(opts),
+      responses: {
+        '200': { description: 'the profile', schema: businessProfile },
+        '400': err('validation error, or the URL resolves to a refused address'),
+        '422': err('the page is not a usable HTML page'),
+        '502': err('the page could not be fetched'),
+        '504': err('the page did not answer in time'),
+        ...common,
+        ...syncBusy,
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/screenshot',
+      tag: 'knowledgesdk',
+      auth: true,
+      summary: 'A PNG of the page as a browser shows it (KnowledgeSDK screenshot.run)',
+      body: scrapeRequestSchema(opts),
+      responses: {
+        '200': { description: 'the screenshot', schema: screenshotResult },
+        '400': err('validation error, or the URL resolves to a refused address'),
+        '502': err('the page could not be fetched'),
+        '504': err('the page did not answer in time'),
+        ...common,
+        '503': { ...err('browser_unavailable: no browser is configured or it could not start (or the database is unavailable)'), headers: { 'retry-after': 'seconds to wait' } },
         ...syncBusy,
       },
     },
@@ -485,13 +586,14 @@ export function buildOpenApi(opts: { allowPrivateNetworks: boolean; version?: st
     tags: [
       { name: 'jobs', description: 'Submit, read, cancel and retry extraction jobs' },
       { name: 'webhooks', description: 'Signed callbacks (Standard Webhooks) and their delivery log' },
+      { name: 'knowledgesdk', description: 'KnowledgeSDK’s routes, in the shapes its official Node client reads' },
       { name: 'service', description: 'Health, metrics and this description' },
     ],
     paths,
     components: {
       schemas: Object.fromEntries(Object.entries(components).sort(([a], [b]) => a.localeCompare(b))),
       securitySchemes: {
-        apiKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'an API key (knowledgesdk_live_…)' },
+        apiKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'an API key (knowledgesdk_live_…, or the same key as sk_ks_…)' },
         bearer: { type: 'http', scheme: 'bearer', description: 'the same API key as Authorization: Bearer <key>' },
       },
     },

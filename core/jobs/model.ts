@@ -27,6 +27,8 @@ export interface JobInput {
   /** Firecrawl's includePaths / excludePaths: RE2 regular expressions searched in the URL's path (core/pathRegex.ts). */
   includePathRegexes?: string[];
   excludePathRegexes?: string[];
+  /** KnowledgeSDK's /v1/business routes: the result's `business` carries the full business profile. */
+  profile?: boolean;
 }
 
 export interface JobError {

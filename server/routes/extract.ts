@@ -38,7 +38,7 @@ export interface ExtractRouterDeps {
 
 // Polling the job row is enough here: a waiting request costs one indexed
 // read per interval, and the interval grows so long jobs cost little.
-async function waitForFinish(sql: Sql, jobId: string, apiKeyId: string, timeoutMs: number, signal: AbortSignal): Promise<Job | null> {
+export async function waitForFinish(sql: Sql, jobId: string, apiKeyId: string, timeoutMs: number, signal: AbortSignal): Promise<Job | null> {
   const deadline = Date.now() + timeoutMs;
   let delay = 25;
   for (;;) {
@@ -51,12 +51,14 @@ async function waitForFinish(sql: Sql, jobId: string, apiKeyId: string, timeoutM
   }
 }
 
-export function extractRouter(deps: ExtractRouterDeps): Router {
-  const router = Router();
+export type SubmitJob = (req: Request, res: Response, admit?: () => void, extra?: Partial<JobInput>) => Promise<{ job: Job; replayed: boolean }>;
+
+/** POST /v1/extract's job submission, shared with the routes that take the same body (KnowledgeSDK's /v1/business). */
+export function jobSubmitter(deps: Pick<ExtractRouterDeps, 'sql' | 'boss' | 'allowPrivateNetworks' | 'maxAttempts' | 'maxJobsInFlight'>): SubmitJob {
   const schema = extractRequestSchema({ allowPrivateNetworks: deps.allowPrivateNetworks });
 
   /** Validate, then (after `admit`, which may refuse) create the job or replay it; the response is left to the caller. */
-  async function submit(req: Request, res: Response, admit: () => void = () => {}): Promise<{ job: Job; replayed: boolean }> {
+  return async function submit(req, res, admit = () => {}, extra = {}) {
     const apiKey = res.locals.apiKey as ApiKey;
     if (req.body === undefined) throw new HttpError(400, 'validation_error', 'invalid body: a JSON object with a url is required', [{ field: 'body', message: 'is required' }]);
     const body = parseOr400(schema, req.body);
@@ -64,14 +66,14 @@ export function extractRouter(deps: ExtractRouterDeps): Router {
     const idempotencyKey = rawKey === undefined ? null : parseOr400(idempotencyKeySchema, rawKey, 'Idempotency-Key');
     admit();
     const { callbackUrl, ...rest } = body;
-    const input: JobInput = rest;
+    const input: JobInput = { ...rest, ...extra };
     try {
       const { job, replayed } = await createJob(deps.sql, deps.boss, {
         apiKeyId: apiKey.id,
         input,
         callbackUrl: callbackUrl ?? null,
         idempotencyKey,
-        requestHash: idempotencyKey ? createHash('sha256').update(canonicalJson(body)).digest('hex') : null,
+        requestHash: idempotencyKey ? createHash('sha256').update(canonicalJson({ ...body, ...extra })).digest('hex') : null,
         maxAttempts: deps.maxAttempts,
         maxInFlight: deps.maxJobsInFlight,
       });
@@ -87,7 +89,12 @@ export function extractRouter(deps: ExtractRouterDeps): Router {
       }
       throw err;
     }
-  }
+  };
+}
+
+export function extractRouter(deps: ExtractRouterDeps): Router {
+  const router = Router();
+  const submit = jobSubmitter(deps);
 
   router.post('/v1/extract/async', async (req, res) => {
     const { job, replayed } = await submit(req, res);

@@ -20,7 +20,8 @@ export function jobView(job: Job, { includeResult = true } = {}) {
     callbackUrl: job.callbackUrl,
     createdAt: iso(job.createdAt),
     startedAt: iso(job.startedAt),
-    completedAt: iso(job.completedAt),
+    // Absent until the job ends (KnowledgeSDK's client types it `completedAt?: string`).
+    ...(job.completedAt ? { completedAt: iso(job.completedAt) } : {}),
     updatedAt: iso(job.updatedAt),
     attempts: job.attempts,
     maxAttempts: job.maxAttempts,

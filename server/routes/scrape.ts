@@ -16,7 +16,7 @@ import { parseOr400 } from '../validation.js';
 
 // The page, not the request, is at fault: 502 for an upstream that failed,
 // 504 when it was too slow, 422 when it answered with something we can't use.
-function upstreamError(err: unknown): HttpError | null {
+export function upstreamError(err: unknown): HttpError | null {
   if (err instanceof OutboundError) {
     if (err.code === 'blocked_address' || err.code === 'invalid_url' || err.code === 'unsupported_protocol') {
       const message = clientMessage(err);

@@ -16,6 +16,9 @@ export function searchRouter(deps: { knowledge: Knowledge }): Router {
     const hits = await index.search(apiKey.id, { text: body.query, embedding: embedding as Float32Array, limit: body.limit, ...(body.filters ? { filters: body.filters } : {}) });
     res.json({
       query: body.query,
+      // KnowledgeSDK's shape ({hits, total, query}); `results` is Gleaner's own, with snippets and heading paths.
+      hits: hits.map((h) => ({ id: h.chunkId, title: h.title, content: h.content, category: h.category, source: h.url, score: h.score })),
+      total: hits.length,
       results: hits.map((h) => ({
         score: h.score,
         title: h.title,

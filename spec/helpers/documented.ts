@@ -16,13 +16,29 @@ export const documentedKnowledgeItem = z.strictObject({
   source: z.url(),
 });
 
-/** `{knowledgeItems, business?, pagesScraped, urlsDiscovered, chunksIndexed, pages, failedPages}`. */
+/** A /v1/business job's `business` adds KnowledgeSDK's profile to the site fields: `{businessName, businessType, industrySector, targetAudience, valueProposition, painPoints, uniqueSellingPoints, keyInsights, confidenceScore}`. */
+export const documentedProfileFields = {
+  businessName: nonEmpty,
+  businessType: nonEmpty,
+  industrySector: nonEmpty,
+  targetAudience: nonEmpty,
+  valueProposition: nonEmpty,
+  painPoints: z.array(nonEmpty),
+  uniqueSellingPoints: z.array(nonEmpty),
+  keyInsights: z.array(nonEmpty),
+  confidenceScore: z.number().min(0).max(1),
+};
+
+const siteFields = { name: z.string().nullable(), description: z.string().nullable(), domain: nonEmpty, language: z.string().nullable() };
+
+/** `{knowledgeItems, business?, pagesScraped, urlsDiscovered, sitemapUrls, chunksIndexed, pages, failedPages}`. */
 export const documentedResult = z
   .strictObject({
     knowledgeItems: z.array(documentedKnowledgeItem),
-    business: z.strictObject({ name: z.string().nullable(), description: z.string().nullable(), domain: nonEmpty, language: z.string().nullable() }).optional(),
+    business: z.union([z.strictObject(siteFields), z.strictObject({ ...siteFields, description: nonEmpty, ...documentedProfileFields })]).optional(),
     pagesScraped: z.int().nonnegative(),
     urlsDiscovered: z.int().nonnegative(),
+    sitemapUrls: z.int().nonnegative(),
     chunksIndexed: z.int().nonnegative(),
     pages: z.array(z.strictObject({ url: z.url(), title: nonEmpty, category: z.enum(DOCUMENTED_CATEGORIES), chunks: z.int().positive() })),
     failedPages: z.array(z.object({ url: z.string(), reason: nonEmpty, message: z.string() })),

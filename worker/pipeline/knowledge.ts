@@ -12,6 +12,7 @@ import type { Knowledge } from '../../core/knowledge.js';
 import type { OutboundClient } from '../../core/outbound.js';
 import type { FetchedPage } from '../../core/scrape.js';
 import type { IndexedChunk, SearchIndex } from '../../core/search/types.js';
+import { crawlProfile } from './businessProfile.js';
 import { chunkMarkdown, type Chunk } from './chunk.js';
 import { crawlSite, type CrawlOptions } from './crawl/crawler.js';
 import type { Pipeline, StepContext } from './types.js';
@@ -166,10 +167,10 @@ async function runKnowledgeJob(
   const summary = await crawl.summary;
 
   const home = summary.pages[0];
-  const business =
-    home && (home.content.siteName || home.content.description)
-      ? { name: home.content.siteName ?? null, description: home.content.description ?? null, domain: domainOf(home.url), language: home.content.language ?? null }
-      : null;
+  const site = home ? { name: home.content.siteName ?? null, description: home.content.description ?? null, domain: domainOf(home.url), language: home.content.language ?? null } : null;
+  // A /v1/business job's business is the full profile (KnowledgeSDK's shape) alongside the site's own metadata.
+  const profile = input.profile ? await crawlProfile(summary.pages, new Map(items.map((i) => [i.url, i.category])), embedder, ctx.signal) : null;
+  const business = site && profile ? { ...site, ...profile } : site && (site.name || site.description) ? site : null;
   ctx.logger.info('knowledge indexed', {
     pages: items.length,
     chunks: chunksIndexed,
@@ -183,6 +184,7 @@ async function runKnowledgeJob(
     ...(business ? { business } : {}),
     pagesScraped: items.length,
     urlsDiscovered: summary.urlsDiscovered,
+    sitemapUrls: summary.sitemapUrls,
     chunksIndexed,
     pages: items.map((i) => ({ url: i.url, title: i.title, category: i.category, chunks: i.chunks })),
     failedPages: summary.failures,

@@ -10,7 +10,7 @@ import { extractPage } from '../../core/extraction/index.js';
 import { DEFAULT_DEV_DIR, loadCases, loadPages, metrics, scoreCase, sumCounts } from '../../scripts/lib/extractionDevSet.js';
 
 /** F on the slice, measured when the rules last changed. */
-const RECORDED_F = 0.959;
+const RECORDED_F = 0.962;
 const FLOOR_MARGIN = 0.005;
 /** Every SLICE_STEP-th case of cases.json: about 105 pages of both parts of the split, a few seconds. */
 const SLICE_STEP = 9;

@@ -3,6 +3,7 @@
 import type { PageRendering } from './browser/pageSource.js';
 import type { Screenshot } from './browser/render.js';
 import type { Logger } from './logger.js';
+import { pdfToHtml, readPdf } from './pdf/index.js';
 import { decodeHtml, extractPage, type ExtractedPage } from './extraction/index.js';
 import type { OutboundClient } from './outbound.js';
 import { PipelineError } from './pipelineError.js';
@@ -23,13 +24,40 @@ export interface FetchedPage {
   /** What the client should know about how the page was read (e.g. it needed a browser and none was available). */
   warnings?: string[];
   screenshot?: Screenshot;
+  /** For a PDF: its page count and document metadata. */
+  pdf?: { pages: number; title: string | null; author: string | null; createdAt: string | null };
 }
 
-const HTML_TYPES = ['text/html', 'application/xhtml+xml', 'text/plain'];
+const HTML_TYPES = ['text/html', 'application/xhtml+xml', 'text/plain', 'application/pdf'];
+
+function isPdf(contentType: string | null, body: Uint8Array): boolean {
+  return contentType === 'application/pdf' || Buffer.from(body.subarray(0, 5)).toString('latin1') === '%PDF-';
+}
 
 /** GET the page and decode it to text; binary bodies are refused as not_html. */
 export async function fetchHtmlPage(client: OutboundClient, url: string, opts: { signal: AbortSignal; logger: Logger }): Promise<FetchedPage> {
   const response = await client.fetch(url, { signal: opts.signal, accept: HTML_TYPES });
+  if (isPdf(response.contentType, response.body)) {
+    const pdf = await readPdf(response.body, { signal: opts.signal });
+    if (pdf.pages.every((text) => text.trim() === '')) {
+      throw new PipelineError('empty_content', `the PDF at ${response.url} has no text (text in scanned images is not read)`, false, { url: response.url });
+    }
+    const html = pdfToHtml(pdf, decodeURIComponent(new URL(response.url).pathname.split('/').pop() || response.url));
+    opts.logger.debug('PDF read', { url: response.url, pages: pdf.totalPages, bytes: response.body.length, ms: response.durationMs });
+    return {
+      requestedUrl: url,
+      url: response.url,
+      status: response.status,
+      contentType: 'application/pdf',
+      charset: 'utf-8',
+      html,
+      bytes: response.body.length,
+      redirects: response.redirects,
+      fetchedAt: new Date().toISOString(),
+      durationMs: response.durationMs,
+      pdf: { pages: pdf.totalPages, title: pdf.title ?? null, author: pdf.author ?? null, createdAt: pdf.created ?? null },
+    };
+  }
   if (response.body.includes(0)) {
     throw new PipelineError('not_html', `the response from ${response.url} is binary, not an HTML page`, false, { url: response.url });
   }
@@ -70,6 +98,7 @@ export function describePage(page: FetchedPage, content: ExtractedPage) {
     rendered: page.rendered === true,
     ...(page.warnings && page.warnings.length > 0 ? { warnings: page.warnings } : {}),
     ...(page.screenshot ? { screenshot: page.screenshot } : {}),
+    ...(page.pdf ? { pdf: page.pdf } : {}),
   };
 }
 export type PageDescription = ReturnType<typeof describePage>;

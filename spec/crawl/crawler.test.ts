@@ -240,7 +240,7 @@ describe('limits and modes', () => {
     assert.deepEqual(pathsOf(result), ['/about', '/docs/api/auth', '/pricing']);
     assert.deepEqual(
       result.failures.map((f) => [new URL(f.url).pathname, f.reason]),
-      [['/downloads/price-list.pdf', 'not_html']],
+      [['/downloads/price-list.pdf', 'pdf_invalid']], // a PDF is read, and this one has no pages
     );
     assert.deepEqual(result.duplicates.map((d) => [new URL(d.url).pathname, new URL(d.duplicateOf).pathname, d.via]), [['/old-pricing', '/pricing', 'redirect']]);
     // Nothing but the list (and robots.txt): no sitemaps, no links, not the job's url.

@@ -167,7 +167,7 @@ describe('the pipeline on its own', () => {
     assert.deepEqual(
       job.errorDetail.failures.map((f: any) => [new URL(f.url).pathname, f.reason]).sort(),
       [
-        ['/downloads/price-list.pdf', 'not_html'],
+        ['/downloads/price-list.pdf', 'pdf_invalid'], // a PDF is read, and this one has no pages
         ['/missing-page', 'upstream_status'],
         ['/private/payroll', 'robots_disallowed'],
       ],

@@ -329,6 +329,18 @@ export function routeSpecs(opts: { allowPrivateNetworks: boolean }): RouteSpec[]
     },
     {
       method: 'post',
+      path: '/v1/business/stream',
+      tag: 'knowledgesdk',
+      auth: true,
+      summary: 'Submit a business extraction and follow it as server-sent events (KnowledgeSDK extract.runStream)',
+      description:
+        'text/event-stream; each data line is JSON with a type: connected, progress {message}, page_scraped {url, index, total, status: done|failed} (as page tasks finish, else when the job ends), pages_planned {pages: [{url, purpose}]}, business_classified {business: {businessName, businessType, industry, description}}, complete {result}, or error {message}. Closing the stream does not cancel the job.',
+      headers: { 'Idempotency-Key': { schema: idempotencyKeySchema, description: 'makes retries of this request safe' } },
+      body: extractRequestSchema(opts),
+      responses: { '200': { description: 'the event stream (text/event-stream)', schema: z.string() }, ...submitErrors, ...syncBusy },
+    },
+    {
+      method: 'post',
       path: '/v1/sitemap',
       tag: 'knowledgesdk',
       auth: true,

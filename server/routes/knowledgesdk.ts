@@ -7,7 +7,8 @@ import type { ApiKey } from '../../core/apiKeys.js';
 import { buildBusinessProfile, profilePage, type ProfilePage } from '../../core/business/profile.js';
 import { clientMessage, logDetail } from '../../core/clientMessage.js';
 import type { Sql } from '../../core/db.js';
-import type { Job } from '../../core/jobs.js';
+import { listPageEvents } from '../../core/crawlTasks/index.js';
+import { getJob, type Job } from '../../core/jobs.js';
 import type { Knowledge } from '../../core/knowledge.js';
 import type { Logger } from '../../core/logger.js';
 import type { OutboundClient } from '../../core/outbound.js';
@@ -43,7 +44,7 @@ export interface KnowledgeSdkRouterDeps {
 }
 
 /** KnowledgeSDK's ExtractResult ({business, knowledgeItems, pagesScraped, sitemapUrls}) with the rest of Gleaner's result and the job reference. */
-export function businessResult(job: Job) {
+export function businessResult(job: Job): Record<string, unknown> {
   const result = (job.result ?? {}) as Record<string, unknown>;
   return { ...result, sitemapUrls: result.sitemapUrls ?? 0, jobId: job.id, status: job.status };
 }
@@ -86,6 +87,76 @@ export function knowledgeSdkRouter(deps: KnowledgeSdkRouterDeps): Router {
   router.post('/v1/business/async', async (req, res) => {
     const { job, replayed } = await deps.submit(req, res, undefined, { profile: true });
     res.status(replayed ? 200 : 202).json({ jobId: job.id, status: job.status, createdAt: job.createdAt.toISOString() });
+  });
+
+  // Server-sent events of the job: each data line JSON with the client's `type`
+  // (src/api/extract.ts ExtractStreamEvent). Built on the job row (short polling,
+  // the interval growing to 1 s) and, for crawls run as page tasks, their page
+  // events as they are recorded; pages not yet reported when the job ends are
+  // reported from its result, so every page is reported exactly once.
+  router.post('/v1/business/stream', async (req, res) => {
+    const apiKey = res.locals.apiKey as ApiKey;
+    const { job: created } = await deps.submit(req, res, () => deps.syncLimit.hold(apiKey.id, res), { profile: true });
+    const signal = aborted(res);
+    res.status(200).setHeader('content-type', 'text/event-stream; charset=utf-8').setHeader('cache-control', 'no-cache, no-transform').setHeader('x-accel-buffering', 'no');
+    res.flushHeaders();
+    let eventId = 0;
+    const send = (event: Record<string, unknown>) => {
+      if (!signal.aborted) res.write(`id: ${++eventId}\ndata: ${JSON.stringify(event)}\n\n`);
+    };
+    send({ type: 'connected', message: `job ${created.id} accepted; streaming its progress`, jobId: created.id });
+
+    const reported = new Set<string>();
+    let pageIndex = 0;
+    let cursor = '0';
+    let lastProgress = '';
+    let lastBeat = Date.now();
+    let delay = 100;
+    let job: Job | null = created;
+    try {
+      while (!signal.aborted) {
+        job = await getJob(deps.sql, { jobId: created.id, apiKeyId: apiKey.id });
+        if (!job) break;
+        const progress = job.progress as { currentStep?: string; pagesScraped?: number; totalPages?: number } | null;
+        const total = progress?.totalPages ?? 0;
+        const line = progress ? `${progress.currentStep ?? 'working'}: ${progress.pagesScraped ?? 0} of ${total} pages scraped` : `job ${job.status}`;
+        if (line !== lastProgress) send({ type: 'progress', message: line });
+        lastProgress = line;
+        for (const e of await listPageEvents(deps.sql, { jobId: job.id, after: cursor, limit: 200 })) {
+          cursor = e.eventId;
+          if ((e.state !== 'done' && e.state !== 'failed') || reported.has(e.url)) continue;
+          reported.add(e.url);
+          send({ type: 'page_scraped', url: e.url, index: pageIndex++, total: Math.max(total, pageIndex), status: e.state === 'done' ? 'done' : 'failed' });
+        }
+        if (job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled') break;
+        if (Date.now() - lastBeat > 15_000) {
+          res.write(': keep-alive\n\n');
+          lastBeat = Date.now();
+        }
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 1000);
+      }
+      if (job && !signal.aborted) {
+        if (job.status === 'completed') {
+          const result = businessResult(job);
+          const pages = (result.pages as { url: string; category: string }[] | undefined) ?? [];
+          const failed = (result.failedPages as { url: string }[] | undefined) ?? [];
+          send({ type: 'pages_planned', pages: [...pages.map((p) => ({ url: p.url, purpose: p.category })), ...failed.map((f) => ({ url: f.url, purpose: 'failed' }))] });
+          const total = pages.length + failed.length;
+          for (const p of pages) if (!reported.has(p.url)) send({ type: 'page_scraped', url: p.url, index: pageIndex++, total, status: 'done' });
+          for (const f of failed) if (!reported.has(f.url)) send({ type: 'page_scraped', url: f.url, index: pageIndex++, total, status: 'failed' });
+          const b = result.business as { businessName?: string; businessType?: string; industrySector?: string; description?: string } | undefined;
+          if (b) send({ type: 'business_classified', business: { businessName: b.businessName ?? '', businessType: b.businessType ?? '', industry: b.industrySector ?? '', description: b.description ?? '' } });
+          send({ type: 'complete', result });
+        } else {
+          send({ type: 'error', message: job.status === 'cancelled' ? 'the job was cancelled' : (job.error?.message ?? `the job ${job.status}`), code: job.error?.code ?? job.status, jobId: job.id });
+        }
+      }
+    } catch (err) {
+      deps.logger.error('business stream failed', { requestId: res.locals.requestId, jobId: created.id, error: (err as Error).message });
+      send({ type: 'error', message: 'the stream failed; the job goes on: poll GET /v1/jobs/' + created.id, jobId: created.id });
+    }
+    res.end();
   });
 
   router.post('/v1/sitemap', async (req, res) => {

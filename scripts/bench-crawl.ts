@@ -65,7 +65,7 @@ async function run(workers: number, fair: number): Promise<Record<string, unknow
       WORKER_CONCURRENCY: '8',
       WORKER_POLL_INTERVAL: '200ms',
       ALLOW_PRIVATE_NETWORKS: 'true',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
     };
     for (let i = 0; i < workers; i++) procs.push(spawnService('worker/main.ts', env, { label: `worker-${i}` }));
     for (const p of procs) await p.waitForLog((l) => l.message === 'worker started', 180_000, "'worker started'");

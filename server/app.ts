@@ -14,6 +14,7 @@ import { extractRouter, jobSubmitter } from './routes/extract.js';
 import { knowledgeSdkRouter } from './routes/knowledgesdk.js';
 import { takeScreenshot } from '../core/browser/index.js';
 import { jobsRouter } from './routes/jobs.js';
+import { crawlPagesRouter } from './routes/crawlPages.js';
 import { webhooksRouter } from './routes/webhooks.js';
 import { scrapeRouter } from './routes/scrape.js';
 import { searchRouter } from './routes/search.js';
@@ -92,6 +93,7 @@ export function createApp({ config, sql, boss, logger, knowledge, client, extrac
   app.use('/v1', requireApiKey(sql), limiter, requireJson, express.json({ limit: config.api.bodyLimitBytes, strict: true }));
   app.use(extractRouter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, syncTimeoutMs: config.extractSyncTimeoutMs, syncLimit }));
   app.use(jobsRouter({ sql, boss, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey }));
+  app.use(crawlPagesRouter({ sql }));
   app.use(scrapeRouter({ client, logger, allowPrivateNetworks: config.allowPrivateNetworks, limit: syncLimit, extract, browser }));
   app.use(searchRouter({ knowledge }));
   app.use(

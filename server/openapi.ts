@@ -8,6 +8,7 @@ import { JOB_STATUSES } from '../core/jobs.js';
 import { html, raw } from './dashboard/html.js';
 import { CATEGORIES } from '../core/categories.js';
 import { extractRequestSchema, idempotencyKeySchema, jobIdSchema, listJobsQuerySchema, scrapeRequestSchema, searchRequestSchema } from './schemas.js';
+import { crawlItemsQuerySchema, crawlPagesQuerySchema } from './routes/crawlPages.js';
 
 // ---------------------------------------------------------------------------
 // Response shapes (what the routes' handlers send)
@@ -163,6 +164,30 @@ const screenshotResult = z.object({ url: z.string(), screenshot: z.string().meta
 const jobAccepted = z.object({ jobId: z.string(), status: jobStatus, createdAt: isoDate }).meta({ id: 'JobAccepted' });
 
 const jobList = z.object({ jobs: z.array(jobSummary), nextCursor: z.string().nullable().meta({ description: 'pass as ?cursor= for the next page; null on the last' }) }).meta({ id: 'JobList' });
+
+const nextCursor = z.string().nullable().meta({ description: 'pass as ?cursor= for the next page; null on the last' });
+const crawlItems = z
+  .object({
+    items: z.array(z.object({ title: z.string(), description: z.string(), content: z.string(), category: z.enum(CATEGORIES), source: z.string() })),
+    nextCursor,
+  })
+  .meta({ id: 'CrawlItems' });
+const crawlPages = z
+  .object({
+    pages: z.array(
+      z.object({
+        url: z.string(),
+        finalUrl: z.string().nullable(),
+        depth: z.int(),
+        status: z.enum(['queued', 'running', 'done', 'failed', 'skipped', 'cancelled']),
+        error: z.object({ code: z.string(), message: z.string() }).catchall(z.unknown()).nullable(),
+        chunks: z.int().nullable(),
+        attempts: z.int(),
+      }),
+    ),
+    nextCursor,
+  })
+  .meta({ id: 'CrawlPages' });
 
 const jobEvents = z
   .object({
@@ -417,6 +442,24 @@ export function routeSpecs(opts: { allowPrivateNetworks: boolean }): RouteSpec[]
       auth: true,
       summary: 'Every state change of a job',
       responses: { '200': { description: 'the events, oldest first', schema: jobEvents }, ...notFound, ...common },
+    },
+    {
+      method: 'get',
+      path: '/v1/jobs/:jobId/items',
+      tag: 'jobs',
+      auth: true,
+      summary: 'A crawl’s knowledge items, in the order they were indexed (crawls run as page tasks; none for other jobs)',
+      query: crawlItemsQuerySchema,
+      responses: { '200': { description: 'a page of items', schema: crawlItems }, '400': err('invalid query, cursor or job id'), ...notFound, ...common },
+    },
+    {
+      method: 'get',
+      path: '/v1/jobs/:jobId/pages',
+      tag: 'jobs',
+      auth: true,
+      summary: 'A crawl’s pages with their state and error, in discovery order (crawls run as page tasks; none for other jobs)',
+      query: crawlPagesQuerySchema,
+      responses: { '200': { description: 'a page of pages', schema: crawlPages }, '400': err('invalid query, cursor or job id'), ...notFound, ...common },
     },
     {
       method: 'post',

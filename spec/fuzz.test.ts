@@ -19,6 +19,8 @@ test(`${RUNS} generated requests on every route: no 5xx, every 4xx names its pro
   const stack = await startStack({ config: { API_BODY_LIMIT_BYTES: String(BODY_LIMIT), EXTRACT_SYNC_TIMEOUT: '50ms', FETCH_CONNECT_TIMEOUT: '1s', FETCH_TOTAL_TIMEOUT: '2s' } });
   const job = await stack.request('POST', '/v1/extract/async', { body: { url: 'https://example.invalid/' } });
   assert.equal(job.status, 202);
+  // Valid searches (an unknown field is ignored) embed their query: load the model before the clock of each request starts.
+  assert.equal((await stack.request('POST', '/v1/search', { body: { query: 'warm up the model' } })).status, 200);
   const outcome = await fuzzApi({ baseUrl: stack.baseUrl, key: stack.key, bodyLimitBytes: BODY_LIMIT, jobIds: [job.body.jobId] }, { numRuns: RUNS });
   t.diagnostic(`${outcome.requests} requests in ${outcome.ms} ms: ${statusSummary(outcome)}; ${outcome.oversized} oversized, ${outcome.wrongType} not JSON; one field wrong: ${[...outcome.oneFieldWrong].map(([r, n]) => `${n}× ${r}`).join(', ')}`);
   assert.deepEqual(outcome.violations, [], `${outcome.violationCount} violations`);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { looksLikeAppShell } from '../../core/browser/index.js';
+import { looksLikeAppShell, setSharedBrowser, takeScreenshot } from '../../core/browser/index.js';
 import { OutboundError } from '../../core/outbound.js';
 import { startHttpServer } from '../helpers/http.js';
 import { browserForTest, needBrowser } from './helpers.js';
@@ -114,5 +114,22 @@ describe('rendering', () => {
     assert.match(page.html, /Fact after the restart/);
     assert.equal(browser.launches(), 2, 'launched once more');
     assert.equal(apiCalls, 2);
+  });
+
+  test('takeScreenshot (the building block of the screenshot routes): a viewport PNG, and a full page cut at its height', async (t) => {
+    if (!needBrowser(t)) return;
+    const site = await startSpaSite();
+    const browser = browserForTest(t);
+    setSharedBrowser(browser);
+    t.after(() => setSharedBrowser(undefined));
+    const shot = await takeScreenshot(`${site.url}/guide`);
+    const png = Buffer.from(shot.base64, 'base64');
+    assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
+    assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [1280, 800], 'viewport size from the PNG header');
+    assert.equal(shot.title, 'Orbit Guide');
+    assert.equal(shot.finalUrl, `${site.url}/guide`);
+    const full = await takeScreenshot(`${site.url}/`, { fullPage: true });
+    assert.equal(full.fullPage, true);
+    assert.equal(Buffer.from(full.base64, 'base64').readUInt32BE(20), full.height);
   });
 });

@@ -58,7 +58,8 @@ describe('rendering', () => {
       if (req.url === '/busy') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body><p>Busy</p><script>setTimeout(() => { for (;;) {} }, 0)</script></body></html>');
       res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body><p>Calm page after the busy one.</p></body></html>');
     });
-    const browser = browserForTest(t, { BROWSER_PAGE_TIMEOUT: '2s', BROWSER_CONCURRENCY: '1' });
+    // Long enough for the calm page on a loaded machine; the busy page still never finishes.
+    const browser = browserForTest(t, { BROWSER_PAGE_TIMEOUT: '8s', BROWSER_CONCURRENCY: '1' });
     const err = await browser.render(`${site.url}/busy`, { signal: signal() }).then(() => undefined, (e: unknown) => e);
     assert.ok(err instanceof OutboundError, String(err));
     assert.equal(err.code, 'timeout');

@@ -240,19 +240,23 @@ test('a silent worker’s task is rescued for another worker, then failed once i
   const [t1] = (await claimPageTasks(sql, { workerId: 'dead', limit: 1 })).tasks;
   const slot = { host: 'rescue.test', limits: { concurrency: 1, delayMs: 0, leaseMs: 600_000 } };
   assert.equal((await acquireHostSlot(sql, { ...slot, holder: 'dead' })).granted, true, 'the silent worker holds the host’s one slot');
+  await discoverPages(sql, { jobId: job, pages: links(2, 0, 'https://rescue.test/later') }); // found after it: they wait behind it
   await sql`update crawl_pages set heartbeat_at = now() - interval '1 minute' where id = ${t1!.id}`;
   const first = await rescueAbandonedPageTasks(sql, { rescueAfterMs: 30_000 });
   assert.deepEqual([first.requeued, first.failed, first.closed.length], [1, 0, 0]);
   assert.equal((await acquireHostSlot(sql, { ...slot, holder: 'alive' })).granted, true, 'its slot is free at once, not when its lease runs out');
   const [t2] = (await claimPageTasks(sql, { workerId: 'alive', limit: 1 })).tasks;
-  assert.deepEqual([t2!.id, t2!.attempt], [t1!.id, 2], 'the same page, a new attempt');
+  assert.deepEqual([t2!.id, t2!.attempt], [t1!.id, 2], 'the same page, a new attempt, in its place in line');
   assert.equal((await finishPageTask(sql, { taskId: t1!.id, attempt: 1, outcome: { state: 'done', chunks: 1 } })).held, false, 'the silent worker’s late result is refused');
   await sql`update crawl_pages set heartbeat_at = now() - interval '1 minute' where id = ${t1!.id}`;
   let closed: string | undefined;
   const second = await rescueAbandonedPageTasks(sql, { rescueAfterMs: 30_000 }, async (_tx, p) => {
     closed = p.jobId;
   });
-  assert.deepEqual([second.requeued, second.failed, second.closed.length], [0, 1, 1]);
+  assert.deepEqual([second.requeued, second.failed, second.closed.length], [0, 1, 0], 'the pages found later are still open');
+  const later = (await claimPageTasks(sql, { workerId: 'alive', limit: 5 })).tasks;
+  assert.equal(later.length, 2);
+  for (const t of later) await finishPageTask(sql, { taskId: t.id, attempt: t.attempt, outcome: { state: 'done', chunks: 1 } }, async (_tx, p) => void (closed = p.jobId));
   assert.equal(closed, job, 'the crawl closed with its last task');
   const [row] = await sql`select state, error from crawl_pages where id = ${t1!.id}`;
   assert.deepEqual([row!.state, (row!.error as { code: string }).code], ['failed', 'worker_lost']);

@@ -33,7 +33,7 @@ export function resolverWith(names: Record<string, string>): ResolveFn {
 
 /** A browser service as the worker builds it, from testConfig, with outbound overrides (address policy, resolver). */
 export function testBrowserService(env: Record<string, string> = {}, outbound: Partial<OutboundOptions> = {}): BrowserService {
-  const config = testConfig({ BROWSER_PAGE_TIMEOUT: '10s', BROWSER_NETWORK_IDLE: '500ms', ...env });
+  const config = testConfig({ BROWSER_PAGE_TIMEOUT: '30s', BROWSER_NETWORK_IDLE: '500ms', ...env });
   const service = createBrowserService({ browser: config.browser, outbound: { ...outboundOptions(config), ...outbound }, logger: createLogger('error', { service: 'test-browser' }) });
   onCleanup(() => service.close());
   return service;

@@ -46,7 +46,7 @@ describe('SSRF inside the browser', () => {
       </script></body></html>`);
     });
     const browser = browserForTest(t, { BROWSER_NETWORK_IDLE: '1s' }, policy('rebind.test'));
-    const page = await browser.render(`${site.url}/`, { signal: signal(), waitForMs: 500 });
+    const page = await browser.render(`${site.url}/`, { signal: signal(), waitForMs: 2000 });
     const out = /<p id="out">([^<]*)<\/p>/.exec(page.html)?.[1] ?? '';
     for (const name of ['fetch', 'post', 'xhr-rebind', 'redirect', 'worker', 'websocket', 'serviceworker']) {
       assert.ok(out.includes(`${name}:refused`), `${name} refused (page says: ${out})`);

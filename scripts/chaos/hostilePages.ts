@@ -73,7 +73,7 @@ const CASES: Case[] = [
   { path: '/charset-lying', what: 'charset=utf-8 on a latin-1 body', expect: ['completed'], title: ACCENTED },
   { path: '/no-content-type', what: 'HTML without Content-Type', expect: ['completed'] },
   { path: '/binary-html', what: 'random binary labelled text/html', expect: ['not_html'] },
-  { path: '/pdf', what: 'application/pdf', expect: ['unsupported_content_type', 'not_html'] },
+  { path: '/pdf', what: 'a broken file labelled application/pdf', expect: ['pdf_invalid'] },
   { path: '/empty', what: 'empty 200', expect: ['empty_content'] },
   { path: '/deep', what: 'deeply nested <div>s', expect: ['too_complex'], alone: true },
 ];

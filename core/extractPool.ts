@@ -4,10 +4,9 @@
 // wait in one FIFO queue for a free thread; a thread that dies is replaced
 // and only its page fails.
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PageTooComplexError, type ExtractedPage } from './extraction/index.js';
+import { startThread } from './threads.js';
 
 export interface ExtractRequest {
   id: number;
@@ -33,17 +32,7 @@ export const defaultExtractThreads = () => Math.max(1, Math.min(4, availablePara
 
 /** The thread's Worker; from source (tsx) the entry is .ts and the thread registers tsx itself (Node 20 skips --import preloads in threads). */
 function spawn(): Worker {
-  const ext = path.extname(fileURLToPath(import.meta.url));
-  const entry = new URL(`./extractThread${ext}`, import.meta.url);
-  if (ext !== '.ts') return new Worker(entry);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `const entry = ${JSON.stringify(entry.href)};
-import(entry).catch(async (err) => {
-  if (err?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
-  (await import(${JSON.stringify(tsx)})).register();
-  await import(entry + '?tsx');
-});`;
-  return new Worker(boot, { eval: true });
+  return startThread(import.meta.url, 'extractThread');
 }
 
 function toError(reply: Extract<ExtractReply, { ok: false }>): Error {

@@ -14,12 +14,11 @@
 // so a second thread running a session aborted the process ("Cannot create a
 // handle without a HandleScope"), and starting threads one after another
 // corrupted the heap by the third.
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
 import { EmbeddingModelUnavailableError } from './errors.js';
 import { byLength, pickRows, rowOffsets, type ModelOptions, type Rows, type ThreadFailure, type ThreadReply, type ThreadRequest } from './protocol.js';
+import { startThread } from '../threads.js';
 
 /** Requests of at most this many texts are short: they go before queued longer ones. */
 export const SHORT_REQUEST_TEXTS = 2;
@@ -37,25 +36,10 @@ function threadError(f: ThreadFailure): Error {
 }
 
 /**
- * The embedding thread's Worker. Run from source (tsx) this module and the
- * entry are .ts files; compiled, both are .js and the entry loads as it is.
+ * The embedding thread's Worker.
  */
 function spawnWorker(): Worker {
-  const ext = path.extname(fileURLToPath(import.meta.url));
-  const entry = new URL(`./embeddingThread${ext}`, import.meta.url);
-  if (ext !== '.ts') return new Worker(entry);
-  // Node 20 does not run --import preloads in worker threads, so tsx (which `tsx script.ts` and
-  // `node --import tsx --test` put in execArgv) is missing there and a .ts entry fails with
-  // ERR_UNKNOWN_FILE_EXTENSION. The thread registers tsx itself when, and only when, it needs to;
-  // the retry's query makes a new URL because the loader caches the failed import of the plain one.
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `const entry = ${JSON.stringify(entry.href)};
-import(entry).catch(async (err) => {
-  if (err?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
-  (await import(${JSON.stringify(tsx)})).register();
-  await import(entry + '?tsx');
-});`;
-  return new Worker(boot, { eval: true });
+  return startThread(import.meta.url, 'embeddingThread');
 }
 
 /** A request without its id (EmbeddingThread numbers them). */

@@ -3,10 +3,9 @@
 // is read on a thread of its own with a memory cap and a time limit; an
 // encrypted file fails `pdf_encrypted`, a broken one `pdf_invalid`, one with
 // more than MAX_PDF_PAGES pages `pdf_too_many_pages`.
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PipelineError } from '../pipelineError.js';
+import { startThread } from '../threads.js';
 
 export const MAX_PDF_PAGES = 500;
 const PDF_TIME_LIMIT_MS = 30_000;
@@ -21,20 +20,10 @@ export type PdfReply =
   | { ok: true; pages: string[]; totalPages: number; title?: string | undefined; author?: string | undefined; subject?: string | undefined; created?: string | undefined }
   | { ok: false; code: 'pdf_encrypted' | 'pdf_invalid' | 'pdf_too_many_pages'; message: string; totalPages?: number };
 
-/** The thread; from source (tsx) the entry is .ts and the thread registers tsx itself (as core/extractPool.ts). */
+/** The thread, with a heap limit of its own. */
 function spawn(request: PdfRequest): Worker {
-  const ext = path.extname(fileURLToPath(import.meta.url));
-  const entry = new URL(`./pdfThread${ext}`, import.meta.url);
   const options = { workerData: request, resourceLimits: { maxOldGenerationSizeMb: PDF_THREAD_HEAP_MB } };
-  if (ext !== '.ts') return new Worker(entry, options);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `const entry = ${JSON.stringify(entry.href)};
-import(entry).catch(async (err) => {
-  if (err?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
-  (await import(${JSON.stringify(tsx)})).register();
-  await import(entry + '?tsx');
-});`;
-  return new Worker(boot, { ...options, eval: true });
+  return startThread(import.meta.url, 'pdfThread', options);
 }
 
 /** Read a PDF's text per page and its metadata, on a thread of its own. */

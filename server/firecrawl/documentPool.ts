@@ -1,11 +1,10 @@
 // Worker threads for the Firecrawl scrape's page work (parse, CSS selection,
 // Markdown and HTML rendering): a large or hostile page stalls a thread, never
 // the event loop that serves the API. The same shape as core/extractPool.ts.
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { defaultExtractThreads } from '../../core/extractPool.js';
 import type { SelectedDocument, SelectionOptions } from '../../core/extraction/selection.js';
+import { startThread } from '../../core/threads.js';
 
 export interface DocumentRequest {
   id: number;
@@ -32,17 +31,7 @@ interface Slot {
 
 /** From source (tsx) the thread registers tsx itself: Node 20 skips --import preloads in threads. */
 function spawn(): Worker {
-  const ext = path.extname(fileURLToPath(import.meta.url));
-  const entry = new URL(`./documentThread${ext}`, import.meta.url);
-  if (ext !== '.ts') return new Worker(entry);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `const entry = ${JSON.stringify(entry.href)};
-import(entry).catch(async (err) => {
-  if (err?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
-  (await import(${JSON.stringify(tsx)})).register();
-  await import(entry + '?tsx');
-});`;
-  return new Worker(boot, { eval: true });
+  return startThread(import.meta.url, 'documentThread');
 }
 
 export class DocumentPool {

@@ -59,7 +59,7 @@ const files = requested.length
       .sort()
       .map((f) => path.join('spec', f));
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', // Files run in parallel against one server; more than a few at once only adds contention.
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-force-exit', // Files run in parallel against one server; more than a few at once only adds contention.
   `--test-concurrency=${Math.min(4, os.availableParallelism())}`, ...files], {
   cwd: root,
   stdio: 'inherit',

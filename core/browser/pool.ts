@@ -250,7 +250,8 @@ export class BrowserPool {
     this.closed = true;
     const browser = this.browser;
     this.browser = undefined;
-    if (browser) await (await browser.catch(() => undefined))?.close().catch(() => {});
+    // Bounded: a browser that does not answer must not hold its process open.
+    if (browser) await withTimeout(browser.then((b) => b.close()), 10_000);
     await this.guard.close();
   }
 }

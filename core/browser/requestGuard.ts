@@ -135,5 +135,6 @@ export function createRequestGuard(opts: RequestGuardOptions): RequestGuard {
     return guard;
   }
 
-  return { forPage, close: () => agent.close() };
+  // destroy, not close: close waits for requests of pages that never finish.
+  return { forPage, close: () => agent.destroy() };
 }

@@ -7,9 +7,9 @@ import { JOB_STATUSES } from '../core/jobs.js';
 import { checkUrlSyntax } from '../core/ssrf.js';
 import { CATEGORIES } from '../core/categories.js';
 
-const MAX_URL_LENGTH = 2048;
+export const MAX_URL_LENGTH = 2048;
 
-function publicUrl(allowPrivateNetworks: boolean) {
+export function publicUrl(allowPrivateNetworks: boolean) {
   return z
     .string({ error: 'must be a string URL' })
     .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`)

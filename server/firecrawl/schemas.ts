@@ -2,11 +2,10 @@
 // (the SDKs add origin, integration, zeroDataRetention...), unlike Gleaner's
 // own routes; options Gleaner cannot honour are refused by name.
 import { z } from 'zod';
-import { checkUrlSyntax } from '../../core/ssrf.js';
+import { MAX_URL_LENGTH, publicUrl } from '../schemas.js';
 import { MAX_SELECTORS, selectorProblem } from '../../core/extraction/selection.js';
 import { pathRegexProblem } from '../../core/pathRegex.js';
 
-const MAX_URL_LENGTH = 2048;
 
 /**
  * Pages one crawl may return: the API's cap on a job's maxPages (as on
@@ -19,15 +18,6 @@ export const MAX_BATCH_URLS = 20;
 export const FORMATS = ['markdown', 'html', 'rawHtml', 'links', 'screenshot', 'screenshot@fullPage'] as const;
 export type Format = 'markdown' | 'html' | 'rawHtml' | 'links' | 'screenshot' | 'screenshot@fullPage';
 
-export function publicUrl(allowPrivateNetworks: boolean) {
-  return z
-    .string({ error: 'must be a string URL' })
-    .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`)
-    .superRefine((value, ctx) => {
-      const checked = checkUrlSyntax(value, { allowPrivateNetworks });
-      if (!checked.ok) ctx.addIssue({ code: 'custom', message: checked.message });
-    });
-}
 
 /** A format as v1 (strings) and v2 (strings or {type, ...}) send it. */
 const format = z

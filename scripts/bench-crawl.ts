@@ -14,7 +14,7 @@ import path from 'node:path';
 import { createApiKey } from '../core/apiKeys.js';
 import { connect } from '../core/db.js';
 import { startEmbeddedPostgres } from '../core/embeddedPostgres.js';
-import { createJob, getJob } from '../core/jobs.js';
+import { createJob, getJob } from '../core/jobs/index.js';
 import { createSilentLogger } from '../core/logger.js';
 import { migrate } from '../core/migrations.js';
 import { startQueue } from '../core/queue.js';

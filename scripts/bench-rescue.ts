@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createApiKey } from '../core/apiKeys.js';
-import { createJob, getJob, listJobEvents } from '../core/jobs.js';
+import { createJob, getJob, listJobEvents } from '../core/jobs/index.js';
 import { createSilentLogger } from '../core/logger.js';
 import { startQueue } from '../core/queue.js';
 import { percentile, tempDatabase } from './lib/tempDatabase.js';

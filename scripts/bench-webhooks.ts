@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApiKey } from '../core/apiKeys.js';
 import { loadConfig } from '../core/config.js';
-import { createJob, getJob } from '../core/jobs.js';
+import { createJob, getJob } from '../core/jobs/index.js';
 import { connect } from '../core/db.js';
 import { createSilentLogger } from '../core/logger.js';
 import { startQueue } from '../core/queue.js';

@@ -4,7 +4,7 @@
 // response shapes are described here with zod too.
 import { Router } from 'express';
 import { z } from 'zod';
-import { JOB_STATUSES } from '../core/jobs.js';
+import { JOB_STATUSES } from '../core/jobs/index.js';
 import { html, raw } from './dashboard/html.js';
 import { CATEGORIES } from '../core/categories.js';
 import { extractRequestSchema, idempotencyKeySchema, jobIdSchema, listJobsQuerySchema, scrapeRequestSchema, searchRequestSchema } from './schemas.js';

@@ -1,6 +1,6 @@
 import type { ApiKey } from '../core/apiKeys.js';
 import type { Sql } from '../core/db.js';
-import { getJob, type Job } from '../core/jobs.js';
+import { getJob, type Job } from '../core/jobs/index.js';
 import { notFound } from './errors.js';
 import { jobIdSchema } from './schemas.js';
 import { parseOr400 } from './validation.js';

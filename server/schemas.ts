@@ -3,7 +3,7 @@
 // KnowledgeSDK's add their own (apiKeyId); a known field of the wrong type is a
 // 400 naming it.
 import { z } from 'zod';
-import { JOB_STATUSES } from '../core/jobs.js';
+import { JOB_STATUSES } from '../core/jobs/index.js';
 import { checkUrlSyntax } from '../core/ssrf.js';
 import { CATEGORIES } from '../core/categories.js';
 

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { before, describe, test } from 'node:test';
 import winston from 'winston';
 import { createApiKey, revokeApiKey } from '../core/apiKeys.js';
-import { listJobEvents } from '../core/jobs.js';
+import { listJobEvents } from '../core/jobs/index.js';
 import { JobRunner } from '../worker/runner.js';
 import { runnerOptions } from '../worker/worker.js';
 import { onCleanup } from './helpers/cleanup.js';

@@ -2,7 +2,7 @@
 // entries, jobs locked by someone else and entries without a job.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { claimNextJobs } from '../core/jobs.js';
+import { claimNextJobs } from '../core/jobs/index.js';
 import { bossDb, EXTRACT_QUEUE } from '../core/queue.js';
 import { startStack } from './helpers/stack.js';
 

@@ -13,7 +13,7 @@ import express from 'express';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import winston from 'winston';
 import { authenticateKey } from '../core/apiKeys.js';
-import { getJob, listJobEvents } from '../core/jobs.js';
+import { getJob, listJobEvents } from '../core/jobs/index.js';
 import { WEBHOOK_QUEUE } from '../core/queue.js';
 import { runReport } from '../core/reports.js';
 import { createApp } from '../server/app.js';

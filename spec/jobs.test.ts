@@ -14,7 +14,7 @@ import {
   retryDelayMs,
   retryJob,
   TRANSITIONS,
-} from '../core/jobs.js';
+} from '../core/jobs/index.js';
 import { EXTRACT_QUEUE } from '../core/queue.js';
 import { startStack, type Stack } from './helpers/stack.js';
 

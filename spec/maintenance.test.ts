@@ -1,7 +1,7 @@
 // Reaper, rescuer and orphan re-queue against the real database and queue.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { claimJob, completeJob, createJob, getJob, listJobEvents, reapStaleJobs } from '../core/jobs.js';
+import { claimJob, completeJob, createJob, getJob, listJobEvents, reapStaleJobs } from '../core/jobs/index.js';
 import { EXTRACT_QUEUE, WEBHOOK_QUEUE } from '../core/queue.js';
 import { reapOnce } from '../worker/maintenance/reaper.js';
 import { rescueOnce } from '../worker/maintenance/rescuer.js';

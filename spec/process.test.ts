@@ -7,7 +7,7 @@ import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { getJob, listJobEvents } from '../core/jobs.js';
+import { getJob, listJobEvents } from '../core/jobs/index.js';
 import { onCleanup } from './helpers/cleanup.js';
 import { createTestDatabase } from './helpers/database.js';
 import { articlePage, fixtureSite, startHttpServer, type TestServer } from './helpers/http.js';

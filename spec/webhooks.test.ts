@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { before, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { getJob } from '../core/jobs.js';
+import { getJob } from '../core/jobs/index.js';
 import { listDeliveries } from '../core/webhookDeliveries.js';
 import { rescueOnce } from '../worker/maintenance/rescuer.js';
 import { testConfig } from './helpers/config.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { before, test } from 'node:test';
 import winston from 'winston';
-import { createJob, listJobEvents } from '../core/jobs.js';
+import { createJob, listJobEvents } from '../core/jobs/index.js';
 import { createOutboundClient } from '../core/outbound.js';
 import { singlePagePipeline } from '../worker/pipeline/singlePage.js';
 import { JobRunner } from '../worker/runner.js';

@@ -4,7 +4,7 @@
 import os from 'node:os';
 import type { Db, Sql } from '../core/db.js';
 import { randomBase62 } from '../core/ids.js';
-import { AttemptOverError, claimNextJobs, CompletionBatcher, failAttempt, heartbeat, holdAttempt, releaseJob, retryDelayMs, type ClaimedJob, type Job } from '../core/jobs.js';
+import { AttemptOverError, claimNextJobs, CompletionBatcher, failAttempt, heartbeat, holdAttempt, releaseJob, retryDelayMs, type ClaimedJob, type Job } from '../core/jobs/index.js';
 import type { Logger } from '../core/logger.js';
 import { metrics } from '../core/metrics.js';
 import { EXTRACT_QUEUE, JOBS_CHANNEL, type Boss } from '../core/queue.js';

@@ -8,7 +8,7 @@ import { signingSecrets } from '../core/apiKeys.js';
 import { clientMessage, logDetail } from '../core/clientMessage.js';
 import type { Sql } from '../core/db.js';
 import type { SecretBox } from '../core/secretBox.js';
-import { getJob, type Job } from '../core/jobs.js';
+import { getJob, type Job } from '../core/jobs/index.js';
 import type { Logger } from '../core/logger.js';
 import { metrics } from '../core/metrics.js';
 import { OutboundError, type OutboundClient } from '../core/outbound.js';

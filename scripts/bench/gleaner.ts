@@ -5,7 +5,7 @@
 // and worker run as separate processes. Default settings throughout.
 import { createApiKey } from '../../core/apiKeys.js';
 import { loadConfig, type Config } from '../../core/config.js';
-import { createJob } from '../../core/jobs.js';
+import { createJob } from '../../core/jobs/index.js';
 import { createSilentLogger } from '../../core/logger.js';
 import { openRuntime, type Runtime } from '../../core/runtime.js';
 import type { Pipeline } from '../../worker/pipeline/types.js';

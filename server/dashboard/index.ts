@@ -6,7 +6,7 @@ import { createApiKey, listApiKeys, revokeApiKey } from '../../core/apiKeys.js';
 import type { Config } from '../../core/config.js';
 import type { Sql } from '../../core/db.js';
 import { InvalidAdminCursorError, listAllJobs } from '../../core/jobs/adminQueries.js';
-import { cancelJob, getJob, JOB_STATUSES, listJobEvents, retryJob } from '../../core/jobs.js';
+import { cancelJob, getJob, JOB_STATUSES, listJobEvents, retryJob } from '../../core/jobs/index.js';
 import type { Logger } from '../../core/logger.js';
 import type { Boss } from '../../core/queue.js';
 import { runReport } from '../../core/reports.js';

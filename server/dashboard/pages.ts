@@ -1,7 +1,7 @@
 // Server-rendered pages of the dashboard.
 import type { ApiKey } from '../../core/apiKeys.js';
 import type { AdminJob } from '../../core/jobs/adminQueries.js';
-import { JOB_STATUSES, type Job, type JobEvent } from '../../core/jobs.js';
+import { JOB_STATUSES, type Job, type JobEvent } from '../../core/jobs/index.js';
 import type { ReportResult } from '../../core/reports.js';
 import type { DeliveryAttempt } from '../../core/webhookDeliveries.js';
 import type { AdminAuth } from './auth.js';

@@ -7,7 +7,7 @@ import express, { Router, type Request, type RequestHandler, type Response } fro
 import type { ApiKey } from '../../core/apiKeys.js';
 import { sharedBrowser, type BrowserService } from '../../core/browser/index.js';
 import { checkUrlSyntax } from '../../core/ssrf.js';
-import type { JobInput } from '../../core/jobs.js';
+import type { JobInput } from '../../core/jobs/index.js';
 import type { Logger } from '../../core/logger.js';
 import type { OutboundClient } from '../../core/outbound.js';
 import { OutboundError } from '../../core/outbound.js';

@@ -8,7 +8,7 @@ import { buildBusinessProfile, profilePage, type ProfilePage } from '../../core/
 import { clientMessage, logDetail } from '../../core/clientMessage.js';
 import type { Sql } from '../../core/db.js';
 import { listPageEvents } from '../../core/crawlTasks/index.js';
-import { getJob, type Job } from '../../core/jobs.js';
+import { getJob, type Job } from '../../core/jobs/index.js';
 import type { Knowledge } from '../../core/knowledge.js';
 import type { Logger } from '../../core/logger.js';
 import type { OutboundClient } from '../../core/outbound.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { claimNextJobs, CompletionBatcher, createJob, getJob, listJobEvents, type ClaimedJob, type Completion } from '../../core/jobs.js';
+import { claimNextJobs, CompletionBatcher, createJob, getJob, listJobEvents, type ClaimedJob, type Completion } from '../../core/jobs/index.js';
 import { capResult, TRUNCATION_MARK } from '../../core/jobs/resultCap.js';
 import { wellFormedJson } from '../../core/jsonb.js';
 import { metrics } from '../../core/metrics.js';

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { test } from 'node:test';
 import postgres from 'postgres';
 import { createApiKey } from '../../core/apiKeys.js';
-import { createJob, TooManyJobsInFlightError, type CreateJobParams } from '../../core/jobs.js';
+import { createJob, TooManyJobsInFlightError, type CreateJobParams } from '../../core/jobs/index.js';
 import { listAllJobs } from '../../core/jobs/adminQueries.js';
 import { isDataError } from '../../core/sqlErrors.js';
 import { createApp } from '../../server/app.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../core/config.js';
-import { createJob } from '../../core/jobs.js';
+import { createJob } from '../../core/jobs/index.js';
 import { runScript } from '../helpers/processes.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { connect } from '../../core/db.js';
-import { AttemptOverError, createJob, getJob, listJobEvents, type Job } from '../../core/jobs.js';
+import { AttemptOverError, createJob, getJob, listJobEvents, type Job } from '../../core/jobs/index.js';
 import { PostgresSearchIndex } from '../../core/search/postgres.js';
 import type { IndexedChunk } from '../../core/search/types.js';
 import { reapOnce } from '../../worker/maintenance/reaper.js';

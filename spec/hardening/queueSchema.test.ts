@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import PgBoss from 'pg-boss';
-import { claimNextJobs, createJob, failAttempt } from '../../core/jobs.js';
+import { claimNextJobs, createJob, failAttempt } from '../../core/jobs/index.js';
 import { finishQueueEntry } from '../../core/jobs/move.js';
 import { createSilentLogger } from '../../core/logger.js';
 import { EXTRACT_QUEUE, PGBOSS_SCHEMA_VERSION, startQueue } from '../../core/queue.js';

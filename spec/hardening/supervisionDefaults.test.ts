@@ -5,7 +5,7 @@
 // reapOnce / rescueOnce directly, so only this file proves the schedules fire.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { claimJob, createJob, getJob, listJobEvents } from '../../core/jobs.js';
+import { claimJob, createJob, getJob, listJobEvents } from '../../core/jobs/index.js';
 import { EXTRACT_QUEUE, REAPER_QUEUE } from '../../core/queue.js';
 import { REAPER_CRON } from '../../worker/maintenance/reaper.js';
 import { articlePage, fixtureSite, startHttpServer } from '../helpers/http.js';

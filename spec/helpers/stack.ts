@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { onCleanup } from './cleanup.js';
 import { createApiKey } from '../../core/apiKeys.js';
 import type { Config } from '../../core/config.js';
-import { getJob, type Job, type JobStatus } from '../../core/jobs.js';
+import { getJob, type Job, type JobStatus } from '../../core/jobs/index.js';
 import { createSilentLogger, type Logger } from '../../core/logger.js';
 import { startQueue, type Boss } from '../../core/queue.js';
 import { createApp } from '../../server/app.js';

@@ -3,7 +3,7 @@
 // (orphans.ts), and /metrics counts only live jobs exactly (core/metrics.ts).
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { createJob, type BacklogCursor } from '../../core/jobs.js';
+import { createJob, type BacklogCursor } from '../../core/jobs/index.js';
 import { jobCounts } from '../../core/metrics.js';
 import { requeueOrphans } from '../../worker/maintenance/orphans.js';
 import { startPeriodic, takePass } from '../../worker/maintenance/pass.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { loadConfig } from '../../core/config.js';
-import { createJob, expiredJobIds, type JobStatus } from '../../core/jobs.js';
+import { createJob, expiredJobIds, type JobStatus } from '../../core/jobs/index.js';
 import { runReport } from '../../core/reports.js';
 import { PostgresSearchIndex } from '../../core/search/postgres.js';
 import type { IndexedChunk } from '../../core/search/types.js';

@@ -7,7 +7,7 @@
 // million jobs waiting, and the whole backlog is covered every
 // backlog / ORPHAN_SCAN passes.
 import type { Sql } from '../../core/db.js';
-import { requeueOrphanedJobs, type BacklogCursor } from '../../core/jobs.js';
+import { requeueOrphanedJobs, type BacklogCursor } from '../../core/jobs/index.js';
 import type { Logger } from '../../core/logger.js';
 import type { Boss } from '../../core/queue.js';
 import type { PeriodicTask } from './pass.js';

@@ -3,7 +3,7 @@
 // cron schedule in every worker process (SKIP LOCKED makes concurrent passes
 // safe), and on demand with `npm run reap`.
 import type { Sql } from '../../core/db.js';
-import { reapStaleJobs, type Job } from '../../core/jobs.js';
+import { reapStaleJobs, type Job } from '../../core/jobs/index.js';
 import type { Logger } from '../../core/logger.js';
 import { metrics } from '../../core/metrics.js';
 import { REAPER_QUEUE, type Boss } from '../../core/queue.js';

@@ -6,7 +6,7 @@
 // every quarter of RESCUE_AFTER (pass.ts); the sweep reads only processing
 // jobs (jobs_processing) and skips rows another sweep holds.
 import type { Sql } from '../../core/db.js';
-import { rescueAbandonedJobs, type Job } from '../../core/jobs.js';
+import { rescueAbandonedJobs, type Job } from '../../core/jobs/index.js';
 import type { Logger } from '../../core/logger.js';
 import { metrics } from '../../core/metrics.js';
 import type { Boss } from '../../core/queue.js';

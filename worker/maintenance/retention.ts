@@ -8,7 +8,7 @@
 // in one statement; one worker runs a pass every RETENTION_INTERVAL (pass.ts)
 // and records what it removed in retention_runs (`npm run report -- retention`).
 import type { Sql } from '../../core/db.js';
-import { deleteFinishedJobs, expiredJobIds } from '../../core/jobs.js';
+import { deleteFinishedJobs, expiredJobIds } from '../../core/jobs/index.js';
 import type { Logger } from '../../core/logger.js';
 import { metrics } from '../../core/metrics.js';
 import type { PeriodicTask } from './pass.js';

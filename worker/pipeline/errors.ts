@@ -1,7 +1,7 @@
 import { clientMessage } from '../../core/clientMessage.js';
 import { PageTooComplexError } from '../../core/extraction/index.js';
 import { OutboundError } from '../../core/outbound.js';
-import type { JobError } from '../../core/jobs.js';
+import type { JobError } from '../../core/jobs/index.js';
 import { PipelineError } from '../../core/pipelineError.js';
 
 export { PipelineError };

@@ -40,7 +40,7 @@
 //     site of broken links cannot keep a job busy.
 import { createHash } from 'node:crypto';
 import { extractPage, type ExtractedPage } from '../../../core/extraction/index.js';
-import type { JobInput } from '../../../core/jobs.js';
+import type { JobInput } from '../../../core/jobs/index.js';
 import { clientMessage, logDetail } from '../../../core/clientMessage.js';
 import { OutboundError, type FetchedResponse, type OutboundClient } from '../../../core/outbound.js';
 import { classifyError, PipelineError } from '../errors.js';

@@ -23,7 +23,7 @@ import {
 } from '../../../core/crawlTasks/index.js';
 import type { Db, Sql } from '../../../core/db.js';
 import { extractPage } from '../../../core/extraction/index.js';
-import type { JobInput } from '../../../core/jobs.js';
+import type { JobInput } from '../../../core/jobs/index.js';
 import type { Knowledge } from '../../../core/knowledge.js';
 import type { Logger } from '../../../core/logger.js';
 import { OutboundError, type OutboundClient } from '../../../core/outbound.js';

@@ -5,7 +5,7 @@ import type { Screenshot } from './browser/render.js';
 import type { Logger } from './logger.js';
 import { pdfToHtml, readPdf } from './pdf/index.js';
 import { decodeHtml, extractPage, type ExtractedPage } from './extraction/index.js';
-import type { OutboundClient } from './outbound.js';
+import type { OutboundClient } from './outbound/index.js';
 import { PipelineError } from './pipelineError.js';
 
 export interface FetchedPage {

@@ -11,7 +11,7 @@ import { looksLikeAppShell } from '../core/browser/appShell.js';
 import { fetchPageSource } from '../core/browser/pageSource.js';
 import { loadConfig } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
-import { createOutboundClient, outboundOptions } from '../core/outbound.js';
+import { createOutboundClient, outboundOptions } from '../core/outbound/index.js';
 import { fetchHtmlPage } from '../core/scrape.js';
 
 const PAGES = Number(process.argv[2] ?? 40);

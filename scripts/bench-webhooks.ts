@@ -10,7 +10,7 @@ import { createSilentLogger } from '../core/logger.js';
 import { startQueue } from '../core/queue.js';
 import type { Runtime } from '../core/runtime.js';
 import { openKnowledge } from '../core/knowledge.js';
-import { createOutboundClient, outboundOptions } from '../core/outbound.js';
+import { createOutboundClient, outboundOptions } from '../core/outbound/index.js';
 import { singlePagePipeline } from '../worker/pipeline/singlePage.js';
 import { startWorker } from '../worker/worker.js';
 import { percentile, tempDatabase } from './lib/tempDatabase.js';

@@ -13,7 +13,7 @@ import { loadConfig } from '../core/config.js';
 import { createSilentLogger } from '../core/logger.js';
 import { startQueue } from '../core/queue.js';
 import { openKnowledge } from '../core/knowledge.js';
-import { createOutboundClient, outboundOptions } from '../core/outbound.js';
+import { createOutboundClient, outboundOptions } from '../core/outbound/index.js';
 import { createApp } from '../server/app.js';
 import { seedDemoData } from '../spec/helpers/dashboardData.js';
 import { tempDatabase } from './lib/tempDatabase.js';

@@ -19,7 +19,7 @@ import { webhooksRouter } from './routes/webhooks.js';
 import { scrapeRouter } from './routes/scrape.js';
 import { searchRouter } from './routes/search.js';
 import type { Knowledge } from '../core/knowledge.js';
-import { outboundOptions, type OutboundClient } from '../core/outbound.js';
+import { outboundOptions, type OutboundClient } from '../core/outbound/index.js';
 import { createBrowserService, setSharedBrowser, type BrowserService } from '../core/browser/index.js';
 import { ExtractPool } from '../core/extractPool.js';
 import type { Extractor } from '../core/scrape.js';

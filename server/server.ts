@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { createInitialKeyIfNone } from '../core/apiKeys.js';
 import type { Runtime } from '../core/runtime.js';
-import { createOutboundClient, outboundOptions } from '../core/outbound.js';
+import { createOutboundClient, outboundOptions } from '../core/outbound/index.js';
 import { createApp } from './app.js';
 
 /** Listen; on a first start with no keys, create one and print it once to stderr (never to the log). */

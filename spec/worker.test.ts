@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { before, test } from 'node:test';
 import winston from 'winston';
 import { createJob, listJobEvents } from '../core/jobs/index.js';
-import { createOutboundClient } from '../core/outbound.js';
+import { createOutboundClient } from '../core/outbound/index.js';
 import { singlePagePipeline } from '../worker/pipeline/singlePage.js';
 import { JobRunner } from '../worker/runner.js';
 import { outboundOptions } from '../worker/worker.js';

@@ -11,7 +11,7 @@ import type { SecretBox } from '../core/secretBox.js';
 import { getJob, type Job } from '../core/jobs/index.js';
 import type { Logger } from '../core/logger.js';
 import { metrics } from '../core/metrics.js';
-import { OutboundError, type OutboundClient } from '../core/outbound.js';
+import { OutboundError, type OutboundClient } from '../core/outbound/index.js';
 import { WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, type Boss } from '../core/queue.js';
 import {
   announcesWebhook,

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { Config } from '../core/config.js';
 import { metricsAccessAllowed, metricsRegistry } from '../core/metrics.js';
-import { createOutboundClient, outboundOptions } from '../core/outbound.js';
+import { createOutboundClient, outboundOptions } from '../core/outbound/index.js';
 import type { Runtime } from '../core/runtime.js';
 import { startMaintenance } from './maintenance/index.js';
 import { knowledgePipeline, type KnowledgePipelineOptions } from './pipeline/knowledge.js';

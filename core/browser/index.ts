@@ -4,7 +4,7 @@
 import type { Config } from '../config.js';
 import { loadConfig } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
-import { outboundOptions } from '../outbound.js';
+import { outboundOptions } from '../outbound/index.js';
 import type { OutboundOptions } from '../outbound/client.js';
 import { PipelineError } from '../pipelineError.js';
 import { BrowserPool, resolveBrowserSource, type BrowserSource } from './pool.js';

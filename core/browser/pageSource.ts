@@ -4,7 +4,7 @@
 // extraction yields too little text). Without a browser, auto keeps the
 // static page with a warning and always fails `browser_unavailable`.
 import type { Logger } from '../logger.js';
-import type { OutboundClient } from '../outbound.js';
+import type { OutboundClient } from '../outbound/index.js';
 import { fetchHtmlPage, type FetchedPage } from '../scrape.js';
 import { looksLikeAppShell } from './appShell.js';
 import { browserUnavailable, type BrowserService } from './index.js';

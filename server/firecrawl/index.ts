@@ -9,8 +9,8 @@ import { sharedBrowser, type BrowserService } from '../../core/browser/index.js'
 import { checkUrlSyntax } from '../../core/ssrf.js';
 import type { JobInput } from '../../core/jobs/index.js';
 import type { Logger } from '../../core/logger.js';
-import type { OutboundClient } from '../../core/outbound.js';
-import { OutboundError } from '../../core/outbound.js';
+import type { OutboundClient } from '../../core/outbound/index.js';
+import { OutboundError } from '../../core/outbound/index.js';
 import { clientMessage, logDetail } from '../../core/clientMessage.js';
 import type { Extractor } from '../../core/scrape.js';
 import { requireApiKey, requireJson } from '../middleware.js';

@@ -3,7 +3,7 @@
 // the guarded client. No job: one page and a few sitemap files.
 import type { Extractor } from '../../core/scrape.js';
 import { decodeHtml } from '../../core/extraction/index.js';
-import type { OutboundClient } from '../../core/outbound.js';
+import type { OutboundClient } from '../../core/outbound/index.js';
 import { DEFAULT_SITEMAP_LIMITS, readSitemaps } from '../../worker/pipeline/crawl/sitemap.js';
 import { normalizeUrl, siteOf } from '../../worker/pipeline/crawl/urls.js';
 import type { MapRequest } from './schemas.js';

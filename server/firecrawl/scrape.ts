@@ -4,7 +4,7 @@
 import { clientMessage } from '../../core/clientMessage.js';
 import { decodeHtml } from '../../core/extraction/index.js';
 import type { BrowserService, Screenshot } from '../../core/browser/index.js';
-import { OutboundError, type FetchedResponse, type OutboundClient } from '../../core/outbound.js';
+import { OutboundError, type FetchedResponse, type OutboundClient } from '../../core/outbound/index.js';
 import { PipelineError } from '../../core/pipelineError.js';
 import type { SelectedDocument } from '../../core/extraction/selection.js';
 import type { DocumentSelector } from './documentPool.js';

@@ -11,7 +11,7 @@ import { listPageEvents } from '../../core/crawlTasks/index.js';
 import { getJob, type Job } from '../../core/jobs/index.js';
 import type { Knowledge } from '../../core/knowledge.js';
 import type { Logger } from '../../core/logger.js';
-import type { OutboundClient } from '../../core/outbound.js';
+import type { OutboundClient } from '../../core/outbound/index.js';
 import { PipelineError } from '../../core/pipelineError.js';
 import { fetchHtmlPage, type Extractor } from '../../core/scrape.js';
 import { TELLING_PATH } from '../../worker/pipeline/businessProfile.js';

@@ -4,8 +4,8 @@ import { promises as dns } from 'node:dns';
 import type { TestContext } from 'node:test';
 import { createBrowserService, configuredBrowserSource, type BrowserService } from '../../core/browser/index.js';
 import { createLogger } from '../../core/logger.js';
-import { outboundOptions } from '../../core/outbound.js';
-import type { OutboundOptions, ResolveFn } from '../../core/outbound.js';
+import { outboundOptions } from '../../core/outbound/index.js';
+import type { OutboundOptions, ResolveFn } from '../../core/outbound/index.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { testConfig } from '../helpers/config.js';
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { looksLikeAppShell, setSharedBrowser, takeScreenshot } from '../../core/browser/index.js';
-import { OutboundError } from '../../core/outbound.js';
+import { OutboundError } from '../../core/outbound/index.js';
 import { startHttpServer } from '../helpers/http.js';
 import { browserForTest, needBrowser } from './helpers.js';
 import { SHELL, startSpaSite } from './spaSite.js';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createSilentLogger } from '../../core/logger.js';
-import { createOutboundClient, outboundOptions } from '../../core/outbound.js';
+import { createOutboundClient, outboundOptions } from '../../core/outbound/index.js';
 import { PipelineError } from '../../core/pipelineError.js';
 import { scrapePage } from '../../core/scrape.js';
 import { runCrawl } from '../../worker/pipeline/crawl/crawler.js';

@@ -5,7 +5,7 @@
 // the one address allowed; the forbidden listener is on 127.0.0.2.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { OutboundError } from '../../core/outbound.js';
+import { OutboundError } from '../../core/outbound/index.js';
 import { startHttpServer as startCountingServer } from '../outbound/helpers.js';
 import { startHttpServer } from '../helpers/http.js';
 import { browserForTest, needBrowser, resolverWith } from './helpers.js';

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { onCleanup } from '../helpers/cleanup.js';
 import { startFixtureSite, type FixtureSite } from '../helpers/fixtureSite.js';
 import { createSilentLogger } from '../../core/logger.js';
-import { createOutboundClient } from '../../core/outbound.js';
+import { createOutboundClient } from '../../core/outbound/index.js';
 import { PipelineError } from '../../worker/pipeline/errors.js';
 import { crawlSite, runCrawl, type CrawlInput, type CrawlOptions, type CrawlResult } from '../../worker/pipeline/crawl/crawler.js';
 import type { StepContext } from '../../worker/pipeline/types.js';

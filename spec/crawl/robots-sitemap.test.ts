@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import { describe, it } from 'node:test';
-import { OutboundError, type FetchedResponse } from '../../core/outbound.js';
+import { OutboundError, type FetchedResponse } from '../../core/outbound/index.js';
 import { loadRobots, parseRobots, RobotsCache } from '../../worker/pipeline/crawl/robots.js';
 import { DEFAULT_SITEMAP_LIMITS, parseSitemap, readSitemaps } from '../../worker/pipeline/crawl/sitemap.js';
 

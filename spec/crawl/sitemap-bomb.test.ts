@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { onCleanup } from '../helpers/cleanup.js';
 import { startFixtureSite } from '../helpers/fixtureSite.js';
 import { createSilentLogger } from '../../core/logger.js';
-import { createOutboundClient } from '../../core/outbound.js';
+import { createOutboundClient } from '../../core/outbound/index.js';
 import { runCrawl } from '../../worker/pipeline/crawl/crawler.js';
 import { DEFAULT_SITEMAP_LIMITS, MAX_SITEMAP_NESTING, parseSitemap, readSitemapBody, readSitemaps } from '../../worker/pipeline/crawl/sitemap.js';
 import type { StepContext } from '../../worker/pipeline/types.js';

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { before, describe, test } from 'node:test';
 import winston from 'winston';
-import { createOutboundClient, outboundOptions, type OutboundClient } from '../../core/outbound.js';
+import { createOutboundClient, outboundOptions, type OutboundClient } from '../../core/outbound/index.js';
 import { createApp } from '../../server/app.js';
 import { knowledgePipeline } from '../../worker/pipeline/knowledge.js';
 import { JobRunner } from '../../worker/runner.js';

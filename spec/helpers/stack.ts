@@ -12,7 +12,7 @@ import { createSilentLogger, type Logger } from '../../core/logger.js';
 import { startQueue, type Boss } from '../../core/queue.js';
 import { createApp } from '../../server/app.js';
 import type { Sql } from '../../core/db.js';
-import { createOutboundClient, type OutboundClient } from '../../core/outbound.js';
+import { createOutboundClient, type OutboundClient } from '../../core/outbound/index.js';
 import { openKnowledge, type Knowledge } from '../../core/knowledge.js';
 import type { Pipeline } from '../../worker/pipeline/types.js';
 import { JobRunner } from '../../worker/runner.js';

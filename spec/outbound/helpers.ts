@@ -4,8 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import assert from 'node:assert/strict';
-import { OutboundError } from '../../core/outbound.js';
-import type { OutboundErrorCode, OutboundOptions } from '../../core/outbound.js';
+import { OutboundError } from '../../core/outbound/index.js';
+import type { OutboundErrorCode, OutboundOptions } from '../../core/outbound/index.js';
 
 export interface TestServer {
   port: number;

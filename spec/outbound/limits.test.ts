@@ -4,8 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import zlib from 'node:zlib';
-import { createOutboundClient } from '../../core/outbound.js';
-import type { OutboundClient } from '../../core/outbound.js';
+import { createOutboundClient } from '../../core/outbound/index.js';
+import type { OutboundClient } from '../../core/outbound/index.js';
 import { baseOptions, expectOutboundError, startHttpServer, startTcpServer } from './helpers.js';
 import type { TestServer } from './helpers.js';
 

@@ -2,9 +2,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LookupAddress } from 'node:dns';
-import { createOutboundClient } from '../../core/outbound.js';
+import { createOutboundClient } from '../../core/outbound/index.js';
 import { createGuardedConnector } from '../../core/outbound/connector.js';
-import type { OutboundClient, ResolveFn } from '../../core/outbound.js';
+import type { OutboundClient, ResolveFn } from '../../core/outbound/index.js';
 import { baseOptions, expectOutboundError, startHttpServer } from './helpers.js';
 import type { TestServer } from './helpers.js';
 

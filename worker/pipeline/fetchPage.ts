@@ -1,6 +1,6 @@
 import { fetchPageSource } from '../../core/browser/pageSource.js';
 import type { FetchedPage } from '../../core/scrape.js';
-import type { OutboundClient } from '../../core/outbound.js';
+import type { OutboundClient } from '../../core/outbound/index.js';
 import type { StepContext } from './types.js';
 
 export type { FetchedPage };

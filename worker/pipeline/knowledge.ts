@@ -9,7 +9,7 @@ import type { Embedder } from '../../core/embeddings/types.js';
 import type { ExtractedPage } from '../../core/extraction/index.js';
 import type { BrowserService } from '../../core/browser/index.js';
 import type { Knowledge } from '../../core/knowledge.js';
-import type { OutboundClient } from '../../core/outbound.js';
+import type { OutboundClient } from '../../core/outbound/index.js';
 import type { FetchedPage } from '../../core/scrape.js';
 import type { IndexedChunk, SearchIndex } from '../../core/search/types.js';
 import { crawlProfile } from './businessProfile.js';

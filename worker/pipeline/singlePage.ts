@@ -1,7 +1,7 @@
 // The plain page pipeline: fetch and extract one page, no crawling or indexing.
 // The knowledge pipeline (knowledge.ts) is what the service runs; this one
 // keeps the job-system tests independent of the model.
-import type { OutboundClient } from '../../core/outbound.js';
+import type { OutboundClient } from '../../core/outbound/index.js';
 import { scrapePage } from '../../core/scrape.js';
 import type { Pipeline } from './types.js';
 

@@ -26,7 +26,7 @@ import { extractPage } from '../../../core/extraction/index.js';
 import type { JobInput } from '../../../core/jobs/index.js';
 import type { Knowledge } from '../../../core/knowledge.js';
 import type { Logger } from '../../../core/logger.js';
-import { OutboundError, type OutboundClient } from '../../../core/outbound.js';
+import { OutboundError, type OutboundClient } from '../../../core/outbound/index.js';
 import { wakeWorkers, type Boss } from '../../../core/queue.js';
 import type { IndexedChunk } from '../../../core/search/types.js';
 import { ClaimLoop } from '../../claimLoop.js';

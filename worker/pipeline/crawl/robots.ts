@@ -10,7 +10,7 @@
 // Crawl-delay (not in RFC 9309, ignored by Google, honoured by Bing and
 // Yandex) is kept as a floor on the per-host delay, capped.
 import { createRequire } from 'node:module';
-import { OutboundError, type FetchedResponse } from '../../../core/outbound.js';
+import { OutboundError, type FetchedResponse } from '../../../core/outbound/index.js';
 
 /** The parts of robots-parser's Robot that are used. */
 interface ParsedRobots {

@@ -10,7 +10,7 @@
 // the worker for minutes.
 import zlib from 'node:zlib';
 import { Parser } from 'htmlparser2';
-import type { FetchedResponse } from '../../../core/outbound.js';
+import type { FetchedResponse } from '../../../core/outbound/index.js';
 
 export interface SitemapLimits {
   /** Index levels followed below the roots (0: roots only). */

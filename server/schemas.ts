@@ -4,7 +4,7 @@
 // 400 naming it.
 import { z } from 'zod';
 import { JOB_STATUSES } from '../core/jobs/index.js';
-import { checkUrlSyntax } from '../core/ssrf.js';
+import { checkUrlSyntax } from '../core/outbound/ssrf.js';
 import { CATEGORIES } from '../core/categories.js';
 
 export const MAX_URL_LENGTH = 2048;

@@ -6,7 +6,7 @@
 // opens a connection for page traffic.
 import { Agent, request } from 'undici';
 import type { Route } from 'playwright-core';
-import { isBlockedAddress, webUrlProblem } from '../ssrf.js';
+import { isBlockedAddress, webUrlProblem } from '../outbound/ssrf.js';
 import { readLimitedBody } from '../outbound/body.js';
 import { createGuardedConnector } from '../outbound/connector.js';
 import { Deadline } from '../outbound/deadline.js';

@@ -3,7 +3,7 @@
 // connector; undici never follows anything on its own.
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { isBlockedAddress, webUrlProblem } from '../ssrf.js';
+import { isBlockedAddress, webUrlProblem } from './ssrf.js';
 import { destroyQuietly, readCappedText, readLimitedBody } from './body.js';
 import { createGuardedConnector } from './connector.js';
 import type { ResolveFn } from './connector.js';

@@ -9,7 +9,7 @@ import zlib from 'node:zlib';
 import type http from 'node:http';
 import { createApiKey } from '../../core/apiKeys.js';
 import { createOutboundClient, OutboundError } from '../../core/outbound/index.js';
-import { isBlockedAddress } from '../../core/ssrf.js';
+import { isBlockedAddress } from '../../core/outbound/ssrf.js';
 import { apiCall, articleHtml, createDatabase, mb, ms, rememberSecret, rssBytes, sampleRss, startApiProcess, startHttp, startWorkerProcess, waitUntil, withScope, type Scope } from './harness.js';
 import { Checks, type Scenario, type ScenarioOptions, type ScenarioReport } from './types.js';
 

@@ -7,7 +7,7 @@ import { promises as dns } from 'node:dns';
 import os from 'node:os';
 import { createApiKey } from '../../core/apiKeys.js';
 import { createOutboundClient, OutboundError } from '../../core/outbound/index.js';
-import { isBlockedAddress } from '../../core/ssrf.js';
+import { isBlockedAddress } from '../../core/outbound/ssrf.js';
 import { apiCall, createDatabase, rememberSecret, startApiProcess, startHttp, startWorkerProcess, waitUntil, withScope, type Scope } from './harness.js';
 import { Checks, type Scenario, type ScenarioOptions, type ScenarioReport } from './types.js';
 

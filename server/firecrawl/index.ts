@@ -6,7 +6,7 @@
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
 import { sharedBrowser, type BrowserService } from '../../core/browser/index.js';
-import { checkUrlSyntax } from '../../core/ssrf.js';
+import { checkUrlSyntax } from '../../core/outbound/ssrf.js';
 import type { JobInput } from '../../core/jobs/index.js';
 import type { Logger } from '../../core/logger.js';
 import type { OutboundClient } from '../../core/outbound/index.js';

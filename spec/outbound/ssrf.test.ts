@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkUrlSyntax, isBlockedAddress, parseHostAsIp } from '../../core/ssrf.js';
+import { checkUrlSyntax, isBlockedAddress, parseHostAsIp } from '../../core/outbound/ssrf.js';
 import { guardedLookup } from '../../core/outbound/connector.js';
 import type { ResolveFn } from '../../core/outbound/connector.js';
 import type { LookupAddress } from 'node:dns';

@@ -1,7 +1,7 @@
 // API keys: `knowledgesdk_live_` + 40 base62 characters. Only the SHA-256 of a
 // key is stored; the key is shown once, when it is created.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Db, Sql } from './db.js';
+import type { Db, Sql } from './platform/db.js';
 import { newKeyId, randomBase62 } from './ids.js';
 import { plainBox, type SecretBox } from './secretBox.js';
 
@@ -164,7 +164,7 @@ export async function countApiKeys(db: Db): Promise<number> {
 }
 
 /** On a first start with no keys at all, create one so the service is usable at once; null otherwise. */
-export async function createInitialKeyIfNone(sql: import('./db.js').Sql): Promise<string | null> {
+export async function createInitialKeyIfNone(sql: import('./platform/db.js').Sql): Promise<string | null> {
   return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${0x6b657973})`; // "keys": one creator among concurrent starts
     if ((await countApiKeys(tx)) > 0) return null;

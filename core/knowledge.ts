@@ -1,11 +1,11 @@
 // The model and the search index of one process, loaded on first use and
 // shared by the API (query embeddings, search) and the worker (indexing).
 // Entry points ask for them at start-up so a missing model fails there, once.
-import type { Config } from './config.js';
-import type { Sql } from './db.js';
+import type { Config } from './platform/config.js';
+import type { Sql } from './platform/db.js';
 import { loadEmbedder } from './embeddings/load.js';
 import type { Embedder } from './embeddings/types.js';
-import type { Logger } from './logger.js';
+import type { Logger } from './platform/logger.js';
 import { createSearchIndex } from './search/index.js';
 import type { SearchIndex } from './search/types.js';
 

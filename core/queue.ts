@@ -4,8 +4,8 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import PgBoss from 'pg-boss';
 import postgres from 'postgres';
-import type { Db, Sql } from './db.js';
-import type { Logger } from './logger.js';
+import type { Db, Sql } from './platform/db.js';
+import type { Logger } from './platform/logger.js';
 
 export const EXTRACT_QUEUE = 'extract';
 export const WEBHOOK_QUEUE = 'webhook';

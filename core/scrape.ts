@@ -2,7 +2,7 @@
 // pipeline does per page and what POST /v1/scrape returns without a job.
 import type { PageRendering } from './browser/pageSource.js';
 import type { Screenshot } from './browser/render.js';
-import type { Logger } from './logger.js';
+import type { Logger } from './platform/logger.js';
 import { pdfToHtml, readPdf } from './pdf/index.js';
 import { decodeHtml, extractPage, type ExtractedPage } from './extraction/index.js';
 import type { OutboundClient } from './outbound/index.js';

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { createBrowserService } from '../core/browser/index.js';
 import { looksLikeAppShell } from '../core/browser/appShell.js';
 import { fetchPageSource } from '../core/browser/pageSource.js';
-import { loadConfig } from '../core/config.js';
-import { createLogger } from '../core/logger.js';
+import { loadConfig } from '../core/platform/config.js';
+import { createLogger } from '../core/platform/logger.js';
 import { createOutboundClient, outboundOptions } from '../core/outbound/index.js';
 import { fetchHtmlPage } from '../core/scrape.js';
 

@@ -22,10 +22,10 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../core/config.js';
+import { loadConfig } from '../core/platform/config.js';
 import { loadEmbedder, MODEL_FILES, type EmbedderOptions } from '../core/embeddings/load.js';
 import { meanPoolNormalize } from '../core/embeddings/pooling.js';
-import { createSilentLogger } from '../core/logger.js';
+import { createSilentLogger } from '../core/platform/logger.js';
 
 export interface Throughput {
   passages: number;

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createApiKey } from '../core/apiKeys.js';
 import { createJob, getJob, listJobEvents } from '../core/jobs/index.js';
-import { createSilentLogger } from '../core/logger.js';
+import { createSilentLogger } from '../core/platform/logger.js';
 import { startQueue } from '../core/queue.js';
 import { percentile, tempDatabase } from './lib/tempDatabase.js';
 import { standInModelDir } from './lib/serviceProcess.js';

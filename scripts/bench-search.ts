@@ -15,7 +15,7 @@
 // 1-bit signatures' recall compares on them is not measured here.
 import { parseArgs } from 'node:util';
 import { createApiKey } from '../core/apiKeys.js';
-import { createSilentLogger } from '../core/logger.js';
+import { createSilentLogger } from '../core/platform/logger.js';
 import { analyzeChunks, PostgresSearchIndex } from '../core/search/postgres.js';
 import type { IndexedChunk } from '../core/search/types.js';
 import { percentile, tempDatabase } from './lib/tempDatabase.js';

@@ -3,12 +3,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApiKey } from '../core/apiKeys.js';
-import { loadConfig } from '../core/config.js';
+import { loadConfig } from '../core/platform/config.js';
 import { createJob, getJob } from '../core/jobs/index.js';
-import { connect } from '../core/db.js';
-import { createSilentLogger } from '../core/logger.js';
+import { connect } from '../core/platform/db.js';
+import { createSilentLogger } from '../core/platform/logger.js';
 import { startQueue } from '../core/queue.js';
-import type { Runtime } from '../core/runtime.js';
+import type { Runtime } from '../core/platform/runtime.js';
 import { openKnowledge } from '../core/knowledge.js';
 import { createOutboundClient, outboundOptions } from '../core/outbound/index.js';
 import { singlePagePipeline } from '../worker/pipeline/singlePage.js';

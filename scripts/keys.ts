@@ -2,11 +2,11 @@
 // Works against the same DATABASE_URL / DATA_DIR as the service, also while it runs.
 import { parseArgs } from 'node:util';
 import { createApiKey, listApiKeys, revokeApiKey } from '../core/apiKeys.js';
-import { loadConfig } from '../core/config.js';
-import { openDatabase } from '../core/db.js';
-import { createSilentLogger } from '../core/logger.js';
-import { migrate } from '../core/migrations.js';
-import { exitOnStartupError } from '../core/startup.js';
+import { loadConfig } from '../core/platform/config.js';
+import { openDatabase } from '../core/platform/db.js';
+import { createSilentLogger } from '../core/platform/logger.js';
+import { migrate } from '../core/platform/migrations.js';
+import { exitOnStartupError } from '../core/platform/startup.js';
 
 const USAGE = `usage:
   npm run keys -- create --name NAME   create a key; the key is printed once, alone on the last line

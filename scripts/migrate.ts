@@ -1,9 +1,9 @@
 // `npm run migrate`: apply pending migrations and exit (start-up also does this).
-import { loadConfig } from '../core/config.js';
-import { openDatabase } from '../core/db.js';
-import { createLogger } from '../core/logger.js';
-import { migrate } from '../core/migrations.js';
-import { exitOnStartupError } from '../core/startup.js';
+import { loadConfig } from '../core/platform/config.js';
+import { openDatabase } from '../core/platform/db.js';
+import { createLogger } from '../core/platform/logger.js';
+import { migrate } from '../core/platform/migrations.js';
+import { exitOnStartupError } from '../core/platform/startup.js';
 
 await exitOnStartupError(async () => {
   const config = loadConfig();

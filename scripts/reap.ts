@@ -1,9 +1,9 @@
 // `npm run reap`: one reaper pass, for cron. Prints what it reaped; exits 1 on a database error.
 // Safe to run from several hosts at once (stale rows are taken with SKIP LOCKED).
-import { loadConfig } from '../core/config.js';
-import { createLogger } from '../core/logger.js';
-import { openRuntime } from '../core/runtime.js';
-import { exitOnStartupError } from '../core/startup.js';
+import { loadConfig } from '../core/platform/config.js';
+import { createLogger } from '../core/platform/logger.js';
+import { openRuntime } from '../core/platform/runtime.js';
+import { exitOnStartupError } from '../core/platform/startup.js';
 import { reapOnce } from '../worker/maintenance/reaper.js';
 
 await exitOnStartupError(async () => {

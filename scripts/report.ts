@@ -1,10 +1,10 @@
 // `npm run report -- NAME [--since 24h] [--stale-after 10m] [--json]` | `npm run report -- --list`
 // Runs a report from sql/reports/ against the same DATABASE_URL / DATA_DIR as the service.
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../core/config.js';
-import { openDatabase } from '../core/db.js';
-import { createSilentLogger } from '../core/logger.js';
-import { migrationsApplied } from '../core/migrations.js';
+import { ConfigError, loadConfig } from '../core/platform/config.js';
+import { openDatabase } from '../core/platform/db.js';
+import { createSilentLogger } from '../core/platform/logger.js';
+import { migrationsApplied } from '../core/platform/migrations.js';
 import { listReports, parsePositiveDuration, prepareReport, ReportError, runReport, type ReportParams } from '../core/reports.js';
 
 const USAGE = `usage:

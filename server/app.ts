@@ -1,8 +1,8 @@
 import express, { type Express } from 'express';
-import type { Config } from '../core/config.js';
-import type { Sql } from '../core/db.js';
-import type { Logger } from '../core/logger.js';
-import { migrationsApplied } from '../core/migrations.js';
+import type { Config } from '../core/platform/config.js';
+import type { Sql } from '../core/platform/db.js';
+import type { Logger } from '../core/platform/logger.js';
+import { migrationsApplied } from '../core/platform/migrations.js';
 import type { Boss } from '../core/queue.js';
 import { errorHandler, HttpError } from './errors.js';
 import { requestLog, requireApiKey, requireJson } from './middleware.js';

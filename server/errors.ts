@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler } from 'express';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../core/platform/logger.js';
 
 /** An error with an HTTP status and a stable code, rendered by errorBody(). */
 export class HttpError extends Error {

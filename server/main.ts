@@ -1,9 +1,9 @@
 // API process. Run it alone (workers elsewhere) or use `npm start` for both.
-import { loadConfig } from '../core/config.js';
-import { createLogger } from '../core/logger.js';
-import { openRuntime } from '../core/runtime.js';
-import { runService } from '../core/shutdown.js';
-import { exitOnStartupError } from '../core/startup.js';
+import { loadConfig } from '../core/platform/config.js';
+import { createLogger } from '../core/platform/logger.js';
+import { openRuntime } from '../core/platform/runtime.js';
+import { runService } from '../core/platform/shutdown.js';
+import { exitOnStartupError } from '../core/platform/startup.js';
 import { startServer } from './server.js';
 
 await exitOnStartupError(async () => {

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
-import type { Sql } from '../core/db.js';
-import { metricsAccessAllowed, metricsRegistry } from '../core/metrics.js';
+import type { Sql } from '../core/platform/db.js';
+import { metricsAccessAllowed, metricsRegistry } from '../core/platform/metrics.js';
 import { HttpError } from './errors.js';
 
 /** GET /metrics in Prometheus text format; with METRICS_TOKEN set, only for `Authorization: Bearer <token>`. */

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { KeyCache, type ApiKey } from '../core/apiKeys.js';
-import type { Sql } from '../core/db.js';
-import { logHot, type Logger } from '../core/logger.js';
-import { bearerToken, metrics } from '../core/metrics.js';
+import type { Sql } from '../core/platform/db.js';
+import { logHot, type Logger } from '../core/platform/logger.js';
+import { bearerToken, metrics } from '../core/platform/metrics.js';
 import { HttpError } from './errors.js';
 
 /** Request id (from x-request-id when sane) and one log line per request with status and duration. */

@@ -1,5 +1,5 @@
 import type { ApiKey } from '../core/apiKeys.js';
-import type { Sql } from '../core/db.js';
+import type { Sql } from '../core/platform/db.js';
 import { getJob, type Job } from '../core/jobs/index.js';
 import { notFound } from './errors.js';
 import { jobIdSchema } from './schemas.js';

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { createInitialKeyIfNone } from '../core/apiKeys.js';
-import type { Runtime } from '../core/runtime.js';
+import type { Runtime } from '../core/platform/runtime.js';
 import { createOutboundClient, outboundOptions } from '../core/outbound/index.js';
 import { createApp } from './app.js';
 

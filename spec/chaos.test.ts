@@ -8,8 +8,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { startEmbeddedPostgres } from '../core/embeddedPostgres.js';
-import { createSilentLogger } from '../core/logger.js';
+import { startEmbeddedPostgres } from '../core/platform/embeddedPostgres.js';
+import { createSilentLogger } from '../core/platform/logger.js';
 import { scenarios } from '../scripts/chaos/index.js';
 import { held } from '../scripts/chaos/types.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, configVariableNames, loadConfig } from '../core/config.js';
+import { ConfigError, configVariableNames, loadConfig } from '../core/platform/config.js';
 
 test('defaults: port 3000, .data, no private networks, info logs', () => {
   const config = loadConfig({});

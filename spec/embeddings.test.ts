@@ -19,7 +19,7 @@ import type onnxProto from 'onnx-proto';
 import { EmbeddingModelUnavailableError } from '../core/embeddings/errors.js';
 import { coreOf, loadEmbedder } from '../core/embeddings/load.js';
 import type { Embedder } from '../core/embeddings/types.js';
-import { createSilentLogger } from '../core/logger.js';
+import { createSilentLogger } from '../core/platform/logger.js';
 import { makePassages, rawOnnxVectors, watchEventLoop } from '../scripts/bench-embedding.js';
 import { DEFAULT_SEED, ensureTestModel } from '../scripts/lib/testModel.js';
 import { buildOnnxModel, decodeOnnxModel, OPSET } from '../scripts/lib/testModelGraph.js';
@@ -434,7 +434,7 @@ describe('embedding thread', () => {
       await fs.writeFile(
         script,
         `import { loadEmbedder } from ${url('../core/embeddings/load.ts')};
-import { createSilentLogger } from ${url('../core/logger.ts')};
+import { createSilentLogger } from ${url('../core/platform/logger.ts')};
 import { testConfig } from ${url('helpers/config.ts')};
 const embedder = await loadEmbedder(testConfig().embedding, createSilentLogger());
 void embedder.embed(['the process waits for this']).then((v) => console.log('dimension', v[0]?.length));

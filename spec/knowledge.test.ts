@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { coreOf } from '../core/embeddings/load.js';
 import { openKnowledge } from '../core/knowledge.js';
-import { createSilentLogger } from '../core/logger.js';
+import { createSilentLogger } from '../core/platform/logger.js';
 import { onCleanup } from './helpers/cleanup.js';
 import { testConfig } from './helpers/config.js';
 import { createTestDatabase } from './helpers/database.js';

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import winston from 'winston';
 import { createApiKey } from '../core/apiKeys.js';
-import { logFormat, redactUrl } from '../core/logger.js';
+import { logFormat, redactUrl } from '../core/platform/logger.js';
 import { createTestDatabase } from './helpers/database.js';
 import { articlePage, fixtureSite, startHttpServer } from './helpers/http.js';
 import { spawnScript } from './helpers/processes.js';

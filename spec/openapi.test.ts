@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { createSilentLogger } from '../core/logger.js';
+import { createSilentLogger } from '../core/platform/logger.js';
 import { createApp } from '../server/app.js';
 import { buildOpenApi, toOpenApiPath } from '../server/openapi.js';
 import { extractRequestSchema } from '../server/schemas.js';

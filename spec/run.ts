@@ -8,8 +8,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
-import { startEmbeddedPostgres } from '../core/embeddedPostgres.js';
-import { createSilentLogger } from '../core/logger.js';
+import { startEmbeddedPostgres } from '../core/platform/embeddedPostgres.js';
+import { createSilentLogger } from '../core/platform/logger.js';
 import { ensureTestModel } from '../scripts/lib/testModel.js';
 import { DEFAULT_TEST_MODEL_DIR } from './helpers/config.js';
 

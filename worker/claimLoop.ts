@@ -6,8 +6,8 @@
 // sleeps until a NOTIFY from an enqueueing transaction, a freed slot, or the
 // poll interval (which still catches delayed entries and missed notifications).
 import type PgBoss from 'pg-boss';
-import type { Sql } from '../core/db.js';
-import type { Logger } from '../core/logger.js';
+import type { Sql } from '../core/platform/db.js';
+import type { Logger } from '../core/platform/logger.js';
 import { fetchQueueEntries, type Boss } from '../core/queue.js';
 
 export interface ClaimLoopOptions<E> {

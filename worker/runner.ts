@@ -2,11 +2,11 @@
 // heartbeats and progress, then completed, retry or failed; on shutdown,
 // unfinished jobs are handed back as pending.
 import os from 'node:os';
-import type { Db, Sql } from '../core/db.js';
+import type { Db, Sql } from '../core/platform/db.js';
 import { randomBase62 } from '../core/ids.js';
 import { AttemptOverError, claimNextJobs, CompletionBatcher, failAttempt, heartbeat, holdAttempt, releaseJob, retryDelayMs, type ClaimedJob, type Job } from '../core/jobs/index.js';
-import type { Logger } from '../core/logger.js';
-import { metrics } from '../core/metrics.js';
+import type { Logger } from '../core/platform/logger.js';
+import { metrics } from '../core/platform/metrics.js';
 import { EXTRACT_QUEUE, JOBS_CHANNEL, type Boss } from '../core/queue.js';
 import { isDataError } from '../core/sqlErrors.js';
 import { ClaimLoop } from './claimLoop.js';

@@ -6,11 +6,11 @@
 // webhook-id lets receivers de-duplicate).
 import { signingSecrets } from '../core/apiKeys.js';
 import { clientMessage, logDetail } from '../core/clientMessage.js';
-import type { Sql } from '../core/db.js';
+import type { Sql } from '../core/platform/db.js';
 import type { SecretBox } from '../core/secretBox.js';
 import { getJob, type Job } from '../core/jobs/index.js';
-import type { Logger } from '../core/logger.js';
-import { metrics } from '../core/metrics.js';
+import type { Logger } from '../core/platform/logger.js';
+import { metrics } from '../core/platform/metrics.js';
 import { OutboundError, type OutboundClient } from '../core/outbound/index.js';
 import { WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, type Boss } from '../core/queue.js';
 import {

@@ -1,8 +1,8 @@
 import http from 'node:http';
-import type { Config } from '../core/config.js';
-import { metricsAccessAllowed, metricsRegistry } from '../core/metrics.js';
+import type { Config } from '../core/platform/config.js';
+import { metricsAccessAllowed, metricsRegistry } from '../core/platform/metrics.js';
 import { createOutboundClient, outboundOptions } from '../core/outbound/index.js';
-import type { Runtime } from '../core/runtime.js';
+import type { Runtime } from '../core/platform/runtime.js';
 import { startMaintenance } from './maintenance/index.js';
 import { knowledgePipeline, type KnowledgePipelineOptions } from './pipeline/knowledge.js';
 import type { Pipeline } from './pipeline/types.js';

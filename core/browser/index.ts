@@ -1,9 +1,9 @@
 // Public surface of browser rendering: one BrowserService per process (a pool
 // of contexts on one browser, started on first use), renderPage for the
 // pipeline and takeScreenshot for the screenshot endpoints.
-import type { Config } from '../config.js';
-import { loadConfig } from '../config.js';
-import { createLogger, type Logger } from '../logger.js';
+import type { Config } from '../platform/config.js';
+import { loadConfig } from '../platform/config.js';
+import { createLogger, type Logger } from '../platform/logger.js';
 import { outboundOptions } from '../outbound/index.js';
 import type { OutboundOptions } from '../outbound/client.js';
 import { PipelineError } from '../pipelineError.js';

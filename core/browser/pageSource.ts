@@ -3,7 +3,7 @@
 // first; the browser only when the HTML looks like an app shell, or its
 // extraction yields too little text). Without a browser, auto keeps the
 // static page with a warning and always fails `browser_unavailable`.
-import type { Logger } from '../logger.js';
+import type { Logger } from '../platform/logger.js';
 import type { OutboundClient } from '../outbound/index.js';
 import { fetchHtmlPage, type FetchedPage } from '../scrape.js';
 import { looksLikeAppShell } from './appShell.js';

@@ -5,7 +5,7 @@
 // so a process that never renders never pays for one.
 import { accessSync, constants } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../platform/logger.js';
 import { PipelineError } from '../pipelineError.js';
 import type { PageGuard, RequestGuard } from './requestGuard.js';
 

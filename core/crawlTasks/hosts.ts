@@ -3,7 +3,7 @@
 // Crawl-delay, if longer) between two request starts, and a host that answered
 // 429/503 with Retry-After is left alone until then by everyone. The database's
 // clock decides, so workers on machines whose clocks differ agree.
-import type { Db, Sql } from '../db.js';
+import type { Db, Sql } from '../platform/db.js';
 
 export interface HostLimits {
   concurrency: number;

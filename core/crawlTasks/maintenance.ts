@@ -2,7 +2,7 @@
 // means no progress: a task without a heartbeat for RESCUE_AFTER is handed to
 // another worker (or failed once its attempts are spent); a crawl none of
 // whose tasks moved for STALE_AFTER is closed, however long it has run.
-import type { Sql } from '../db.js';
+import type { Sql } from '../platform/db.js';
 import { jsonb } from '../jsonb.js';
 import { closeIfFinished, type CrawlProgress, type OnCrawlClosed } from './tasks.js';
 

@@ -1,7 +1,7 @@
 // What a client following a crawl page by page reads: each page's outcome, in
 // the order the outcomes were recorded (a streaming endpoint polls this after
 // its cursor), and the crawl's pages by state.
-import type { Db } from '../db.js';
+import type { Db } from '../platform/db.js';
 import type { PageError, PageTaskState } from './tasks.js';
 
 export interface PageEvent {

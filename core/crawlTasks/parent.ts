@@ -2,7 +2,7 @@
 // the transaction that queues its start page (its queue entry is done: from
 // then on the tasks carry the work), and it completes, its event and webhook
 // included, in the transaction that ends its last open task.
-import type { Db, Sql } from '../db.js';
+import type { Db, Sql } from '../platform/db.js';
 import { jsonb } from '../jsonb.js';
 import { holdAttempt } from '../jobs/attemptFence.js';
 import { completeJobs } from '../jobs/completions.js';

@@ -9,7 +9,7 @@
 //   queued | running → cancelled (cancel), queued → skipped (the crawl reached maxPages).
 // Every move of a running task is guarded by the attempt its worker claimed,
 // so a worker that lost its task (rescued, cancelled) changes nothing.
-import type { Db, Sql } from '../db.js';
+import type { Db, Sql } from '../platform/db.js';
 import { jsonb, wellFormedText } from '../jsonb.js';
 
 export type PageTaskState = 'queued' | 'running' | 'done' | 'failed' | 'skipped' | 'cancelled';

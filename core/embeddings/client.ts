@@ -15,7 +15,7 @@
 // handle without a HandleScope"), and starting threads one after another
 // corrupted the heap by the third.
 import { Worker } from 'node:worker_threads';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../platform/logger.js';
 import { EmbeddingModelUnavailableError } from './errors.js';
 import { byLength, pickRows, rowOffsets, type ModelOptions, type Rows, type ThreadFailure, type ThreadReply, type ThreadRequest } from './protocol.js';
 import { startThread } from '../threads.js';

@@ -4,8 +4,8 @@
 // and the session is freed and the thread ended when the last handle closes.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
+import type { Config } from '../platform/config.js';
+import type { Logger } from '../platform/logger.js';
 import { EmbedderCore } from './client.js';
 import { EmbeddingModelUnavailableError } from './errors.js';
 import type { Embedder } from './types.js';

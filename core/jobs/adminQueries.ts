@@ -1,7 +1,7 @@
 // Reads for the operator dashboard: jobs across every API key. Not exported
 // from core/jobs/index.ts on purpose: nothing reachable with an API key may
 // use these (the API's reads are scoped to the key, in queries.ts).
-import type { Db } from '../db.js';
+import type { Db } from '../platform/db.js';
 import { toJob, type Job, type JobStatus } from './model.js';
 import { decodeJobCursor, encodeJobCursor } from './cursor.js';
 import { jobSummaryColumns } from './queries.js';

@@ -2,7 +2,7 @@
 // search index) are fenced by that attempt: a worker that lost its job (reaped,
 // rescued, cancelled) while still running must not overwrite what the job's
 // next attempt, or another job, indexed since.
-import type { Db } from '../db.js';
+import type { Db } from '../platform/db.js';
 
 export class AttemptOverError extends Error {
   constructor(

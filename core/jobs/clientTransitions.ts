@@ -1,5 +1,5 @@
 // The moves a client asks for through the API; each is scoped to the key that owns the job.
-import type { Sql } from '../db.js';
+import type { Sql } from '../platform/db.js';
 import { EXTRACT_QUEUE, bossDb, type Boss } from '../queue.js';
 import { cancelCrawl } from '../crawlTasks/tasks.js';
 import { lockedOpenJobs } from './create.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Db, Sql } from '../db.js';
+import type { Db, Sql } from '../platform/db.js';
 import { newJobId } from '../ids.js';
 import { jsonb, wellFormedJson } from '../jsonb.js';
 import { JOBS_CHANNEL, insertJobEntries, wakeWorkers, type Boss } from '../queue.js';

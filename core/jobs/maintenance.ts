@@ -1,7 +1,7 @@
 // Sweeps over jobs whose worker is gone or stuck. Each is a batch of state
 // changes (with events, queue clean-up and webhooks) in one transaction that
 // skips rows another sweeper holds, so any number may run at once.
-import type { Db, Sql } from '../db.js';
+import type { Db, Sql } from '../platform/db.js';
 import { EXTRACT_QUEUE } from '../queue.js';
 import type { Boss } from '../queue.js';
 import type { Job } from './model.js';

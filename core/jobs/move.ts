@@ -3,9 +3,9 @@
 // writes one job_events row per job.
 import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
-import type { Db } from '../db.js';
+import type { Db } from '../platform/db.js';
 import { jsonb } from '../jsonb.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../platform/logger.js';
 import { EXTRACT_QUEUE, JOBS_CHANNEL, completeQueueEntries, insertJobEntries, type Boss } from '../queue.js';
 import { announcesWebhook, enqueueWebhooks } from '../webhookDeliveries.js';
 import { TRANSITIONS, toJob, type Job, type JobStatus } from './model.js';

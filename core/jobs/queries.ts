@@ -1,5 +1,5 @@
 // Reads of jobs and their events.
-import type { Db } from '../db.js';
+import type { Db } from '../platform/db.js';
 import { crawlProgressView } from '../crawlTasks/parent.js';
 import { toProgress } from '../crawlTasks/tasks.js';
 import { decodeJobCursor, encodeJobCursor } from './cursor.js';

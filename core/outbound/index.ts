@@ -1,5 +1,5 @@
 // Public surface of the outbound HTTP client.
-import type { Config } from '../config.js';
+import type { Config } from '../platform/config.js';
 import type { OutboundOptions } from './client.js';
 
 export { createOutboundClient } from './client.js';

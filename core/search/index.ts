@@ -1,8 +1,8 @@
 // The search index for this process: Typesense when TYPESENSE_URL is set,
 // otherwise the Postgres table (nothing more to run).
-import type { Config } from '../config.js';
-import type { Sql } from '../db.js';
-import type { Logger } from '../logger.js';
+import type { Config } from '../platform/config.js';
+import type { Sql } from '../platform/db.js';
+import type { Logger } from '../platform/logger.js';
 import { PostgresSearchIndex } from './postgres.js';
 import { TypesenseSearchIndex } from './typesense.js';
 import type { SearchIndex } from './types.js';

@@ -30,8 +30,8 @@
 //
 // Snippets: ts_headline around the query's words, rendered by snippet.ts
 // (escaped text, <mark> the only markup, at most 300 characters).
-import type { Sql } from '../db.js';
-import type { Logger } from '../logger.js';
+import type { Sql } from '../platform/db.js';
+import type { Logger } from '../platform/logger.js';
 import { GT, LT, MARK_END, MARK_START, leadSnippet, renderSnippet } from './snippet.js';
 import type { IndexedChunk, SearchHit, SearchIndex, SearchQuery, WriteFence } from './types.js';
 import { checkPage, checkQuery, checkTenant, type NormalisedFilters, SearchInputError } from './validate.js';

@@ -1,4 +1,4 @@
-import type { Db } from '../db.js';
+import type { Db } from '../platform/db.js';
 
 /**
  * Throws unless the writer may still write (core/jobs/attemptFence.ts): called

@@ -29,7 +29,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Client, Errors, type CollectionCreateSchema } from 'typesense';
 import { z } from 'zod';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../platform/logger.js';
 import { leadSnippet, MARK_END, MARK_START, renderSnippet } from './snippet.js';
 import type { IndexedChunk, SearchHit, SearchIndex, SearchQuery, WriteFence } from './types.js';
 import { checkPage, checkQuery, checkTenant, type NormalisedFilters, type NormalisedQuery, SearchInputError } from './validate.js';

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { createApiKey } from '../../core/apiKeys.js';
-import { connect } from '../../core/db.js';
+import { connect } from '../../core/platform/db.js';
 import { standInModelDir } from '../lib/serviceProcess.js';
 import { ensureTestModel } from '../lib/testModel.js';
 import { startApiProcess, type ApiProcess } from './apiProcess.js';

@@ -4,10 +4,10 @@
 // schedule, rescuer, webhook sender) on its own connection pool, as when API
 // and worker run as separate processes. Default settings throughout.
 import { createApiKey } from '../../core/apiKeys.js';
-import { loadConfig, type Config } from '../../core/config.js';
+import { loadConfig, type Config } from '../../core/platform/config.js';
 import { createJob } from '../../core/jobs/index.js';
-import { createSilentLogger } from '../../core/logger.js';
-import { openRuntime, type Runtime } from '../../core/runtime.js';
+import { createSilentLogger } from '../../core/platform/logger.js';
+import { openRuntime, type Runtime } from '../../core/platform/runtime.js';
 import type { Pipeline } from '../../worker/pipeline/types.js';
 import { startWorker } from '../../worker/worker.js';
 

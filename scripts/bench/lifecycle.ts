@@ -8,7 +8,7 @@
 // its label names its settings.
 import { spawn, type ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
-import { loadConfig } from '../../core/config.js';
+import { loadConfig } from '../../core/platform/config.js';
 import { childEnv, projectRoot } from '../lib/serviceProcess.js';
 import { gleanerStack } from './gleaner.js';
 import { observedNoopPipeline } from './noopPipeline.js';

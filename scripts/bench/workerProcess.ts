@@ -5,8 +5,8 @@
 // when a line arrives on stdin (so every process starts at the same moment),
 // and stops on SIGTERM.
 import readline from 'node:readline';
-import { createSilentLogger } from '../../core/logger.js';
-import { openRuntime } from '../../core/runtime.js';
+import { createSilentLogger } from '../../core/platform/logger.js';
+import { openRuntime } from '../../core/platform/runtime.js';
 import { startWorker } from '../../worker/worker.js';
 import { benchConfig } from './gleaner.js';
 import { noopPipeline } from './noopPipeline.js';

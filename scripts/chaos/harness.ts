@@ -7,8 +7,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import postgres from 'postgres';
-import { connect, type Sql } from '../../core/db.js';
-import { migrate } from '../../core/migrations.js';
+import { connect, type Sql } from '../../core/platform/db.js';
+import { migrate } from '../../core/platform/migrations.js';
 import { spawnService as spawnChild, type ServiceProcess } from '../lib/serviceProcess.js';
 
 export { projectRoot } from '../lib/serviceProcess.js';

@@ -7,10 +7,10 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createApiKey } from '../../core/apiKeys.js';
-import { connect } from '../../core/db.js';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../../core/embeddedPostgres.js';
-import { createSilentLogger } from '../../core/logger.js';
-import { migrate } from '../../core/migrations.js';
+import { connect } from '../../core/platform/db.js';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../../core/platform/embeddedPostgres.js';
+import { createSilentLogger } from '../../core/platform/logger.js';
+import { migrate } from '../../core/platform/migrations.js';
 import {
   apiCall,
   articleHtml,

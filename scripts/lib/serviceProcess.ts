@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { configVariableNames } from '../../core/config.js';
+import { configVariableNames } from '../../core/platform/config.js';
 
 export const projectRoot = path.resolve(import.meta.dirname, '..', '..');
 

@@ -2,10 +2,10 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { connect, type Sql } from '../../core/db.js';
-import { startEmbeddedPostgres } from '../../core/embeddedPostgres.js';
-import { createSilentLogger } from '../../core/logger.js';
-import { migrate } from '../../core/migrations.js';
+import { connect, type Sql } from '../../core/platform/db.js';
+import { startEmbeddedPostgres } from '../../core/platform/embeddedPostgres.js';
+import { createSilentLogger } from '../../core/platform/logger.js';
+import { migrate } from '../../core/platform/migrations.js';
 
 export async function tempDatabase(): Promise<{ url: string; sql: Sql; close(): Promise<void> }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gleaner-bench-'));

@@ -3,11 +3,11 @@
 import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../core/apiKeys.js';
-import type { Config } from '../../core/config.js';
-import type { Sql } from '../../core/db.js';
+import type { Config } from '../../core/platform/config.js';
+import type { Sql } from '../../core/platform/db.js';
 import { InvalidAdminCursorError, listAllJobs } from '../../core/jobs/adminQueries.js';
 import { cancelJob, getJob, JOB_STATUSES, listJobEvents, retryJob } from '../../core/jobs/index.js';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../core/platform/logger.js';
 import type { Boss } from '../../core/queue.js';
 import { runReport } from '../../core/reports.js';
 import { listDeliveries, redeliver } from '../../core/webhookDeliveries.js';

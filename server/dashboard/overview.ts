@@ -2,7 +2,7 @@
 // same runReport as `npm run report`, so the dashboard and the CLI never
 // disagree), run as one set at most once per refresh interval whatever the
 // number of viewers, and rendered as an HTML fragment the page swaps in place.
-import type { Db } from '../../core/db.js';
+import type { Db } from '../../core/platform/db.js';
 import { runReport, type ReportResult } from '../../core/reports.js';
 import { throughputChart } from './chart.js';
 import { formatAge, formatInt, formatMs, html, time, truncate, type Html } from './html.js';

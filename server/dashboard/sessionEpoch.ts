@@ -2,7 +2,7 @@
 // earlier epoch are over. Read on every cookie-authenticated request (one
 // primary-key read; the dashboard is low-traffic) so a sign-out in one API
 // process ends the session in all of them at once.
-import type { Sql } from '../../core/db.js';
+import type { Sql } from '../../core/platform/db.js';
 
 export async function currentSessionEpoch(sql: Sql): Promise<number> {
   const [row] = await sql`select epoch from dashboard_session_epoch`;

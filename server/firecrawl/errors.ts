@@ -1,7 +1,7 @@
 // Errors in Firecrawl's shape: {success: false, error: "<message>", code?, details?}.
 // The SDKs read `error` as the message and treat any status but 200 as a failure.
 import type { ErrorRequestHandler } from 'express';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../core/platform/logger.js';
 import { errorHandler, HttpError } from '../errors.js';
 
 export class FirecrawlError extends Error {

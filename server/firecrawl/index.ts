@@ -8,7 +8,7 @@ import type { ApiKey } from '../../core/apiKeys.js';
 import { sharedBrowser, type BrowserService } from '../../core/browser/index.js';
 import { checkUrlSyntax } from '../../core/outbound/ssrf.js';
 import type { JobInput } from '../../core/jobs/index.js';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../core/platform/logger.js';
 import type { OutboundClient } from '../../core/outbound/index.js';
 import { OutboundError } from '../../core/outbound/index.js';
 import { clientMessage, logDetail } from '../../core/clientMessage.js';
@@ -21,7 +21,7 @@ import { cancel, errorsOf, ownJob, parseOrFail, startJob, statusPage, type JobDe
 import { mapSite } from './map.js';
 import { requestedFormats, scrapeDocument } from './scrape.js';
 import { MAX_CRAWL_LIMIT, batchScrapeSchema, crawlSchema, mapSchema, scrapeSchema, type BatchScrapeRequest, type CrawlRequest, type MapRequest, type ScrapeOptions, type ScrapeRequest } from './schemas.js';
-import type { Sql } from '../../core/db.js';
+import type { Sql } from '../../core/platform/db.js';
 import type { Boss } from '../../core/queue.js';
 
 export interface FirecrawlDeps {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
-import type { Sql } from '../../core/db.js';
+import type { Sql } from '../../core/platform/db.js';
 import { cancelJob, createJob, getJob, IdempotencyConflictError, TooManyJobsInFlightError, type Job, type JobInput } from '../../core/jobs/index.js';
 import type { Boss } from '../../core/queue.js';
 import { idempotencyKeySchema, jobIdSchema } from '../schemas.js';

@@ -5,7 +5,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { ApiKey } from '../../core/apiKeys.js';
 import { listCrawlItems, listCrawlPages, PAGE_TASK_STATES } from '../../core/crawlTasks/index.js';
-import type { Sql } from '../../core/db.js';
+import type { Sql } from '../../core/platform/db.js';
 import { ownJobFinder } from '../ownJob.js';
 import { parseOr400 } from '../validation.js';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Router, type Request, type Response } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
-import type { Sql } from '../../core/db.js';
+import type { Sql } from '../../core/platform/db.js';
 import { createJob, getJob, IdempotencyConflictError, TooManyJobsInFlightError, type Job, type JobInput } from '../../core/jobs/index.js';
 import type { Boss } from '../../core/queue.js';
 import { HttpError } from '../errors.js';

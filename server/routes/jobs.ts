@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
-import type { Sql } from '../../core/db.js';
+import type { Sql } from '../../core/platform/db.js';
 import { cancelJob, InvalidCursorError, listJobEvents, listJobs, retryJob, TooManyJobsInFlightError, type Job } from '../../core/jobs/index.js';
 import type { Boss } from '../../core/queue.js';
 import { HttpError } from '../errors.js';

@@ -4,7 +4,7 @@ import { Router } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
 import type { BrowserService } from '../../core/browser/index.js';
 import { clientMessage, logDetail } from '../../core/clientMessage.js';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../core/platform/logger.js';
 import { OutboundError, type OutboundClient } from '../../core/outbound/index.js';
 import { PageTooComplexError } from '../../core/extraction/index.js';
 import { PipelineError } from '../../core/pipelineError.js';

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { getWebhookSecret, rotateWebhookSecret, type ApiKey } from '../../core/apiKeys.js';
-import type { Sql } from '../../core/db.js';
+import type { Sql } from '../../core/platform/db.js';
 import type { Boss } from '../../core/queue.js';
 import type { SecretBox } from '../../core/secretBox.js';
 import { listDeliveries, redeliver } from '../../core/webhookDeliveries.js';

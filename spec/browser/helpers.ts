@@ -3,7 +3,7 @@
 import { promises as dns } from 'node:dns';
 import type { TestContext } from 'node:test';
 import { createBrowserService, configuredBrowserSource, type BrowserService } from '../../core/browser/index.js';
-import { createLogger } from '../../core/logger.js';
+import { createLogger } from '../../core/platform/logger.js';
 import { outboundOptions } from '../../core/outbound/index.js';
 import type { OutboundOptions, ResolveFn } from '../../core/outbound/index.js';
 import { onCleanup } from '../helpers/cleanup.js';

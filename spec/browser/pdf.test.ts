@@ -3,7 +3,7 @@
 // fails pdf_encrypted and a truncated one pdf_invalid, each with a clear message.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createSilentLogger } from '../../core/logger.js';
+import { createSilentLogger } from '../../core/platform/logger.js';
 import { createOutboundClient, outboundOptions } from '../../core/outbound/index.js';
 import { readPdf } from '../../core/pdf/index.js';
 import { PipelineError } from '../../core/pipelineError.js';

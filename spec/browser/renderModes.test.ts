@@ -5,7 +5,7 @@
 // fails browser_unavailable.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createSilentLogger } from '../../core/logger.js';
+import { createSilentLogger } from '../../core/platform/logger.js';
 import { createOutboundClient, outboundOptions } from '../../core/outbound/index.js';
 import { PipelineError } from '../../core/pipelineError.js';
 import { scrapePage } from '../../core/scrape.js';

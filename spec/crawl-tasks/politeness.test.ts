@@ -5,7 +5,7 @@
 // Retry-After runs, and take over the slot of a worker that died holding it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { connect, type Sql } from '../../core/db.js';
+import { connect, type Sql } from '../../core/platform/db.js';
 import { acquireHostSlot, cachedRobots, setHostCrawlDelay, SharedHostLimiter, slowHost, storeRobots, type HostLimits } from '../../core/crawlTasks/index.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { createTestDatabase } from '../helpers/database.js';

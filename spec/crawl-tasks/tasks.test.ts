@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createApiKey } from '../../core/apiKeys.js';
-import { connect, type Sql } from '../../core/db.js';
+import { connect, type Sql } from '../../core/platform/db.js';
 import {
   acquireHostSlot,
   cancelCrawl,

@@ -6,7 +6,7 @@ import type http from 'node:http';
 import { describe, it } from 'node:test';
 import { onCleanup } from '../helpers/cleanup.js';
 import { startFixtureSite, type FixtureSite } from '../helpers/fixtureSite.js';
-import { createSilentLogger } from '../../core/logger.js';
+import { createSilentLogger } from '../../core/platform/logger.js';
 import { createOutboundClient } from '../../core/outbound/index.js';
 import { PipelineError } from '../../worker/pipeline/errors.js';
 import { crawlSite, runCrawl, type CrawlInput, type CrawlOptions, type CrawlResult } from '../../worker/pipeline/crawl/crawler.js';

@@ -9,7 +9,7 @@ import zlib from 'node:zlib';
 import { describe, it } from 'node:test';
 import { onCleanup } from '../helpers/cleanup.js';
 import { startFixtureSite } from '../helpers/fixtureSite.js';
-import { createSilentLogger } from '../../core/logger.js';
+import { createSilentLogger } from '../../core/platform/logger.js';
 import { createOutboundClient } from '../../core/outbound/index.js';
 import { runCrawl } from '../../worker/pipeline/crawl/crawler.js';
 import { DEFAULT_SITEMAP_LIMITS, MAX_SITEMAP_NESTING, parseSitemap, readSitemapBody, readSitemaps } from '../../worker/pipeline/crawl/sitemap.js';

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { before, describe, test } from 'node:test';
 import express from 'express';
-import { ConfigError, loadConfig } from '../../core/config.js';
+import { ConfigError, loadConfig } from '../../core/platform/config.js';
 import { dashboardRouter } from '../../server/dashboard/index.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { startStack, type Stack } from '../helpers/stack.js';

@@ -3,7 +3,7 @@
 // was longer); settings given explicitly are still checked.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { ConfigError, loadConfig } from '../../core/config.js';
+import { ConfigError, loadConfig } from '../../core/platform/config.js';
 import { createJob } from '../../core/jobs/index.js';
 import { runScript } from '../helpers/processes.js';
 import { startStack, type Stack } from '../helpers/stack.js';

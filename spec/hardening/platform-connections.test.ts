@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import postgres from 'postgres';
-import { connect } from '../../core/db.js';
-import { createSilentLogger } from '../../core/logger.js';
-import { migrate } from '../../core/migrations.js';
+import { connect } from '../../core/platform/db.js';
+import { createSilentLogger } from '../../core/platform/logger.js';
+import { migrate } from '../../core/platform/migrations.js';
 import { startQueue } from '../../core/queue.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { createTestDatabase } from '../helpers/database.js';

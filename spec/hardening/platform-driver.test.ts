@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { assertPostgresDriverPatched, postgresDriverProblem } from '../../core/db.js';
+import { assertPostgresDriverPatched, postgresDriverProblem } from '../../core/platform/db.js';
 
 const installed = fileURLToPath(import.meta.resolve('postgres')).replace(/index\.js$/, 'connection.js');
 const root = path.resolve(import.meta.dirname, '../..');

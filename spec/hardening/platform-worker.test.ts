@@ -2,7 +2,7 @@
 // and index writes fenced by the attempt that makes them.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { connect } from '../../core/db.js';
+import { connect } from '../../core/platform/db.js';
 import { AttemptOverError, createJob, getJob, listJobEvents, type Job } from '../../core/jobs/index.js';
 import { PostgresSearchIndex } from '../../core/search/postgres.js';
 import type { IndexedChunk } from '../../core/search/types.js';

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import PgBoss from 'pg-boss';
 import { claimNextJobs, createJob, failAttempt } from '../../core/jobs/index.js';
 import { finishQueueEntry } from '../../core/jobs/move.js';
-import { createSilentLogger } from '../../core/logger.js';
+import { createSilentLogger } from '../../core/platform/logger.js';
 import { EXTRACT_QUEUE, PGBOSS_SCHEMA_VERSION, startQueue } from '../../core/queue.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { runScript } from '../helpers/processes.js';

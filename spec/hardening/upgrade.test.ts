@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { hashKey } from '../../core/apiKeys.js';
-import { MIGRATIONS_DIR, migrate, readMigrations } from '../../core/migrations.js';
+import { MIGRATIONS_DIR, migrate, readMigrations } from '../../core/platform/migrations.js';
 import { rescueOnce } from '../../worker/maintenance/rescuer.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { createTestDatabase } from '../helpers/database.js';

@@ -12,10 +12,10 @@ import path from 'node:path';
 import { test } from 'node:test';
 import postgres from 'postgres';
 import { createApiKey, listApiKeys } from '../../core/apiKeys.js';
-import { connect } from '../../core/db.js';
-import { SERVICE_ROLE, startEmbeddedPostgres, type EmbeddedServer } from '../../core/embeddedPostgres.js';
-import { createSilentLogger } from '../../core/logger.js';
-import { migrate } from '../../core/migrations.js';
+import { connect } from '../../core/platform/db.js';
+import { SERVICE_ROLE, startEmbeddedPostgres, type EmbeddedServer } from '../../core/platform/embeddedPostgres.js';
+import { createSilentLogger } from '../../core/platform/logger.js';
+import { migrate } from '../../core/platform/migrations.js';
 import { startQueue } from '../../core/queue.js';
 import { onCleanup } from '../helpers/cleanup.js';
 

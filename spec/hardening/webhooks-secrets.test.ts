@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { createApiKey, encryptStoredSecrets, getWebhookSecret, newWebhookSecret, signingSecrets } from '../../core/apiKeys.js';
-import { ConfigError, loadConfig } from '../../core/config.js';
+import { ConfigError, loadConfig } from '../../core/platform/config.js';
 import { listDeliveries } from '../../core/webhookDeliveries.js';
 import { SecretKeyMissingError, plainBox, secretBox } from '../../core/secretBox.js';
 import { articlePage, fixtureSite, startHttpServer } from '../helpers/http.js';
@@ -16,7 +16,7 @@ import { startStack } from '../helpers/stack.js';
 
 const KEY_HEX = randomBytes(32).toString('hex');
 
-async function storedSecrets(sql: import('../../core/db.js').Sql, apiKeyId: string) {
+async function storedSecrets(sql: import('../../core/platform/db.js').Sql, apiKeyId: string) {
   const [row] = await sql`select webhook_secret, previous_webhook_secret from api_keys where id = ${apiKeyId}`;
   return { current: row!.webhook_secret as string | null, previous: row!.previous_webhook_secret as string | null };
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { loadConfig, type Config } from '../../core/config.js';
+import { loadConfig, type Config } from '../../core/platform/config.js';
 
 /** Where spec/run.ts writes the stand-in embedding model (see scripts/make-test-model.ts). */
 export const DEFAULT_TEST_MODEL_DIR = path.resolve(import.meta.dirname, '../../.test-data/model');

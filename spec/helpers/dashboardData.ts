@@ -5,7 +5,7 @@
 // in well under a second. Used by spec/dashboard.test.ts and
 // scripts/screenshot-dashboard.ts.
 import { createApiKey, type ApiKey } from '../../core/apiKeys.js';
-import type { Sql } from '../../core/db.js';
+import type { Sql } from '../../core/platform/db.js';
 
 export interface DemoData {
   keys: { key: string; apiKey: ApiKey }[];

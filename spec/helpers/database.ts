@@ -7,10 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { onCleanup } from './cleanup.js';
 import postgres from 'postgres';
-import { connect, type Sql } from '../../core/db.js';
-import { startEmbeddedPostgres } from '../../core/embeddedPostgres.js';
-import { createSilentLogger } from '../../core/logger.js';
-import { migrate } from '../../core/migrations.js';
+import { connect, type Sql } from '../../core/platform/db.js';
+import { startEmbeddedPostgres } from '../../core/platform/embeddedPostgres.js';
+import { createSilentLogger } from '../../core/platform/logger.js';
+import { migrate } from '../../core/platform/migrations.js';
 
 interface ServerUrls {
   /** A superuser's URL: creates and drops the test databases. */

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { createJob, type BacklogCursor } from '../../core/jobs/index.js';
-import { jobCounts } from '../../core/metrics.js';
+import { jobCounts } from '../../core/platform/metrics.js';
 import { requeueOrphans } from '../../worker/maintenance/orphans.js';
 import { startPeriodic, takePass } from '../../worker/maintenance/pass.js';
 import { startStack, type Stack } from '../helpers/stack.js';

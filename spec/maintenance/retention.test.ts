@@ -3,7 +3,7 @@
 // unfinished ones, and chunks a newer job wrote, stay; batches are bounded.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { loadConfig } from '../../core/config.js';
+import { loadConfig } from '../../core/platform/config.js';
 import { createJob, expiredJobIds, type JobStatus } from '../../core/jobs/index.js';
 import { runReport } from '../../core/reports.js';
 import { PostgresSearchIndex } from '../../core/search/postgres.js';

@@ -9,7 +9,7 @@ import { before, test } from 'node:test';
 import type onnxProto from 'onnx-proto';
 import { EmbeddingModelUnavailableError } from '../../core/embeddings/errors.js';
 import { loadEmbedder, MODEL_FILES } from '../../core/embeddings/load.js';
-import { createSilentLogger } from '../../core/logger.js';
+import { createSilentLogger } from '../../core/platform/logger.js';
 import { rawOnnxVectors } from '../../scripts/bench-embedding.js';
 import { ensureTestModel } from '../../scripts/lib/testModel.js';
 import { decodeOnnxModel } from '../../scripts/lib/testModelGraph.js';

@@ -3,7 +3,7 @@
 // same fields, same redaction of secrets and query strings, sorted keys.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createLogger, logHot } from '../../core/logger.js';
+import { createLogger, logHot } from '../../core/platform/logger.js';
 
 test('logHot writes the line logger.log writes, and the lines of one event-loop turn in one write', async () => {
   const logger = createLogger('info', { service: 'gleaner-test' });

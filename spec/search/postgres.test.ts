@@ -8,7 +8,7 @@ import { parse } from 'libpg-query';
 import { Writable } from 'node:stream';
 import winston from 'winston';
 import { createApiKey } from '../../core/apiKeys.js';
-import { createSilentLogger } from '../../core/logger.js';
+import { createSilentLogger } from '../../core/platform/logger.js';
 import {
   buildSearchSql,
   countChunks,

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { Client } from 'typesense';
-import type { Sql } from '../../core/db.js';
-import { createSilentLogger } from '../../core/logger.js';
+import type { Sql } from '../../core/platform/db.js';
+import { createSilentLogger } from '../../core/platform/logger.js';
 import { createSearchIndex } from '../../core/search/index.js';
 import { MARK_END, MARK_START } from '../../core/search/snippet.js';
 import {

@@ -4,9 +4,9 @@
 // moved for STALE_AFTER, or open longer than JOB_MAX_DURATION, is closed with
 // its open pages failed `stale`. A crawl closed here completes its parent job
 // (or fails it, when no page succeeded) in the same transaction.
-import type { Sql } from '../../core/db.js';
+import type { Sql } from '../../core/platform/db.js';
 import { completeCrawlParent, reapStaleCrawls, rescueAbandonedPageTasks } from '../../core/crawlTasks/index.js';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../core/platform/logger.js';
 import type { Boss } from '../../core/queue.js';
 import type { PeriodicTask } from './pass.js';
 

@@ -3,9 +3,9 @@
 // (rescuer.ts), orphaned pending jobs (orphans.ts), dead senders' webhook
 // entries (queueExpiry.ts) and retention (retention.ts). Every worker starts
 // them; pass.ts makes each run once per interval across all workers.
-import type { Config } from '../../core/config.js';
-import type { Sql } from '../../core/db.js';
-import type { Logger } from '../../core/logger.js';
+import type { Config } from '../../core/platform/config.js';
+import type { Sql } from '../../core/platform/db.js';
+import type { Logger } from '../../core/platform/logger.js';
 import type { Boss } from '../../core/queue.js';
 import { crawlMaintenanceTask } from './crawls.js';
 import { orphanTask } from './orphans.js';

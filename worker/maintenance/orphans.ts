@@ -6,9 +6,9 @@
 // carries its place to the next pass: a pass costs the same with 10 or 10
 // million jobs waiting, and the whole backlog is covered every
 // backlog / ORPHAN_SCAN passes.
-import type { Sql } from '../../core/db.js';
+import type { Sql } from '../../core/platform/db.js';
 import { requeueOrphanedJobs, type BacklogCursor } from '../../core/jobs/index.js';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../core/platform/logger.js';
 import type { Boss } from '../../core/queue.js';
 import type { PeriodicTask } from './pass.js';
 

@@ -7,8 +7,8 @@
 // per interval; a worker that died mid-pass only delays the next one by an
 // interval. The batches inside a pass still skip rows others hold, so a pass
 // overlapping a manual run (npm run reap, tests) stays correct.
-import type { Sql } from '../../core/db.js';
-import type { Logger } from '../../core/logger.js';
+import type { Sql } from '../../core/platform/db.js';
+import type { Logger } from '../../core/platform/logger.js';
 
 export interface TakenPass {
   /** What the previous pass left for this one (e.g. a cursor). */

@@ -2,10 +2,10 @@
 // 10 minutes) is failed with {code: "stale"}. Runs every minute from a pg-boss
 // cron schedule in every worker process (SKIP LOCKED makes concurrent passes
 // safe), and on demand with `npm run reap`.
-import type { Sql } from '../../core/db.js';
+import type { Sql } from '../../core/platform/db.js';
 import { reapStaleJobs, type Job } from '../../core/jobs/index.js';
-import type { Logger } from '../../core/logger.js';
-import { metrics } from '../../core/metrics.js';
+import type { Logger } from '../../core/platform/logger.js';
+import { metrics } from '../../core/platform/metrics.js';
 import { REAPER_QUEUE, type Boss } from '../../core/queue.js';
 
 export { REAPER_QUEUE };

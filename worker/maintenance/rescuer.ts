@@ -5,10 +5,10 @@
 // {code: "abandoned"} when it has no attempts left. One worker runs a pass
 // every quarter of RESCUE_AFTER (pass.ts); the sweep reads only processing
 // jobs (jobs_processing) and skips rows another sweep holds.
-import type { Sql } from '../../core/db.js';
+import type { Sql } from '../../core/platform/db.js';
 import { rescueAbandonedJobs, type Job } from '../../core/jobs/index.js';
-import type { Logger } from '../../core/logger.js';
-import { metrics } from '../../core/metrics.js';
+import type { Logger } from '../../core/platform/logger.js';
+import { metrics } from '../../core/platform/metrics.js';
 import type { Boss } from '../../core/queue.js';
 import { expireQueueEntries } from './queueExpiry.js';
 import { requeueOrphans } from './orphans.js';

@@ -7,10 +7,10 @@
 // In batches of RETENTION_BATCH jobs, each chosen through an index and deleted
 // in one statement; one worker runs a pass every RETENTION_INTERVAL (pass.ts)
 // and records what it removed in retention_runs (`npm run report -- retention`).
-import type { Sql } from '../../core/db.js';
+import type { Sql } from '../../core/platform/db.js';
 import { deleteFinishedJobs, expiredJobIds } from '../../core/jobs/index.js';
-import type { Logger } from '../../core/logger.js';
-import { metrics } from '../../core/metrics.js';
+import type { Logger } from '../../core/platform/logger.js';
+import { metrics } from '../../core/platform/metrics.js';
 import type { PeriodicTask } from './pass.js';
 
 export const RETENTION_BATCH = 500;

@@ -1,5 +1,5 @@
 import type { JobInput } from '../../core/jobs/index.js';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../core/platform/logger.js';
 import type { PageRendering } from '../../core/browser/pageSource.js';
 import type { WriteFence } from '../../core/search/types.js';
 

@@ -21,11 +21,11 @@ import {
   type PageOutcome,
   type PageTask,
 } from '../../../core/crawlTasks/index.js';
-import type { Db, Sql } from '../../../core/db.js';
+import type { Db, Sql } from '../../../core/platform/db.js';
 import { extractPage } from '../../../core/extraction/index.js';
 import type { JobInput } from '../../../core/jobs/index.js';
 import type { Knowledge } from '../../../core/knowledge.js';
-import type { Logger } from '../../../core/logger.js';
+import type { Logger } from '../../../core/platform/logger.js';
 import { OutboundError, type OutboundClient } from '../../../core/outbound/index.js';
 import { wakeWorkers, type Boss } from '../../../core/queue.js';
 import type { IndexedChunk } from '../../../core/search/types.js';

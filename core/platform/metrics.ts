@@ -3,8 +3,8 @@
 // read at scrape time.
 import client from 'prom-client';
 import type { Sql } from './db.js';
-import { sameSecret } from './sameSecret.js';
-import { EXTRACT_QUEUE } from './queue.js';
+import { sameSecret } from '../sameSecret.js';
+import { EXTRACT_QUEUE } from '../queue.js';
 
 export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry, prefix: 'gleaner_' });

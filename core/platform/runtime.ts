@@ -1,13 +1,13 @@
 // Start-up shared by every entry point: database (embedded or DATABASE_URL),
 // migrations, queue. Entry points compose this with the API and/or a worker.
-import { encryptStoredSecrets } from './apiKeys.js';
+import { encryptStoredSecrets } from '../apiKeys.js';
 import type { Config } from './config.js';
 import { openDatabase, type Database, type Sql } from './db.js';
 import type { Logger } from './logger.js';
-import { openKnowledge, type Knowledge } from './knowledge.js';
+import { openKnowledge, type Knowledge } from '../knowledge.js';
 import { migrate } from './migrations.js';
-import { startQueue, type Boss } from './queue.js';
-import { secretBox } from './secretBox.js';
+import { startQueue, type Boss } from '../queue.js';
+import { secretBox } from '../secretBox.js';
 
 export interface Runtime {
   config: Config;

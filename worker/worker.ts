@@ -78,6 +78,7 @@ export async function startWorker(runtime: Runtime, pipeline?: Pipeline): Promis
           chunking: config.chunking,
           inlineItems: config.crawl.inlineItems,
           resultMaxBytes: config.worker.resultMaxBytes,
+          runningPerKey: config.crawl.runningPagesPerKey,
           heartbeatSql,
         })
       : undefined;

@@ -163,11 +163,18 @@ export async function discoverPages(db: Db, p: { jobId: string; pages: readonly 
  * each offers its share of tasks, oldest due first; then every key's first
  * task goes before any key's second. A crawl never has more tasks running than
  * it has pages left to reach (maxPages − done − running), so maxPages is
- * exact however many workers claim at once. Locked tasks are skipped.
+ * exact however many workers claim at once, and a key never has more than
+ * `runningPerKey` tasks running over all its crawls and all workers
+ * (crawl_key_load, migration 020), so one key's big crawl cannot occupy every
+ * page slot. Locked tasks are skipped.
  */
-export async function claimPageTasks(sql: Db, p: { workerId: string; limit: number; after?: string }): Promise<{ tasks: PageTask[]; cursor: string }> {
+export async function claimPageTasks(
+  sql: Db,
+  p: { workerId: string; limit: number; after?: string; runningPerKey: number },
+): Promise<{ tasks: PageTask[]; cursor: string }> {
   const after = p.after ?? '';
   const limit = Math.max(1, Math.floor(p.limit));
+  const cap = Math.max(1, Math.floor(p.runningPerKey));
   const queued = sql`from crawl_pages where state = 'queued' and run_after <= now()`;
   const rows = await sql`
     with recursive after_cursor (key, visit) as (
@@ -183,7 +190,9 @@ export async function claimPageTasks(sql: Db, p: { workerId: string; limit: numb
         select api_key_id as key ${queued} and api_key_id > b.key and api_key_id <= ${after} order by api_key_id limit 1) n
       where b.visit < ${limit}
     ), keys as (
+      -- Keys at their cap offer nothing (read unlocked, a hint: key_room below decides).
       select key, visit from (select key, visit from after_cursor union all select key, ${limit} + visit from up_to_cursor) k
+      where not exists (select 1 from crawl_key_load l where l.api_key_id = k.key and l.running >= ${cap})
       order by visit limit ${limit}
     ), share as (
       select ceil(${limit}::numeric / greatest(count(*), 1))::int as n from keys
@@ -199,13 +208,21 @@ export async function claimPageTasks(sql: Db, p: { workerId: string; limit: numb
       select job_id, max_pages - pages_done - running as n from crawl_progress
       where job_id in (select job_id from picked) and closed_at is null
       for update skip locked
-    ), ranked as (
-      select p.*, row_number() over (partition by p.job_id order by p.run_after, p.id) as in_job,
-             row_number() over (partition by p.key order by p.run_after, p.id) as turn
-      from picked p
+    ), key_room as (
+      -- As room, per key over all its crawls: the claimed tasks' crawl_progress updates
+      -- add to this row (migration 020's trigger) before the lock is let go.
+      select api_key_id as key, ${cap} - running as n from crawl_key_load
+      where api_key_id in (select key from picked)
+      for update skip locked
+    ), in_room as (
+      select p.*, row_number() over (partition by p.key order by p.run_after, p.id) as turn
+      from (
+        select p.*, row_number() over (partition by p.job_id order by p.run_after, p.id) as in_job from picked p
+      ) p join room on room.job_id = p.job_id
+      where p.in_job <= room.n
     ), chosen as (
-      select r.id, r.job_id, r.key, r.visit from ranked r join room on room.job_id = r.job_id
-      where r.in_job <= room.n
+      select r.id, r.job_id, r.key, r.visit from in_room r join key_room k on k.key = r.key
+      where r.turn <= k.n
       order by r.turn, r.run_after, r.id
       limit ${limit}
     ), claimed as (

@@ -121,6 +121,8 @@ const envSchema = z.object({
   MAX_PAGES_PER_JOB: int(1000, 1, 100_000),
   // Crawls that discover pages fan out into page tasks any worker claims (off: one worker runs the crawl).
   CRAWL_PAGE_TASKS: bool(false),
+  // Page tasks one key may have running at once over all workers: one key's 10,000-page crawl leaves page slots for others.
+  CRAWL_RUNNING_PAGES_PER_KEY: int(8, 1, 100_000),
   RESULT_INLINE_ITEMS: int(100, 1, 1000),
   JOB_MAX_DURATION: duration('6h'),
 
@@ -226,6 +228,8 @@ export interface Config {
     maxPagesPerJob: number;
     /** Crawls that discover pages run as page tasks (core/crawlTasks) instead of inside one worker. */
     pageTasks: boolean;
+    /** Page tasks one key may have running at once over all workers. */
+    runningPagesPerKey: number;
     /** Knowledge items a crawl's result carries inline; the rest are read through GET /v1/jobs/{id}/items. */
     inlineItems: number;
     /** A crawl still open after this long is closed (the backstop; a crawl that stops moving is closed after STALE_AFTER). */
@@ -373,6 +377,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     crawl: { robotsUserAgent: e.CRAWL_USER_AGENT, hostConcurrency: e.CRAWL_HOST_CONCURRENCY, hostDelayMs: e.CRAWL_HOST_DELAY, maxPagesPerJob: e.MAX_PAGES_PER_JOB,
       pageTasks: e.CRAWL_PAGE_TASKS,
+      runningPagesPerKey: e.CRAWL_RUNNING_PAGES_PER_KEY,
       inlineItems: e.RESULT_INLINE_ITEMS,
       maxDurationMs: e.JOB_MAX_DURATION,
     },

@@ -15,7 +15,7 @@ test('a crawl’s items and pages are listed page by page, for its own key only'
   const jobId = created.body.jobId as string;
   const urls = Array.from({ length: 8 }, (_, i) => `https://site.example/p${i}`);
   await openCrawl(sql, { jobId, apiKeyId: stack.apiKeyId, maxPages: 10, maxDepth: 3, maxAttempts: 2, seeds: urls.map((url) => ({ url, key: normalizeUrl(url)!, depth: 1 })) });
-  const { tasks } = await claimPageTasks(sql, { workerId: 'w', limit: 8 });
+  const { tasks } = await claimPageTasks(sql, { workerId: 'w', limit: 8, runningPerKey: 8 });
   assert.equal(tasks.length, 8);
   for (const [i, t] of tasks.entries()) {
     const outcome =

@@ -30,6 +30,8 @@ import { onCleanup } from '../helpers/cleanup.js';
 import { createTestDatabase } from '../helpers/database.js';
 
 const db = await createTestDatabase();
+/** Claims here are about other limits than the per-key one (tested on its own). */
+const NO_KEY_CAP = 1_000;
 const { sql } = db;
 
 function page(url: string, depth = 1): DiscoveredPage {
@@ -122,7 +124,7 @@ test('discovery keeps to maxDepth and the crawl’s task budget', async () => {
 /** One worker's loop: claim, "fetch", record the outcome with the links the page had. */
 async function work(s: Sql, workerId: string, onTask: (t: PageTask) => { outcome: Parameters<typeof finishPageTask>[1]['outcome']; discovered?: DiscoveredPage[] }, seen: string[]): Promise<void> {
   for (let idle = 0; idle < 40; ) {
-    const { tasks } = await claimPageTasks(s, { workerId, limit: 3 });
+    const { tasks } = await claimPageTasks(s, { runningPerKey: NO_KEY_CAP, workerId, limit: 3 });
     if (tasks.length === 0) {
       idle++;
       await new Promise((r) => setTimeout(r, 5));
@@ -178,7 +180,7 @@ test('the move that ends the last open task closes the crawl in its own transact
   await cancelOpenCrawls();
   const key = await newKey('close');
   const job = await newCrawl(key, { maxPages: 5 });
-  const [task] = (await claimPageTasks(sql, { workerId: 'w', limit: 1 })).tasks;
+  const [task] = (await claimPageTasks(sql, { runningPerKey: NO_KEY_CAP, workerId: 'w', limit: 1 })).tasks;
   assert.equal(task?.jobId, job);
   let seenInside: number | undefined;
   const r = await finishPageTask(sql, { taskId: task.id, attempt: task.attempt, outcome: { state: 'done', chunks: 3 } }, async (tx, progress) => {
@@ -196,14 +198,14 @@ test('a retry queues the page again until its attempts are spent, then it fails;
   await cancelOpenCrawls();
   const key = await newKey('retry');
   const job = await newCrawl(key, { maxPages: 3, maxAttempts: 2 });
-  const first = (await claimPageTasks(sql, { workerId: 'a', limit: 5 })).tasks;
+  const first = (await claimPageTasks(sql, { runningPerKey: NO_KEY_CAP, workerId: 'a', limit: 5 })).tasks;
   assert.equal(first.length, 1);
   const r1 = await finishPageTask(sql, { taskId: first[0]!.id, attempt: 1, outcome: { state: 'retry', error: { code: 'timeout', message: 'slow' }, delayMs: 0 } });
   assert.equal(r1.state, 'queued');
   assert.equal(r1.closed, false);
   // The first attempt's worker writing again is refused.
   assert.equal((await finishPageTask(sql, { taskId: first[0]!.id, attempt: 1, outcome: { state: 'done', chunks: 1 } })).held, false);
-  const second = (await claimPageTasks(sql, { workerId: 'b', limit: 5 })).tasks;
+  const second = (await claimPageTasks(sql, { runningPerKey: NO_KEY_CAP, workerId: 'b', limit: 5 })).tasks;
   assert.equal(second[0]?.attempt, 2);
   assert.deepEqual([...(await heartbeatPageTasks(sql, { workerId: 'a', tasks: [{ id: first[0]!.id, attempt: 1 }] }))], [], 'the old attempt is not held');
   assert.deepEqual([...(await heartbeatPageTasks(sql, { workerId: 'b', tasks: [{ id: second[0]!.id, attempt: 2 }] }))], [second[0]!.id]);
@@ -219,7 +221,7 @@ test('cancel closes every open task; a running worker loses its task and its out
   await cancelOpenCrawls();
   const key = await newKey('cancel');
   const job = await newCrawl(key, { maxPages: 50, seeds: links(10) });
-  const running = (await claimPageTasks(sql, { workerId: 'w', limit: 3 })).tasks;
+  const running = (await claimPageTasks(sql, { runningPerKey: NO_KEY_CAP, workerId: 'w', limit: 3 })).tasks;
   assert.equal(running.length, 3);
   assert.deepEqual(await cancelCrawl(sql, job), { cancelled: 10 });
   assert.equal((await heartbeatPageTasks(sql, { workerId: 'w', tasks: running.map((t) => ({ id: t.id, attempt: t.attempt })) })).size, 0, 'the workers learn at their next heartbeat');
@@ -229,7 +231,7 @@ test('cancel closes every open task; a running worker loses its task and its out
   assert.equal(progress.pagesCancelled, 10);
   assert.equal(progress.pagesDone, 0);
   assert.notEqual(progress.closedAt, null);
-  assert.deepEqual((await claimPageTasks(sql, { workerId: 'w', limit: 10 })).tasks.filter((t) => t.jobId === job), []);
+  assert.deepEqual((await claimPageTasks(sql, { runningPerKey: NO_KEY_CAP, workerId: 'w', limit: 10 })).tasks.filter((t) => t.jobId === job), []);
   assert.deepEqual(await cancelCrawl(sql, job), { cancelled: 0 }, 'cancel twice changes nothing');
 });
 
@@ -237,7 +239,7 @@ test('a silent worker’s task is rescued for another worker, then failed once i
   await cancelOpenCrawls();
   const key = await newKey('rescue');
   const job = await newCrawl(key, { maxPages: 2, maxAttempts: 2 });
-  const [t1] = (await claimPageTasks(sql, { workerId: 'dead', limit: 1 })).tasks;
+  const [t1] = (await claimPageTasks(sql, { runningPerKey: NO_KEY_CAP, workerId: 'dead', limit: 1 })).tasks;
   const slot = { host: 'rescue.test', limits: { concurrency: 1, delayMs: 0, leaseMs: 600_000 } };
   assert.equal((await acquireHostSlot(sql, { ...slot, holder: 'dead' })).granted, true, 'the silent worker holds the host’s one slot');
   await discoverPages(sql, { jobId: job, pages: links(2, 0, 'https://rescue.test/later') }); // found after it: they wait behind it
@@ -245,7 +247,7 @@ test('a silent worker’s task is rescued for another worker, then failed once i
   const first = await rescueAbandonedPageTasks(sql, { rescueAfterMs: 30_000 });
   assert.deepEqual([first.requeued, first.failed, first.closed.length], [1, 0, 0]);
   assert.equal((await acquireHostSlot(sql, { ...slot, holder: 'alive' })).granted, true, 'its slot is free at once, not when its lease runs out');
-  const [t2] = (await claimPageTasks(sql, { workerId: 'alive', limit: 1 })).tasks;
+  const [t2] = (await claimPageTasks(sql, { runningPerKey: NO_KEY_CAP, workerId: 'alive', limit: 1 })).tasks;
   assert.deepEqual([t2!.id, t2!.attempt], [t1!.id, 2], 'the same page, a new attempt, in its place in line');
   assert.equal((await finishPageTask(sql, { taskId: t1!.id, attempt: 1, outcome: { state: 'done', chunks: 1 } })).held, false, 'the silent worker’s late result is refused');
   await sql`update crawl_pages set heartbeat_at = now() - interval '1 minute' where id = ${t1!.id}`;
@@ -254,7 +256,7 @@ test('a silent worker’s task is rescued for another worker, then failed once i
     closed = p.jobId;
   });
   assert.deepEqual([second.requeued, second.failed, second.closed.length], [0, 1, 0], 'the pages found later are still open');
-  const later = (await claimPageTasks(sql, { workerId: 'alive', limit: 5 })).tasks;
+  const later = (await claimPageTasks(sql, { runningPerKey: NO_KEY_CAP, workerId: 'alive', limit: 5 })).tasks;
   assert.equal(later.length, 2);
   for (const t of later) await finishPageTask(sql, { taskId: t.id, attempt: t.attempt, outcome: { state: 'done', chunks: 1 } }, async (_tx, p) => void (closed = p.jobId));
   assert.equal(closed, job, 'the crawl closed with its last task');
@@ -291,11 +293,11 @@ test('keys take turns: a second key’s one page is claimed next to a big crawl�
   const small = await newKey('small');
   await newCrawl(big, { maxPages: 1000, seeds: links(300, 0, 'https://big.test/p') });
   const one = await newCrawl(small, { maxPages: 1, seeds: [page('https://small.test/', 0)] });
-  const { tasks, cursor } = await claimPageTasks(sql, { workerId: 'w', limit: 2 });
+  const { tasks, cursor } = await claimPageTasks(sql, { runningPerKey: NO_KEY_CAP, workerId: 'w', limit: 2 });
   assert.deepEqual(tasks.map((t) => t.apiKeyId).sort(), [big, small].sort(), 'one task of each key');
   assert.ok(tasks.some((t) => t.jobId === one));
   // With the second key drained, the big crawl takes every slot; the cursor moves on.
-  const next = await claimPageTasks(sql, { workerId: 'w', limit: 4, after: cursor });
+  const next = await claimPageTasks(sql, { runningPerKey: NO_KEY_CAP, workerId: 'w', limit: 4, after: cursor });
   assert.deepEqual(new Set(next.tasks.map((t) => t.apiKeyId)), new Set([big]));
   assert.equal(next.tasks.length, 4);
 });
@@ -304,7 +306,7 @@ test('page events list each page’s outcome after a cursor; pages list by state
   await cancelOpenCrawls();
   const key = await newKey('events');
   const job = await newCrawl(key, { maxPages: 3, seeds: links(4, 0, 'https://ev.test/p') });
-  const { tasks } = await claimPageTasks(sql, { workerId: 'w', limit: 10 });
+  const { tasks } = await claimPageTasks(sql, { runningPerKey: NO_KEY_CAP, workerId: 'w', limit: 10 });
   const mine = tasks.filter((t) => t.jobId === job);
   assert.equal(mine.length, 3, 'no more running than pages left to reach');
   await finishPageTask(sql, { taskId: mine[0]!.id, attempt: 1, outcome: { state: 'done', chunks: 1, finalUrl: 'https://ev.test/final' } });

@@ -66,6 +66,8 @@ export interface PageTaskOptions {
   chunking: { maxTokens: number; overlapTokens: number };
   inlineItems: number;
   resultMaxBytes: number;
+  /** Page tasks one key may have running over all workers (CRAWL_RUNNING_PAGES_PER_KEY). */
+  runningPerKey: number;
   heartbeatSql?: Sql;
 }
 
@@ -126,7 +128,7 @@ export class PageTaskRunner {
         concurrency: options.concurrency,
         pollIntervalMs: options.pollIntervalMs,
         claim: async (limit) => {
-          const { tasks, cursor } = await claimPageTasks(sql, { workerId: options.workerId, limit, after: this.cursor });
+          const { tasks, cursor } = await claimPageTasks(sql, { workerId: options.workerId, limit, after: this.cursor, runningPerKey: options.runningPerKey });
           this.cursor = cursor;
           return { entries: tasks, seen: tasks.length };
         },

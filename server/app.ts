@@ -22,7 +22,7 @@ import type { Knowledge } from '../core/knowledge.js';
 import { outboundOptions, type OutboundClient } from '../core/outbound/index.js';
 import { createBrowserService, setSharedBrowser, type BrowserService } from '../core/browser/index.js';
 import { ExtractPool } from '../core/extractPool.js';
-import type { Extractor } from '../core/scrape.js';
+import type { Extractor } from '../core/page/scrape.js';
 import { SyncLimit } from './syncLimit.js';
 import { firecrawlRouter } from './firecrawl/index.js';
 import { secretBox } from '../core/secretBox.js';

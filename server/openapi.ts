@@ -6,7 +6,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { JOB_STATUSES } from '../core/jobs/index.js';
 import { html, raw } from './dashboard/html.js';
-import { CATEGORIES } from '../core/categories.js';
+import { CATEGORIES } from '../core/page/categories.js';
 import { extractRequestSchema, idempotencyKeySchema, jobIdSchema, listJobsQuerySchema, scrapeRequestSchema, searchRequestSchema } from './schemas.js';
 import { crawlItemsQuerySchema, crawlPagesQuerySchema } from './routes/crawlPages.js';
 

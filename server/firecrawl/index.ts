@@ -12,7 +12,7 @@ import type { Logger } from '../../core/platform/logger.js';
 import type { OutboundClient } from '../../core/outbound/index.js';
 import { OutboundError } from '../../core/outbound/index.js';
 import { clientMessage, logDetail } from '../../core/clientMessage.js';
-import type { Extractor } from '../../core/scrape.js';
+import type { Extractor } from '../../core/page/scrape.js';
 import { requireApiKey, requireJson } from '../middleware.js';
 import type { SyncLimit } from '../syncLimit.js';
 import { DocumentPool, type DocumentSelector } from './documentPool.js';

@@ -5,7 +5,7 @@ import { clientMessage } from '../../core/clientMessage.js';
 import { decodeHtml } from '../../core/extraction/index.js';
 import type { BrowserService, Screenshot } from '../../core/browser/index.js';
 import { OutboundError, type FetchedResponse, type OutboundClient } from '../../core/outbound/index.js';
-import { PipelineError } from '../../core/pipelineError.js';
+import { PipelineError } from '../../core/page/errors.js';
 import type { SelectedDocument } from '../../core/extraction/selection.js';
 import type { DocumentSelector } from './documentPool.js';
 import { FirecrawlError } from './errors.js';

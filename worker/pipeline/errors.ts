@@ -2,7 +2,7 @@ import { clientMessage } from '../../core/clientMessage.js';
 import { PageTooComplexError } from '../../core/extraction/index.js';
 import { OutboundError } from '../../core/outbound/index.js';
 import type { JobError } from '../../core/jobs/index.js';
-import { PipelineError } from '../../core/pipelineError.js';
+import { PipelineError } from '../../core/page/errors.js';
 
 export { PipelineError };
 

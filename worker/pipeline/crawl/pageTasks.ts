@@ -6,7 +6,7 @@
 // it, and records the outcome; the move that ends a crawl's last open task
 // completes the parent job. Page slots are separate from job slots, so a big
 // crawl never holds the slot a one-page job of another key is waiting for.
-import { categorize, meanVector } from '../../../core/categories.js';
+import { categorize, meanVector } from '../../../core/page/categories.js';
 import {
   cachedRobots,
   claimPageTasks,

@@ -5,7 +5,7 @@
 // active until it expires and pg-boss hands it out again (at-least-once; the
 // webhook-id lets receivers de-duplicate).
 import { signingSecrets } from '../core/apiKeys.js';
-import { clientMessage, logDetail } from '../core/clientMessage.js';
+import { clientMessage, logDetail } from '../core/outbound/clientMessage.js';
 import type { Sql } from '../core/platform/db.js';
 import type { SecretBox } from '../core/secretBox.js';
 import { getJob, type Job } from '../core/jobs/index.js';

@@ -11,7 +11,7 @@ import type { JobInput } from '../../core/jobs/index.js';
 import type { Logger } from '../../core/platform/logger.js';
 import type { OutboundClient } from '../../core/outbound/index.js';
 import { OutboundError } from '../../core/outbound/index.js';
-import { clientMessage, logDetail } from '../../core/clientMessage.js';
+import { clientMessage, logDetail } from '../../core/outbound/clientMessage.js';
 import type { Extractor } from '../../core/page/scrape.js';
 import { requireApiKey, requireJson } from '../middleware.js';
 import type { SyncLimit } from '../syncLimit.js';

@@ -5,7 +5,7 @@
 import { Router, type Response } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
 import { buildBusinessProfile, profilePage, type ProfilePage } from '../../core/business/profile.js';
-import { clientMessage, logDetail } from '../../core/clientMessage.js';
+import { clientMessage, logDetail } from '../../core/outbound/clientMessage.js';
 import type { Sql } from '../../core/platform/db.js';
 import { listPageEvents } from '../../core/crawlTasks/index.js';
 import { getJob, type Job } from '../../core/jobs/index.js';

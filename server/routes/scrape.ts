@@ -3,7 +3,7 @@
 import { Router } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
 import type { BrowserService } from '../../core/browser/index.js';
-import { clientMessage, logDetail } from '../../core/clientMessage.js';
+import { clientMessage, logDetail } from '../../core/outbound/clientMessage.js';
 import type { Logger } from '../../core/platform/logger.js';
 import { OutboundError, type OutboundClient } from '../../core/outbound/index.js';
 import { PageTooComplexError } from '../../core/extraction/index.js';

@@ -1,4 +1,4 @@
-import { clientMessage } from '../../core/clientMessage.js';
+import { clientMessage } from '../../core/outbound/clientMessage.js';
 import { PageTooComplexError } from '../../core/extraction/index.js';
 import { OutboundError } from '../../core/outbound/index.js';
 import type { JobError } from '../../core/jobs/index.js';

@@ -18,7 +18,7 @@ import { crawlPagesRouter } from './routes/crawlPages.js';
 import { webhooksRouter } from './routes/webhooks.js';
 import { scrapeRouter } from './routes/scrape.js';
 import { searchRouter } from './routes/search.js';
-import type { Knowledge } from '../core/knowledge.js';
+import type { Knowledge } from '../core/modelAndIndex.js';
 import { outboundOptions, type OutboundClient } from '../core/outbound/index.js';
 import { createBrowserService, setSharedBrowser, type BrowserService } from '../core/browser/index.js';
 import { ExtractPool } from '../core/extractPool.js';

@@ -9,7 +9,7 @@ import { clientMessage, logDetail } from '../../core/outbound/clientMessage.js';
 import type { Sql } from '../../core/platform/db.js';
 import { listPageEvents } from '../../core/crawlTasks/index.js';
 import { getJob, type Job } from '../../core/jobs/index.js';
-import type { Knowledge } from '../../core/knowledge.js';
+import type { Knowledge } from '../../core/modelAndIndex.js';
 import type { Logger } from '../../core/platform/logger.js';
 import type { OutboundClient } from '../../core/outbound/index.js';
 import { PipelineError } from '../../core/page/errors.js';

@@ -13,7 +13,7 @@ import { startQueue, type Boss } from '../../core/queue.js';
 import { createApp } from '../../server/app.js';
 import type { Sql } from '../../core/platform/db.js';
 import { createOutboundClient, type OutboundClient } from '../../core/outbound/index.js';
-import { openKnowledge, type Knowledge } from '../../core/knowledge.js';
+import { openKnowledge, type Knowledge } from '../../core/modelAndIndex.js';
 import type { Pipeline } from '../../worker/pipeline/types.js';
 import { JobRunner } from '../../worker/runner.js';
 import { WebhookSender } from '../../worker/webhooks.js';

@@ -8,7 +8,7 @@ import { jsonLdFromHtml, jsonLdTypes, type PageEvidence } from '../../core/page/
 import type { Embedder } from '../../core/embeddings/types.js';
 import type { ExtractedPage } from '../../core/extraction/index.js';
 import type { BrowserService } from '../../core/browser/index.js';
-import type { Knowledge } from '../../core/knowledge.js';
+import type { Knowledge } from '../../core/modelAndIndex.js';
 import type { OutboundClient } from '../../core/outbound/index.js';
 import type { FetchedPage } from '../../core/page/scrape.js';
 import type { IndexedChunk, SearchIndex } from '../../core/search/types.js';

@@ -24,7 +24,7 @@ import {
 import type { Db, Sql } from '../../../core/platform/db.js';
 import { extractPage } from '../../../core/extraction/index.js';
 import type { JobInput } from '../../../core/jobs/index.js';
-import type { Knowledge } from '../../../core/knowledge.js';
+import type { Knowledge } from '../../../core/modelAndIndex.js';
 import type { Logger } from '../../../core/platform/logger.js';
 import { OutboundError, type OutboundClient } from '../../../core/outbound/index.js';
 import { wakeWorkers, type Boss } from '../../../core/queue.js';

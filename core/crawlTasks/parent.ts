@@ -3,7 +3,7 @@
 // then on the tasks carry the work), and it completes, its event and webhook
 // included, in the transaction that ends its last open task.
 import type { Db, Sql } from '../platform/db.js';
-import { jsonb } from '../jsonb.js';
+import { jsonb } from '../platform/jsonb.js';
 import { holdAttempt } from '../jobs/attemptFence.js';
 import { completeJobs } from '../jobs/completions.js';
 import { enqueueFinalWebhooks, finishQueueEntry, moveOne } from '../jobs/move.js';

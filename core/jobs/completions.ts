@@ -4,10 +4,10 @@
 // while one statement is in flight go together in the next (CompletionBatcher),
 // so under load a commit is shared by many jobs and idle costs no delay.
 import type { Sql } from '../platform/db.js';
-import { wellFormedJson } from '../jsonb.js';
+import { wellFormedJson } from '../platform/jsonb.js';
 import type { Logger } from '../platform/logger.js';
 import { EXTRACT_QUEUE, WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, insertQueueEntries, wakeWorkers } from '../queue.js';
-import { isDataError } from '../sqlErrors.js';
+import { isDataError } from '../platform/sqlErrors.js';
 import { toJob, type Job } from './model.js';
 import { refused } from './move.js';
 import { capResult } from './resultCap.js';

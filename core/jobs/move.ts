@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
 import type { Db } from '../platform/db.js';
-import { jsonb } from '../jsonb.js';
+import { jsonb } from '../platform/jsonb.js';
 import type { Logger } from '../platform/logger.js';
 import { EXTRACT_QUEUE, JOBS_CHANNEL, completeQueueEntries, insertJobEntries, type Boss } from '../queue.js';
 import { announcesWebhook, enqueueWebhooks } from '../webhookDeliveries.js';

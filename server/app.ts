@@ -110,7 +110,7 @@ export function createApp({ config, sql, boss, logger, knowledge, client, extrac
       screenshot: takeScreenshot,
     }),
   );
-  app.use(webhooksRouter({ sql, boss, secretGraceMs: config.webhooks.secretGraceMs, secrets: secretBox(config.webhooks.secretsKey) }));
+  app.use(webhooksRouter({ sql, boss, secretGraceMs: config.webhooks.secretGraceMs, secrets: secretBox(config.webhooks.secretsKey), allowPrivateNetworks: config.allowPrivateNetworks }));
 
   app.use((req, _res) => {
     throw new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`);

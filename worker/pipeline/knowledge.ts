@@ -59,7 +59,7 @@ export function firstSentence(text: string): string {
 }
 
 /** What the page says about itself, for its category: URL, title, headings (top level first), JSON-LD types. */
-function pageEvidence(entry: { url: string; page: FetchedPage; content: ExtractedPage }): PageEvidence {
+export function pageEvidence(entry: { url: string; page: FetchedPage; content: ExtractedPage }): PageEvidence {
   const headings = [...entry.content.headings].sort((a, b) => a.level - b.level).map((h) => h.text);
   return { url: entry.url, title: entry.content.title, headings, jsonLdTypes: jsonLdFromHtml(entry.page.html).flatMap(jsonLdTypes) };
 }

@@ -48,8 +48,8 @@ function poolExtractor(): Extractor {
   return (html, baseUrl) => pool.extract(html, baseUrl);
 }
 
-/** The process's browser service, from this app's config; takeScreenshot (core/browser) uses the same one. */
-function appBrowser(config: Config, logger: Logger): BrowserService {
+/** The process's browser service, from this app's config; takeScreenshot (core/browser) uses the same one. Whoever starts a listening app closes it (a launched Chromium is a child process). */
+export function appBrowser(config: Config, logger: Logger): BrowserService {
   const browser = createBrowserService({ browser: config.browser, outbound: outboundOptions(config), logger });
   setSharedBrowser(browser);
   return browser;

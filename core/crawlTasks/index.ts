@@ -4,3 +4,4 @@ export { reapStaleCrawls, rescueAbandonedPageTasks, type RescueResult } from './
 export { listCrawlItems, listCrawlPages, listPageEvents, type CrawlItem, type PageEvent, type PageRow } from './pageEvents.js';
 export { completeCrawlParent, crawlProgressView, crawlResult, startCrawlParent } from './parent.js';
 export * from './hosts.js';
+export { busyHostPauseMs, retryAfterPauseMs } from './retryAfter.js';

@@ -188,6 +188,7 @@ export function createOutboundClient(opts: OutboundOptions): OutboundClient {
           await discard(res.body);
           throw new OutboundError('http_status', current.href, `server responded with HTTP ${res.statusCode}`, {
             status: res.statusCode,
+            retryAfter: resHeaders['retry-after'],
           });
         }
 

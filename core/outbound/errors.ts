@@ -27,18 +27,21 @@ export class OutboundError extends Error {
   readonly code: OutboundErrorCode;
   readonly url: string;
   readonly status?: number;
+  /** An http_status answer's Retry-After header, as sent (the caller decides what a pause it honours). */
+  readonly retryAfter?: string;
   /**
    * For the log only, never for clients: e.g. the internal address a refused
    * host resolved to. Not enumerable, so serialising the error leaves it out.
    */
   declare readonly detail?: string;
 
-  constructor(code: OutboundErrorCode, url: string, message: string, extra?: { status?: number; cause?: unknown; detail?: string }) {
+  constructor(code: OutboundErrorCode, url: string, message: string, extra?: { status?: number; retryAfter?: string | undefined; cause?: unknown; detail?: string }) {
     super(message, extra?.cause === undefined ? undefined : { cause: extra.cause });
     this.name = 'OutboundError';
     this.code = code;
     this.url = url;
     if (extra?.status !== undefined) this.status = extra.status;
+    if (extra?.retryAfter !== undefined) this.retryAfter = extra.retryAfter;
     if (extra?.detail !== undefined) Object.defineProperty(this, 'detail', { value: extra.detail, enumerable: false });
   }
 }

@@ -6,8 +6,9 @@
 // it, and records the outcome; the move that ends a crawl's last open task
 // completes the parent job. Page slots are separate from job slots, so a big
 // crawl never holds the slot a one-page job of another key is waiting for.
-import { categorize, meanVector } from '../../../core/page/categories.js';
+import { categorize, meanVector } from '../../../core/categories.js';
 import {
+  busyHostPauseMs,
   cachedRobots,
   claimPageTasks,
   completeCrawlParent,
@@ -24,7 +25,7 @@ import {
 import type { Db, Sql } from '../../../core/platform/db.js';
 import { extractPage } from '../../../core/extraction/index.js';
 import type { JobInput } from '../../../core/jobs/index.js';
-import type { Knowledge } from '../../../core/modelAndIndex.js';
+import type { Knowledge } from '../../../core/knowledge.js';
 import type { Logger } from '../../../core/platform/logger.js';
 import { OutboundError, type OutboundClient } from '../../../core/outbound/index.js';
 import { wakeWorkers, type Boss } from '../../../core/queue.js';
@@ -46,8 +47,6 @@ const ROBOTS_MAX_AGE_MS = 24 * 3_600_000;
 /** A policy read from the database is reused in this process for this long. */
 const ROBOTS_LOCAL_MS = 60_000;
 const MAX_ROBOTS_BYTES = 500 * 1024;
-/** How long a 429/503 keeps every worker away from the host (the outbound client does not pass Retry-After on). */
-const BUSY_HOST_PAUSE_MS = 10_000;
 const MAX_CRAWL_DELAY_MS = 10_000;
 
 export interface PageTaskOptions {
@@ -183,7 +182,7 @@ export class PageTaskRunner {
         const { error, retryable } = err instanceof Skip ? { error: { code: err.code, message: err.message }, retryable: false } : classifyError(err);
         const state = err instanceof Skip ? err.state : 'failed';
         result = {
-          outcome: retryable ? { state: 'retry', error, delayMs: this.options.retryBaseDelayMs * 2 ** (task.attempt - 1) } : { state, error },
+          outcome: retryable ? { state: 'retry', error, delayMs: Math.max(this.options.retryBaseDelayMs * 2 ** (task.attempt - 1), busyHostPauseMs(err) ?? 0) } : { state, error },
           discovered: err instanceof Skip ? err.discovered : [],
         };
       }
@@ -266,7 +265,9 @@ export class PageTaskRunner {
     try {
       page = await this.limiter.run(host, signal, () => this.fetch(task.url, ctx));
     } catch (err) {
-      if (err instanceof OutboundError && err.code === 'http_status' && (err.status === 429 || err.status === 503)) await slowHost(this.sql, host, BUSY_HOST_PAUSE_MS);
+      // Every worker leaves the host alone for its Retry-After (bounded), this page's retry included.
+      const pause = busyHostPauseMs(err);
+      if (pause !== null) await slowHost(this.sql, host, pause);
       if (err instanceof OutboundError && err.code === 'unsupported_content_type') throw new Skip('failed', 'not_html', err.message);
       throw err;
     }

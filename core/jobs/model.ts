@@ -27,8 +27,25 @@ export interface JobInput {
   /** Firecrawl's includePaths / excludePaths: RE2 regular expressions searched in the URL's path (core/pathRegex.ts). */
   includePathRegexes?: string[];
   excludePathRegexes?: string[];
+  /** Where a crawl may go beyond the start URL's site and how (Firecrawl's crawl options; worker/pipeline/crawl/scope.ts). */
+  scope?: CrawlScopeInput;
   /** KnowledgeSDK's /v1/business routes: the result's `business` carries the full business profile. */
   profile?: boolean;
+}
+
+export interface CrawlScopeInput {
+  /** Link hops from the start page followed; the start page and sitemap URLs are 0. */
+  maxDiscoveryDepth?: number;
+  /** include (default): sitemaps and links; skip: links only; only: sitemap URLs, links not followed. */
+  sitemap?: 'include' | 'skip' | 'only';
+  /** site (default): the start URL's site; subdomains: and its subdomains; any: external hosts too. */
+  hosts?: 'site' | 'subdomains' | 'any';
+  /** One page per URL without its query. */
+  ignoreQueryParameters?: boolean;
+  /** Pause between requests to one host, at least the configured one. */
+  delayMs?: number;
+  /** Pages fetched at once. */
+  maxConcurrency?: number;
 }
 
 export interface JobError {

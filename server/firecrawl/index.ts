@@ -7,22 +7,24 @@ import express, { Router, type Request, type RequestHandler, type Response } fro
 import type { ApiKey } from '../../core/apiKeys.js';
 import { sharedBrowser, type BrowserService } from '../../core/browser/index.js';
 import { checkUrlSyntax } from '../../core/outbound/ssrf.js';
-import type { JobInput } from '../../core/jobs/index.js';
+import type { CrawlScopeInput, JobInput } from '../../core/jobs/index.js';
 import type { Logger } from '../../core/platform/logger.js';
 import type { OutboundClient } from '../../core/outbound/index.js';
 import { OutboundError } from '../../core/outbound/index.js';
-import { clientMessage, logDetail } from '../../core/clientMessage.js';
-import type { Extractor } from '../../core/scrape.js';
+import { clientMessage, logDetail } from '../../core/outbound/clientMessage.js';
+import type { Extractor } from '../../core/page/scrape.js';
 import { requireApiKey, requireJson } from '../middleware.js';
 import type { SyncLimit } from '../syncLimit.js';
 import { DocumentPool, type DocumentSelector } from './documentPool.js';
 import { FirecrawlError, firecrawlErrorHandler } from './errors.js';
-import { cancel, errorsOf, ownJob, parseOrFail, startJob, statusPage, type JobDeps, type JobKind } from './jobs.js';
+import { activeCrawls, cancel, errorsOf, ownJob, parseOrFail, startJob, statusPage, type JobDeps, type JobKind } from './jobs.js';
 import { mapSite } from './map.js';
 import { requestedFormats, scrapeDocument } from './scrape.js';
 import { MAX_CRAWL_LIMIT, batchScrapeSchema, crawlSchema, mapSchema, scrapeSchema, type BatchScrapeRequest, type CrawlRequest, type MapRequest, type ScrapeOptions, type ScrapeRequest } from './schemas.js';
 import type { Sql } from '../../core/platform/db.js';
 import type { Boss } from '../../core/queue.js';
+import { plainBox, type SecretBox } from '../../core/secretBox.js';
+import { announceStarted, webhookInput } from './webhook.js';
 
 export interface FirecrawlDeps {
   sql: Sql;
@@ -43,6 +45,8 @@ export interface FirecrawlDeps {
   select?: DocumentSelector;
   /** The browser for screenshots and waitFor; by default the process's shared one (core/browser), started on first use. */
   browser?: () => BrowserService;
+  /** Seals a webhook's headers in the job's input (SECRETS_KEY). */
+  secrets?: SecretBox;
 }
 
 const unsupported = (field: string, why: string) => new FirecrawlError(400, `${field}: ${why}`, [{ field, message: why }], 'UNSUPPORTED_OPTION');
@@ -61,21 +65,32 @@ function checkJobScrapeOptions(options: Partial<ScrapeOptions> | undefined, pref
   if (options.headers && Object.keys(options.headers).length) throw unsupported(`${prefix}headers`, 'available from scrape only');
 }
 
+/** A Firecrawl crawl's options as the crawl's scope (worker/pipeline/crawl/scope.ts), Gleaner's defaults left out. */
+function crawlScopeOf(body: CrawlRequest): CrawlScopeInput {
+  const sitemap = body.sitemap ?? (body.ignoreSitemap === true ? 'skip' : 'include');
+  const hosts = body.allowExternalLinks === true ? 'any' : body.allowSubdomains === true ? 'subdomains' : 'site';
+  return {
+    ...(body.maxDiscoveryDepth !== undefined ? { maxDiscoveryDepth: body.maxDiscoveryDepth } : {}),
+    ...(sitemap !== 'include' ? { sitemap } : {}),
+    ...(hosts !== 'site' ? { hosts } : {}),
+    ...(body.ignoreQueryParameters === true ? { ignoreQueryParameters: true } : {}),
+    ...(body.delay ? { delayMs: Math.round(body.delay * 1000) } : {}),
+    ...(body.maxConcurrency !== undefined ? { maxConcurrency: body.maxConcurrency } : {}),
+  };
+}
+
 /** A Firecrawl crawl as a Gleaner job's input; options Gleaner's crawler cannot honour are refused by name. */
 export function crawlInput(body: CrawlRequest, maxPages: number): JobInput {
-  if (body.maxDiscoveryDepth !== undefined) throw unsupported('maxDiscoveryDepth', 'not supported by Gleaner: crawls are breadth-first up to limit');
-  if (body.maxDepth !== undefined) throw unsupported('maxDepth', 'not supported by Gleaner: crawls are breadth-first up to limit');
-  if (body.sitemap === 'skip' || body.sitemap === 'only' || body.ignoreSitemap === true) throw unsupported(body.sitemap ? 'sitemap' : 'ignoreSitemap', 'Gleaner crawls always read the sitemaps along with the links (sitemap: include)');
-  if (body.allowExternalLinks === true) throw unsupported('allowExternalLinks', 'Gleaner crawls stay on the start URL\'s site');
-  if (body.allowSubdomains === true) throw unsupported('allowSubdomains', 'Gleaner crawls stay on the start URL\'s site (www. and the bare host are one site)');
-  if (body.webhook !== undefined) throw unsupported('webhook', 'webhooks are not supported by Gleaner\'s Firecrawl API yet; poll the status, or use /v1/extract/async with a callbackUrl');
+  if (body.maxDepth !== undefined) throw unsupported('maxDepth', 'not supported by Gleaner (v1\'s depth by slashes in the path); use maxDiscoveryDepth, or includePaths');
   checkJobScrapeOptions(body.scrapeOptions, 'scrapeOptions.');
   // Firecrawl's default: only pages under the start URL's path (crawlEntireDomain / allowBackwardLinks lift it).
   const path = new URL(body.url).pathname.replace(/\/+$/, '');
   const below = body.crawlEntireDomain !== true && body.allowBackwardLinks !== true && path !== '' && !path.includes('*') ? [`${path}/**`] : [];
+  const scope = crawlScopeOf(body);
   return {
     url: body.url,
     maxPages: body.limit ?? maxPages,
+    ...(Object.keys(scope).length ? { scope } : {}),
     ...(below.length ? { includePatterns: below } : {}),
     ...(body.includePaths?.length ? { includePathRegexes: body.includePaths } : {}),
     ...(body.excludePaths?.length ? { excludePathRegexes: body.excludePaths } : {}),
@@ -84,7 +99,6 @@ export function crawlInput(body: CrawlRequest, maxPages: number): JobInput {
 
 /** A batch scrape as a list-mode job; with ignoreInvalidURLs, bad URLs are left out and reported. */
 function batchInput(body: BatchScrapeRequest, allowPrivateNetworks: boolean): { input: JobInput; invalidURLs: string[] } {
-  if (body.webhook !== undefined) throw unsupported('webhook', 'webhooks are not supported by Gleaner\'s Firecrawl API yet; poll the status');
   const { formats, onlyMainContent, includeTags, excludeTags, headers } = body;
   checkJobScrapeOptions({ formats, onlyMainContent, includeTags, excludeTags, headers }, '');
   const urls: string[] = [];
@@ -109,6 +123,8 @@ export function firecrawlRouter(deps: FirecrawlDeps): Router {
   const browser = deps.browser ?? sharedBrowser;
   const maxCrawlPages = Math.min(MAX_CRAWL_LIMIT, deps.maxPagesPerJob);
   const jobDeps: JobDeps = { sql: deps.sql, boss: deps.boss, maxAttempts: deps.maxAttempts, maxJobsInFlight: deps.maxJobsInFlight };
+  const box = deps.secrets ?? plainBox;
+  const hookFor = (res: Response) => ({ allowPrivateNetworks: deps.allowPrivateNetworks, box, apiKeyId: (res.locals.apiKey as ApiKey).id });
   const schemas = {
     scrape: scrapeSchema({ allowPrivateNetworks: deps.allowPrivateNetworks }),
     crawl: crawlSchema({ allowPrivateNetworks: deps.allowPrivateNetworks, maxPages: maxCrawlPages }),
@@ -171,16 +187,23 @@ export function firecrawlRouter(deps: FirecrawlDeps): Router {
 
     router.post(`/${v}/crawl`, async (req, res) => {
       const request = parseOrFail<CrawlRequest>(schemas.crawl, body(req));
-      const input = crawlInput(request, maxCrawlPages);
+      const input = { ...crawlInput(request, maxCrawlPages), ...webhookInput(request.webhook, 'crawl', hookFor(res)) };
       const job = await startJob(jobDeps, req, res, input, { kind: 'crawl', ...request });
+      await announceStarted(deps.sql, deps.boss, box, job);
       res.json({ success: true, id: job.id, url: absoluteJobUrl(req, v, 'crawl', job.id) });
     });
 
     router.post(`/${v}/batch/scrape`, async (req, res) => {
       const request = parseOrFail<BatchScrapeRequest>(schemas.batch, body(req));
       const { input, invalidURLs } = batchInput(request, deps.allowPrivateNetworks);
-      const job = await startJob(jobDeps, req, res, input, { kind: 'batch', ...request });
+      const job = await startJob(jobDeps, req, res, { ...input, ...webhookInput(request.webhook, 'batch_scrape', hookFor(res)) }, { kind: 'batch', ...request });
+      await announceStarted(deps.sql, deps.boss, box, job);
       res.json({ success: true, id: job.id, url: absoluteJobUrl(req, v, 'batch/scrape', job.id), ...(request.ignoreInvalidURLs ? { invalidURLs } : {}) });
+    });
+
+    // Before crawl/:id, which would take "active" for a job id.
+    router.get(`/${v}/crawl/active`, async (_req, res) => {
+      res.json(await activeCrawls(jobDeps, res));
     });
 
     for (const kind of ['crawl', 'batch/scrape'] as const) {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
 import type { Sql } from '../../core/platform/db.js';
-import { cancelJob, createJob, getJob, IdempotencyConflictError, TooManyJobsInFlightError, type Job, type JobInput } from '../../core/jobs/index.js';
+import { cancelJob, createJob, getJob, IdempotencyConflictError, listJobs, TooManyJobsInFlightError, type Job, type JobInput } from '../../core/jobs/index.js';
 import type { Boss } from '../../core/queue.js';
 import { idempotencyKeySchema, jobIdSchema } from '../schemas.js';
 import { validate } from '../validation.js';
@@ -169,4 +169,44 @@ export async function cancel(deps: JobDeps, res: Response, job: Job): Promise<{ 
   const now = await ownJob(deps, res, job.id, false);
   if (now.status === 'cancelled') return { success: true, status: 'cancelled' };
   throw new FirecrawlError(409, `the job is ${firecrawlStatus(now)} and can no longer be cancelled`, undefined, 'INVALID_STATE');
+}
+
+/** Open jobs listed per status; a key's in-flight cap (MAX_JOBS_IN_FLIGHT_PER_KEY) is usually far below. */
+const MAX_ACTIVE_LISTED = 1000;
+
+/** Whether a job is a crawl that discovers pages (not one page, not a list of URLs: those are scrapes and batches). */
+function isCrawl(input: JobInput): boolean {
+  if (input.singlePage === true || (input.urls?.length ?? 0) > 0) return false;
+  return input.maxPages !== undefined || (input.includePatterns?.length ?? 0) + (input.excludePatterns?.length ?? 0) > 0;
+}
+
+/** A crawl's options as Firecrawl names them, read back from the job's input. */
+function crawlOptionsOf(input: JobInput): Record<string, unknown> {
+  const s = input.scope ?? {};
+  return {
+    limit: input.maxPages,
+    includePaths: input.includePathRegexes ?? [],
+    excludePaths: input.excludePathRegexes ?? [],
+    sitemap: s.sitemap ?? 'include',
+    allowSubdomains: s.hosts === 'subdomains' || s.hosts === 'any',
+    allowExternalLinks: s.hosts === 'any',
+    ignoreQueryParameters: s.ignoreQueryParameters === true,
+    ...(s.maxDiscoveryDepth !== undefined ? { maxDiscoveryDepth: s.maxDiscoveryDepth } : {}),
+    ...(s.delayMs !== undefined ? { delay: s.delayMs / 1000 } : {}),
+    ...(s.maxConcurrency !== undefined ? { maxConcurrency: s.maxConcurrency } : {}),
+    scrapeOptions: { formats: ['markdown'], onlyMainContent: true },
+  };
+}
+
+/** GET crawl/active: the key's crawls still pending or running, oldest first, in Firecrawl's shape. */
+export async function activeCrawls(deps: JobDeps, res: Response) {
+  const apiKey = res.locals.apiKey as ApiKey;
+  const open = new Map<string, Job>();
+  // Pending first: a job claimed between the two reads is then seen as processing, not missed.
+  for (const status of ['pending', 'processing'] as const) for (const j of (await listJobs(deps.sql, { apiKeyId: apiKey.id, status, limit: MAX_ACTIVE_LISTED })).jobs) open.set(j.id, j);
+  const crawls = [...open.values()]
+    .filter((j) => isCrawl(j.input))
+    .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+    .map((j) => ({ id: j.id, teamId: apiKey.id, url: j.input.url, options: crawlOptionsOf(j.input) }));
+  return { success: true, crawls };
 }

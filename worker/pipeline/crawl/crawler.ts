@@ -47,14 +47,14 @@ import { classifyError, PipelineError } from '../errors.js';
 import { fetchPage, type FetchedPage } from '../fetchPage.js';
 import type { StepContext } from '../types.js';
 import { HostPolicy } from './hostPolicy.js';
-import { createPathRegexFilter } from '../../../core/pathRegex.js';
-import { createUrlFilter, type UrlFilter } from './patterns.js';
+import type { UrlFilter } from './patterns.js';
 import { loadRobots, RobotsCache, type RobotsPolicy } from './robots.js';
 import { DEFAULT_SITEMAP_LIMITS, readSitemaps, type SitemapLimits } from './sitemap.js';
-import { cleanUrl, hasNonHtmlExtension, hostOf, normalizeUrl, sameSite } from './urls.js';
+import { crawlScope, type CrawlScope } from './scope.js';
+import { cleanUrl, hasNonHtmlExtension, hostOf, sameSite } from './urls.js';
 
 /** The crawl fields of a job's input. */
-export type CrawlInput = Pick<JobInput, 'url' | 'urls' | 'maxPages' | 'singlePage' | 'includePatterns' | 'excludePatterns' | 'includePathRegexes' | 'excludePathRegexes'>;
+export type CrawlInput = Pick<JobInput, 'url' | 'urls' | 'maxPages' | 'singlePage' | 'includePatterns' | 'excludePatterns' | 'includePathRegexes' | 'excludePathRegexes' | 'scope'>;
 
 export interface CrawlOptions {
   /** Pages in discover mode when the input gives no maxPages (default 10). */
@@ -132,6 +132,8 @@ interface Candidate {
   key: string;
   fetchUrl: string;
   depth: number;
+  /** Discovery depth (the scope's maxDiscoveryDepth): link hops from the start page or a sitemap URL, both 0. */
+  hops: number;
   /** Ordering within a depth: the parent's fetch order, then the link's position. */
   parentSeq: number;
   index: number;
@@ -190,6 +192,7 @@ class CrawlEngine {
   private readonly maxQueue: number;
   private readonly lookahead: number;
   private readonly filter: UrlFilter;
+  private readonly scope: CrawlScope;
   private readonly controller = new AbortController();
   private readonly signal = this.controller.signal;
   private readonly hosts: HostPolicy;
@@ -235,13 +238,16 @@ class CrawlEngine {
     );
     this.maxFetches = options.maxFetches ?? this.maxPages * 3 + 5;
     this.maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
-    this.lookahead = Math.max(1, options.lookahead ?? DEFAULT_LOOKAHEAD);
-    const globs = createUrlFilter(input.includePatterns, input.excludePatterns, {
+    this.scope = crawlScope(input, {
       onBudgetSpent: () => ctx.logger.warn('include/exclude patterns spent their matching budget; further discovered URLs are skipped', { jobId: ctx.jobId }),
     });
-    const regexes = createPathRegexFilter(input.includePathRegexes, input.excludePathRegexes);
-    this.filter = (url) => globs(url) && regexes(url);
-    this.hosts = new HostPolicy({ concurrency: Math.max(1, options.hostConcurrency), delayMs: Math.max(0, options.hostDelayMs) });
+    // The crawl's own maxConcurrency and delay narrow the configured limits, never widen them.
+    this.lookahead = Math.max(1, Math.min(options.lookahead ?? DEFAULT_LOOKAHEAD, this.scope.maxConcurrency ?? Infinity));
+    this.filter = this.scope.filter;
+    this.hosts = new HostPolicy({
+      concurrency: Math.max(1, Math.min(options.hostConcurrency, this.scope.maxConcurrency ?? Infinity)),
+      delayMs: Math.max(0, options.hostDelayMs, this.scope.delayMs ?? 0),
+    });
     const robotsOpts = { userAgent: options.robotsUserAgent, maxCrawlDelayMs: options.maxCrawlDelayMs ?? DEFAULT_MAX_CRAWL_DELAY_MS };
     this.robots = new RobotsCache(async (origin) => {
       // robots.txt is read before any page of its origin and does not start the politeness clock:
@@ -363,20 +369,20 @@ class CrawlEngine {
     }
     // Discover: the start URL is fetched even when filtered out, for its links.
     const fetchUrl = cleanUrl(input.url);
-    const key = fetchUrl === null ? null : normalizeUrl(fetchUrl);
+    const key = fetchUrl === null ? null : this.scope.key(fetchUrl);
     if (fetchUrl === null || key === null) {
       this.addFailure(input.url, 'invalid_url', 'not a valid http(s) URL', false);
       this.startLinksQueued.resolve();
     } else {
       this.discover(key);
-      this.push({ key, fetchUrl, depth: 0, parentSeq: 0, index: 0, named: true, asPage: this.filter(fetchUrl), seq: 0 });
+      this.push({ key, fetchUrl, depth: 0, hops: 0, parentSeq: 0, index: 0, named: true, asPage: this.filter(fetchUrl), seq: 0 });
     }
-    this.startSitemapDiscovery();
+    if (this.scope.readSitemaps) this.startSitemapDiscovery();
   }
 
   private seedNamed(raw: string, index: number): void {
     const fetchUrl = cleanUrl(raw);
-    const key = fetchUrl === null ? null : normalizeUrl(fetchUrl);
+    const key = fetchUrl === null ? null : this.scope.key(fetchUrl);
     if (fetchUrl === null || key === null) {
       this.addFailure(raw, 'invalid_url', 'not a valid http(s) URL', false);
       return;
@@ -388,7 +394,7 @@ class CrawlEngine {
       this.addFailure(key, 'filtered', 'excluded by the crawl patterns', false);
       return;
     }
-    this.push({ key, fetchUrl, depth: 0, parentSeq: 0, index, named: true, asPage: true, seq: 0 });
+    this.push({ key, fetchUrl, depth: 0, hops: 0, parentSeq: 0, index, named: true, asPage: true, seq: 0 });
   }
 
   private push(c: Candidate): void {
@@ -412,22 +418,22 @@ class CrawlEngine {
   }
 
   /** Queue discovered links (or sitemap URLs) that may become pages. */
-  private enqueueLinks(urls: readonly string[], depth: number, parentSeq: number): void {
-    const site = this.input.url;
+  private enqueueLinks(urls: readonly string[], depth: number, parentSeq: number, hops: number): void {
+    if (!this.scope.withinDepth(hops)) return;
     urls.forEach((raw, index) => {
       const fetchUrl = cleanUrl(raw);
-      const key = fetchUrl === null ? null : normalizeUrl(fetchUrl);
+      const key = fetchUrl === null ? null : this.scope.key(fetchUrl);
       if (fetchUrl === null || key === null || this.states.has(key)) return;
       const skip = (why: keyof CrawlResult['skipped']) => {
         this.states.set(key, 'skipped');
         this.result.skipped[why]++;
       };
-      if (!sameSite(fetchUrl, site)) return skip('offsite');
+      if (!this.scope.inScope(fetchUrl)) return skip('offsite');
       if (hasNonHtmlExtension(fetchUrl)) return skip('nonHtml');
       this.discover(key);
       if (!this.filter(fetchUrl)) return skip('filtered');
       if (this.queue.length >= this.maxQueue) return skip('overLimit');
-      this.push({ key, fetchUrl, depth, parentSeq, index, named: false, asPage: true, seq: 0 });
+      this.push({ key, fetchUrl, depth, hops, parentSeq, index, named: false, asPage: true, seq: 0 });
     });
   }
 
@@ -454,7 +460,7 @@ class CrawlEngine {
       // Sitemap URLs rank after the start page's own links: navigation tells what the site considers important.
       await this.startLinksQueued.promise;
       if (this.signal.aborted) return;
-      this.enqueueLinks(found.urls, 1, SITEMAP_PARENT_SEQ);
+      this.enqueueLinks(found.urls, 1, SITEMAP_PARENT_SEQ, 0);
     })()
       .catch((err: unknown) => {
         if (!this.signal.aborted) this.ctx.logger.warn('sitemap discovery failed', { error: err instanceof Error ? err.message : String(err) });
@@ -553,12 +559,12 @@ class CrawlEngine {
     }
 
     // Where the page really is, after redirects.
-    const finalKey = normalizeUrl(page.url) ?? c.key;
+    const finalKey = this.scope.key(page.url) ?? c.key;
     let asPage = c.asPage;
     if (finalKey !== c.key) {
       // A URL the client named may redirect anywhere the address guard allows (http → https://www, a moved page);
       // a discovered link that leaves the site is not followed.
-      if (!c.named && !sameSite(page.url, c.fetchUrl)) {
+      if (!c.named && !this.scope.inScope(page.url)) {
         this.states.set(c.key, 'done');
         this.addFailure(c.key, 'offsite_redirect', `redirected to ${page.url}, which is on another site`, false);
         return;
@@ -593,7 +599,7 @@ class CrawlEngine {
     }
 
     if (this.mode === 'discover') {
-      this.enqueueLinks(content.links, c.depth + 1, c.seq);
+      if (this.scope.followLinks) this.enqueueLinks(content.links, c.depth + 1, c.seq, c.hops + 1);
       if (c.depth === 0) this.startLinksQueued.resolve();
     }
 
@@ -617,7 +623,7 @@ class CrawlEngine {
       }
     }
 
-    const canonical = content.canonicalUrl === null ? null : normalizeUrl(content.canonicalUrl);
+    const canonical = content.canonicalUrl === null ? null : this.scope.key(content.canonicalUrl);
     if (canonical !== null && canonical !== finalKey && sameSite(canonical, page.url) && !(isRoot(canonical) && !isRoot(finalKey))) {
       this.discover(canonical);
       const state = this.states.get(canonical);

@@ -35,10 +35,11 @@ import { chunkMarkdown } from '../chunk.js';
 import { classifyError } from '../errors.js';
 import { fetchPage } from '../fetchPage.js';
 import { chunkId, embeddingText, firstSentence } from '../knowledge.js';
-import { createUrlFilter, type UrlFilter } from './patterns.js';
+import type { UrlFilter } from './patterns.js';
+import { crawlScope, needsOneWorker, type CrawlScope } from './scope.js';
 import { loadRobots, parseRobots, type RobotsPolicy } from './robots.js';
 import { DEFAULT_SITEMAP_LIMITS, readSitemaps } from './sitemap.js';
-import { cleanUrl, hasNonHtmlExtension, hostOf, normalizeUrl, originOf, sameSite } from './urls.js';
+import { cleanUrl, hasNonHtmlExtension, hostOf, originOf, sameSite } from './urls.js';
 
 /** NOTIFY channel: page tasks were queued. */
 export const PAGES_CHANNEL = 'gleaner_pages';
@@ -74,6 +75,7 @@ interface Parent {
   input: JobInput;
   apiKeyId: string;
   filter: UrlFilter;
+  scope: CrawlScope;
 }
 
 interface Running {
@@ -93,7 +95,7 @@ class Skip {
 
 /** Whether a job's input is a crawl that discovers pages (not one page, not a list of URLs). */
 export function discoversPages(input: JobInput): boolean {
-  if (input.singlePage === true || (input.urls !== undefined && input.urls.length > 0)) return false;
+  if (input.singlePage === true || (input.urls !== undefined && input.urls.length > 0) || needsOneWorker(input)) return false;
   return input.maxPages !== undefined || (input.includePatterns?.length ?? 0) + (input.excludePatterns?.length ?? 0) > 0;
 }
 
@@ -209,7 +211,8 @@ export class PageTaskRunner {
     const [row] = await this.sql`select input, api_key_id from jobs where id = ${jobId}`;
     if (!row) throw new Error(`job ${jobId} is gone`);
     const input = row.input as JobInput;
-    const parent: Parent = { input, apiKeyId: row.api_key_id as string, filter: createUrlFilter(input.includePatterns, input.excludePatterns) };
+    const scope = crawlScope(input);
+    const parent: Parent = { input, apiKeyId: row.api_key_id as string, filter: scope.filter, scope };
     if (this.parents.size > 1000) this.parents.clear();
     this.parents.set(jobId, parent);
     return parent;
@@ -271,9 +274,9 @@ export class PageTaskRunner {
       if (err instanceof OutboundError && err.code === 'unsupported_content_type') throw new Skip('failed', 'not_html', err.message);
       throw err;
     }
-    const finalKey = normalizeUrl(page.url) ?? task.urlKey;
+    const finalKey = parent.scope.key(page.url) ?? task.urlKey;
     if (finalKey !== task.urlKey) {
-      if (!named && !sameSite(page.url, task.url)) throw new Skip('failed', 'offsite_redirect', `redirected to ${page.url}, which is on another site`);
+      if (!named && !parent.scope.inScope(page.url)) throw new Skip('failed', 'offsite_redirect', `redirected to ${page.url}, which is on another site`);
       const [other] = await this.sql`select 1 from crawl_pages where job_id = ${task.jobId} and url_key = ${finalKey}`;
       if (other) throw new Skip('skipped', 'duplicate', `redirected to ${finalKey}, a page of this crawl`);
     }
@@ -282,12 +285,12 @@ export class PageTaskRunner {
     const discovered: DiscoveredPage[] = [];
     const add = (raw: string, depth: number) => {
       const url = cleanUrl(raw);
-      const key = url === null ? null : normalizeUrl(url);
-      if (url === null || key === null || !sameSite(url, start) || hasNonHtmlExtension(url) || !parent.filter(url)) return;
+      const key = url === null ? null : parent.scope.key(url);
+      if (url === null || key === null || !parent.scope.inScope(url) || hasNonHtmlExtension(url) || !parent.filter(url)) return;
       discovered.push({ url, key, depth });
     };
-    for (const link of content.links) add(link, task.depth + 1);
-    if (named) for (const url of await this.sitemapUrls(start, policy, signal)) add(url, 1);
+    if (parent.scope.followLinks) for (const link of content.links) add(link, task.depth + 1);
+    if (named && parent.scope.readSitemaps) for (const url of await this.sitemapUrls(start, policy, signal)) add(url, 1);
 
     if (!parent.filter(page.url)) throw new Skip('skipped', 'filtered', `${finalKey} is excluded by the crawl patterns`, discovered);
     if (!content.text.trim()) return { outcome: { state: 'failed', error: { code: 'empty_content', message: `no text content found at ${page.url}` } }, discovered };

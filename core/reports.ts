@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Db } from './platform/db.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from './platform/duration.js';
 
 export const REPORTS_DIR = fileURLToPath(new URL('../sql/reports/', import.meta.url));
 

@@ -5,15 +5,27 @@ import { WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, bossDb, type Boss } from './queue.js';
 
 export type DeliveryOutcome = 'delivered' | 'retrying' | 'failed';
 
-export interface WebhookTask {
+/** A job's final state: its callbackUrl's delivery, and the fan-out to its other destinations (worker/webhooks.ts). */
+export interface JobWebhookTask {
   jobId: string;
   /** The job_events row of the final state this delivery announces. */
   eventId: string;
   attempt: number;
 }
 
+/** A message to any URL (core/webhookMessages.ts), carrying its key for the per-key cap. */
+export interface MessageTask {
+  messageId: string;
+  apiKeyId: string;
+  attempt: number;
+}
+
+export type WebhookTask = JobWebhookTask | MessageTask;
+
+export const isMessageTask = (t: WebhookTask): t is MessageTask => 'messageId' in t;
+
 export interface DeliveryAttempt {
-  jobId: string;
+  jobId: string | null;
   event: string;
   webhookId: string;
   attempt: number;
@@ -28,7 +40,22 @@ export interface DeliveryAttempt {
 
 /** Only these final states are announced to a callbackUrl. */
 export const announcesWebhook = (job: Pick<Job, 'status' | 'callbackUrl'>): boolean =>
-  job.callbackUrl !== null && (job.status === 'completed' || job.status === 'failed');
+  job.callbackUrl !== null && isAnnouncedState(job);
+
+/** The final states announced at all (to a callbackUrl, a subscription or a Firecrawl webhook). */
+export const isAnnouncedState = (job: Pick<Job, 'status'>): boolean => job.status === 'completed' || job.status === 'failed';
+
+/**
+ * The ids of these jobs (just moved to a final state, in the caller's
+ * transaction) that have anyone to tell: see job_announces_webhooks (migration 015).
+ */
+export async function jobsToAnnounce(db: Db, jobs: Pick<Job, 'id' | 'status' | 'apiKeyId' | 'callbackUrl' | 'input'>[]): Promise<Set<string>> {
+  const final = jobs.filter(isAnnouncedState);
+  if (final.length === 0) return new Set();
+  if (final.every((j) => j.callbackUrl !== null)) return new Set(final.map((j) => j.id));
+  const rows = await db`select id from jobs where id = any(${final.map((j) => j.id)}::text[]) and job_announces_webhooks(api_key_id, callback_url, input)`;
+  return new Set(rows.map((r) => r.id as string));
+}
 
 /** The job's latest final event, the only one a delivery may still announce; null if it has none. */
 export async function latestFinalEventId(db: Db, job: Pick<Job, 'id' | 'status'>): Promise<string | null> {
@@ -44,15 +71,15 @@ export const webhookEventFor = (job: Pick<Job, 'status'>) => `job.${job.status}`
 export async function enqueueWebhooks(tx: Db, boss: Boss, tasks: WebhookTask[], startAfterSeconds = 0): Promise<void> {
   for (const task of tasks) {
     const id = await boss.send(WEBHOOK_QUEUE, task, { db: bossDb(tx), startAfter: startAfterSeconds });
-    if (!id) throw new Error(`queue refused webhook for ${task.jobId}`);
+    if (!id) throw new Error(`queue refused webhook for ${isMessageTask(task) ? task.messageId : task.jobId}`);
   }
   if (tasks.length > 0 && startAfterSeconds === 0) await tx`select pg_notify(${WEBHOOKS_CHANNEL}, '')`;
 }
 
-export async function recordAttempt(tx: Db, a: Omit<DeliveryAttempt, 'createdAt'>): Promise<void> {
+export async function recordAttempt(tx: Db, a: Omit<DeliveryAttempt, 'createdAt'> & { messageId?: string }): Promise<void> {
   await tx`
-    insert into webhook_deliveries (job_id, event, webhook_id, attempt, url, status_code, duration_ms, error, outcome, next_attempt_at)
-    values (${a.jobId}, ${a.event}, ${a.webhookId}, ${a.attempt}, ${a.url}, ${a.statusCode}, ${a.durationMs}, ${a.error}, ${a.outcome}, ${a.nextAttemptAt})`;
+    insert into webhook_deliveries (job_id, message_id, event, webhook_id, attempt, url, status_code, duration_ms, error, outcome, next_attempt_at)
+    values (${a.jobId}, ${a.messageId ?? null}, ${a.event}, ${a.webhookId}, ${a.attempt}, ${a.url}, ${a.statusCode}, ${a.durationMs}, ${a.error}, ${a.outcome}, ${a.nextAttemptAt})`;
 }
 
 export async function listDeliveries(db: Db, jobId: string): Promise<DeliveryAttempt[]> {
@@ -105,7 +132,7 @@ const REDELIVER_LOCK = 0x77686b72; // "whkr"
 export interface WebhookEntry {
   id: string;
   data: WebhookTask;
-  /** The key whose job this delivery announces ('' when the job is gone). */
+  /** The key whose job or message this delivery announces ('' when the job is gone). */
   apiKeyId: string;
   retryCount: number;
   /** started_on as the database's text, exact to the microsecond (a Date would round it to ms). */
@@ -128,10 +155,10 @@ export async function claimWebhookEntries(db: Db, opts: { limit: number; perKey:
   const window = Math.min(1000, opts.limit * opts.perKey);
   const rows = await db`
     with candidates as (
-      select q.id, q.start_after, coalesce(j.api_key_id, '') as key
+      select q.id, q.start_after, coalesce(q.data->>'apiKeyId', j.api_key_id, '') as key
       from pgboss.job q left join jobs j on j.id = q.data->>'jobId'
       where q.name = ${WEBHOOK_QUEUE} and q.state < 'active' and q.start_after < now()
-        and coalesce(j.api_key_id, '') <> all(${capped}::text[])
+        and coalesce(q.data->>'apiKeyId', j.api_key_id, '') <> all(${capped}::text[])
       order by q.start_after
       limit ${window}
       for update of q skip locked

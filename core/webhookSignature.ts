@@ -11,3 +11,8 @@ export function signatureFor(secret: string, id: string, timestamp: number, body
 export function signatureHeader(secrets: string[], id: string, timestamp: number, body: string): string {
   return secrets.map((s) => signatureFor(s, id, timestamp, body)).join(' ');
 }
+
+/** Firecrawl's X-Firecrawl-Signature: "sha256=" and the hex HMAC-SHA256 of the body, keyed with the secret as written. */
+export function firecrawlSignature(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}

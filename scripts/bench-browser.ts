@@ -12,7 +12,7 @@ import { fetchPageSource } from '../core/browser/pageSource.js';
 import { loadConfig } from '../core/platform/config.js';
 import { createLogger } from '../core/platform/logger.js';
 import { createOutboundClient, outboundOptions } from '../core/outbound/index.js';
-import { fetchHtmlPage } from '../core/scrape.js';
+import { fetchHtmlPage } from '../core/page/scrape.js';
 
 const PAGES = Number(process.argv[2] ?? 40);
 const SHELL = '<!doctype html><html><head><title>Loading</title><script type="module" src="/app.js"></script></head><body><div id="root"></div></body></html>';

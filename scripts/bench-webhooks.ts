@@ -9,7 +9,7 @@ import { connect } from '../core/platform/db.js';
 import { createSilentLogger } from '../core/platform/logger.js';
 import { startQueue } from '../core/queue.js';
 import type { Runtime } from '../core/platform/runtime.js';
-import { openKnowledge } from '../core/knowledge.js';
+import { openKnowledge } from '../core/modelAndIndex.js';
 import { createOutboundClient, outboundOptions } from '../core/outbound/index.js';
 import { singlePagePipeline } from '../worker/pipeline/singlePage.js';
 import { startWorker } from '../worker/worker.js';

@@ -12,7 +12,7 @@ import { chromium } from 'playwright-core';
 import { loadConfig } from '../core/platform/config.js';
 import { createSilentLogger } from '../core/platform/logger.js';
 import { startQueue } from '../core/queue.js';
-import { openKnowledge } from '../core/knowledge.js';
+import { openKnowledge } from '../core/modelAndIndex.js';
 import { createOutboundClient, outboundOptions } from '../core/outbound/index.js';
 import { createApp } from '../server/app.js';
 import { seedDemoData } from '../spec/helpers/dashboardData.js';

@@ -18,11 +18,11 @@ import { crawlPagesRouter } from './routes/crawlPages.js';
 import { webhooksRouter } from './routes/webhooks.js';
 import { scrapeRouter } from './routes/scrape.js';
 import { searchRouter } from './routes/search.js';
-import type { Knowledge } from '../core/knowledge.js';
+import type { Knowledge } from '../core/modelAndIndex.js';
 import { outboundOptions, type OutboundClient } from '../core/outbound/index.js';
 import { createBrowserService, setSharedBrowser, type BrowserService } from '../core/browser/index.js';
 import { ExtractPool } from '../core/extractPool.js';
-import type { Extractor } from '../core/scrape.js';
+import type { Extractor } from '../core/page/scrape.js';
 import { SyncLimit } from './syncLimit.js';
 import { firecrawlRouter } from './firecrawl/index.js';
 import { secretBox } from '../core/secretBox.js';
@@ -48,8 +48,8 @@ function poolExtractor(): Extractor {
   return (html, baseUrl) => pool.extract(html, baseUrl);
 }
 
-/** The process's browser service, from this app's config; takeScreenshot (core/browser) uses the same one. */
-function appBrowser(config: Config, logger: Logger): BrowserService {
+/** The process's browser service, from this app's config; takeScreenshot (core/browser) uses the same one. Whoever starts a listening app closes it (a launched Chromium is a child process). */
+export function appBrowser(config: Config, logger: Logger): BrowserService {
   const browser = createBrowserService({ browser: config.browser, outbound: outboundOptions(config), logger });
   setSharedBrowser(browser);
   return browser;
@@ -110,7 +110,7 @@ export function createApp({ config, sql, boss, logger, knowledge, client, extrac
       screenshot: takeScreenshot,
     }),
   );
-  app.use(webhooksRouter({ sql, boss, secretGraceMs: config.webhooks.secretGraceMs, secrets: secretBox(config.webhooks.secretsKey) }));
+  app.use(webhooksRouter({ sql, boss, secretGraceMs: config.webhooks.secretGraceMs, secrets: secretBox(config.webhooks.secretsKey), allowPrivateNetworks: config.allowPrivateNetworks }));
 
   app.use((req, _res) => {
     throw new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`);

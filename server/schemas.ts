@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { JOB_STATUSES } from '../core/jobs/index.js';
 import { checkUrlSyntax } from '../core/outbound/ssrf.js';
-import { CATEGORIES } from '../core/categories.js';
+import { CATEGORIES } from '../core/page/categories.js';
 
 export const MAX_URL_LENGTH = 2048;
 

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { createInitialKeyIfNone } from '../core/apiKeys.js';
 import type { Runtime } from '../core/platform/runtime.js';
 import { createOutboundClient, outboundOptions } from '../core/outbound/index.js';
-import { createApp } from './app.js';
+import { appBrowser, createApp } from './app.js';
 
 /** Listen; on a first start with no keys, create one and print it once to stderr (never to the log). */
 export async function startServer(runtime: Runtime): Promise<{ server: Server; port: number; stop(): Promise<void> }> {
@@ -14,7 +14,8 @@ export async function startServer(runtime: Runtime): Promise<{ server: Server; p
   // Load the model and open the index now: a missing model fails start-up, not the first search.
   await runtime.knowledge.index();
   const client = createOutboundClient(outboundOptions(config));
-  const app = createApp({ config, sql: runtime.sql, boss: runtime.boss, logger, knowledge: runtime.knowledge, client });
+  const browser = appBrowser(config, logger);
+  const app = createApp({ config, sql: runtime.sql, boss: runtime.boss, logger, knowledge: runtime.knowledge, client, browser });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s))); // Express 5 passes a listen error to the callback
     s.once('error', reject);
@@ -37,6 +38,7 @@ export async function startServer(runtime: Runtime): Promise<{ server: Server; p
         server.closeIdleConnections();
       });
       clearInterval(sweep);
+      await browser.close();
       await client.close();
     },
   };

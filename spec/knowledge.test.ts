@@ -1,9 +1,9 @@
-// The process's model and index (core/knowledge.ts): loaded once, shared, and
+// The process's model and index (core/modelAndIndex.ts): loaded once, shared, and
 // loaded again when the model's thread has died.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { coreOf } from '../core/embeddings/load.js';
-import { openKnowledge } from '../core/knowledge.js';
+import { openKnowledge } from '../core/modelAndIndex.js';
 import { createSilentLogger } from '../core/platform/logger.js';
 import { onCleanup } from './helpers/cleanup.js';
 import { testConfig } from './helpers/config.js';

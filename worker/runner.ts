@@ -8,7 +8,7 @@ import { AttemptOverError, claimNextJobs, CompletionBatcher, failAttempt, heartb
 import type { Logger } from '../core/platform/logger.js';
 import { metrics } from '../core/platform/metrics.js';
 import { EXTRACT_QUEUE, JOBS_CHANNEL, type Boss } from '../core/queue.js';
-import { isDataError } from '../core/sqlErrors.js';
+import { isDataError } from '../core/platform/sqlErrors.js';
 import { ClaimLoop } from './claimLoop.js';
 import { classifyError, PipelineError } from './pipeline/errors.js';
 import type { Pipeline } from './pipeline/types.js';

@@ -1,31 +1,39 @@
-// Delivers job.completed / job.failed callbacks: signed per Standard Webhooks,
+// Delivers job.completed / job.failed callbacks and messages to any URL
+// (account subscriptions, Firecrawl webhooks): signed per Standard Webhooks,
 // retried on a schedule, every attempt recorded. The next attempt is queued in
 // the same transaction that records this one, so a crash between attempts
 // resumes the schedule; a crash during an attempt leaves the queue entry
 // active until it expires and pg-boss hands it out again (at-least-once; the
 // webhook-id lets receivers de-duplicate).
 import { signingSecrets } from '../core/apiKeys.js';
-import { clientMessage, logDetail } from '../core/clientMessage.js';
+import { clientMessage, logDetail } from '../core/outbound/clientMessage.js';
 import type { Sql } from '../core/platform/db.js';
-import type { SecretBox } from '../core/secretBox.js';
+import { plainBox, type SecretBox } from '../core/secretBox.js';
 import { getJob, type Job } from '../core/jobs/index.js';
 import type { Logger } from '../core/platform/logger.js';
 import { metrics } from '../core/platform/metrics.js';
 import { OutboundError, type OutboundClient } from '../core/outbound/index.js';
 import { WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, type Boss } from '../core/queue.js';
 import {
-  announcesWebhook,
   claimWebhookEntries,
   enqueueWebhooks,
   finishWebhookEntry,
+  isAnnouncedState,
+  isMessageTask,
   latestFinalEventId,
   recordAttempt,
   webhookEventFor,
   webhookIdFor,
   type DeliveryOutcome,
+  type JobWebhookTask,
+  type MessageTask,
   type WebhookEntry,
+  type WebhookTask,
 } from '../core/webhookDeliveries.js';
-import { signatureHeader } from '../core/webhookSignature.js';
+import { fanOutFinalEvent } from '../core/webhookEvents.js';
+import { getMessage } from '../core/webhookMessages.js';
+import { firecrawlSignature, signatureHeader } from '../core/webhookSignature.js';
+import { subscriptionToken } from '../core/webhookSubscriptions.js';
 import { ClaimLoop } from './claimLoop.js';
 
 export interface WebhookSenderOptions {
@@ -133,18 +141,68 @@ export class WebhookSender {
 
   private async deliver(entry: WebhookEntry): Promise<void> {
     const task = entry.data;
+    if (isMessageTask(task)) await this.deliverMessage(entry, task);
+    else await this.deliverJobEvent(entry, task);
+  }
+
+  private get box(): SecretBox {
+    return this.options.secrets ?? plainBox;
+  }
+
+  /**
+   * A job's final state: on its first attempt, fanned out to the key's
+   * subscriptions and the job's Firecrawl webhook (each a message of its own,
+   * written once whatever runs this again), then sent to its callbackUrl.
+   */
+  private async deliverJobEvent(entry: WebhookEntry, task: JobWebhookTask): Promise<void> {
     const logger = this.logger.child({ jobId: task.jobId });
     const job = await getJob(this.sql, { jobId: task.jobId });
-    if (!job || !announcesWebhook(job) || (await latestFinalEventId(this.sql, job)) !== task.eventId) {
+    if (!job || !isAnnouncedState(job) || (await latestFinalEventId(this.sql, job)) !== task.eventId) {
       // The job was retried since (its new final state brings its own delivery, under its own id) or is gone.
       await finishWebhookEntry(this.sql, entry);
       logger.info('webhook dropped: the job no longer has this final state', { eventId: task.eventId });
       return;
     }
+    if (task.attempt === 1) {
+      const queued = await this.sql.begin((tx) => fanOutFinalEvent(tx, this.boss, this.box, job, task.eventId));
+      if (queued > 0) logger.info('webhook events queued', { eventId: task.eventId, messages: queued });
+    }
+    if (!job.callbackUrl) {
+      await finishWebhookEntry(this.sql, entry);
+      return;
+    }
     const webhookId = webhookIdFor(job.id, task.eventId);
-    const event = webhookEventFor(job);
-    const result = await this.attempt(job, webhookId, task.attempt);
+    const body = JSON.stringify(webhookPayload(job));
+    const result = await this.attempt({ url: job.callbackUrl, body, webhookId, apiKeyId: job.apiKeyId, headers: { 'x-knowledgesdk-dedup-key': webhookId } }, task.attempt, { jobId: job.id });
+    await this.settle(entry, task, result, { jobId: job.id, event: webhookEventFor(job), webhookId, url: job.callbackUrl }, logger);
+  }
 
+  /** A message to any URL: its stored body, the client's headers, and the signatures its source calls for. */
+  private async deliverMessage(entry: WebhookEntry, task: MessageTask): Promise<void> {
+    const logger = this.logger.child({ webhookId: task.messageId });
+    const message = await getMessage(this.sql, this.box, task.messageId);
+    if (!message) {
+      // Its subscription or job was deleted since.
+      await finishWebhookEntry(this.sql, entry);
+      logger.info('webhook dropped: its message is gone');
+      return;
+    }
+    const headers: Record<string, string> = {};
+    if (message.source === 'account') {
+      const token = message.subscriptionId ? await subscriptionToken(this.sql, this.box, message.subscriptionId) : null;
+      if (token) headers['x-knowledgesdk-webhook-token'] = token;
+      headers['x-knowledgesdk-dedup-key'] = message.id;
+    }
+    const result = await this.attempt(
+      { url: message.url, body: message.body, webhookId: message.id, apiKeyId: message.apiKeyId, headers, clientHeaders: message.headers, firecrawl: message.source === 'firecrawl' },
+      task.attempt,
+      { webhookId: message.id },
+    );
+    await this.settle(entry, task, result, { jobId: message.jobId, messageId: message.id, event: message.event, webhookId: message.id, url: message.url }, logger);
+  }
+
+  /** Record the attempt and queue the next one, fenced on the activation this sender took. */
+  private async settle(entry: WebhookEntry, task: WebhookTask, result: AttemptResult, what: { jobId: string | null; messageId?: string; event: string; webhookId: string; url: string }, logger: Logger): Promise<void> {
     const recorded = await this.sql.begin(async (tx) => {
       // Only the activation that took the entry may record and schedule: if it
       // expired meanwhile (this sender stalled), it was handed to another
@@ -152,11 +210,8 @@ export class WebhookSender {
       // fork the retry chain.
       if (!(await finishWebhookEntry(tx, entry))) return false;
       await recordAttempt(tx, {
-        jobId: job.id,
-        event,
-        webhookId,
+        ...what,
         attempt: task.attempt,
-        url: job.callbackUrl!,
         statusCode: result.statusCode,
         durationMs: result.durationMs,
         error: result.error,
@@ -169,32 +224,38 @@ export class WebhookSender {
       return true;
     });
     if (!recorded) {
-      logger.warn('webhook attempt not recorded: its queue entry expired and was handed to another sender', { webhookId, attempt: task.attempt });
+      logger.warn('webhook attempt not recorded: its queue entry expired and was handed to another sender', { webhookId: what.webhookId, attempt: task.attempt });
       return;
     }
 
     metrics.webhooks.inc({ outcome: result.outcome });
-    const fields = { webhookId, event, attempt: task.attempt, statusCode: result.statusCode, ms: result.durationMs };
+    const fields = { webhookId: what.webhookId, event: what.event, attempt: task.attempt, statusCode: result.statusCode, ms: result.durationMs };
     if (result.outcome === 'delivered') logger.info('webhook delivered', fields);
     else if (result.outcome === 'retrying') logger.warn('webhook attempt failed, will retry', { ...fields, error: result.error, retryInMs: result.retryInMs });
     else logger.warn('webhook delivery failed for good', { ...fields, error: result.error });
   }
 
-  private async attempt(job: Job, webhookId: string, attempt: number): Promise<AttemptResult> {
-    const body = JSON.stringify(webhookPayload(job));
-    const timestamp = Math.floor(Date.now() / 1000);
-    const secrets = await signingSecrets(this.sql, job.apiKeyId, this.options.secrets);
-    const headers = {
-      'content-type': 'application/json',
-      'user-agent': this.options.userAgent,
-      'webhook-id': webhookId,
-      'webhook-timestamp': String(timestamp),
-      'webhook-signature': signatureHeader(secrets, webhookId, timestamp, body),
-      'x-knowledgesdk-dedup-key': webhookId,
-    };
+  private async attempt(
+    req: { url: string; body: string; webhookId: string; apiKeyId: string; headers: Record<string, string>; clientHeaders?: Record<string, string>; firecrawl?: boolean },
+    attempt: number,
+    logContext: Record<string, string>,
+  ): Promise<AttemptResult> {
     const retryIn = (retryAfterMs: number | null) => retryDelayMs(this.options.retryScheduleMs, attempt, retryAfterMs, this.options.random);
     try {
-      const res = await this.client.post(job.callbackUrl!, body, { headers, timeoutMs: this.options.timeoutMs, maxResponseBytes: this.options.maxResponseBytes ?? 4096 });
+      const timestamp = Math.floor(Date.now() / 1000);
+      const secrets = await signingSecrets(this.sql, req.apiKeyId, this.options.secrets);
+      const headers = {
+        // The client's own first: Gleaner's signature and framing headers cannot be overridden.
+        ...req.clientHeaders,
+        ...req.headers,
+        'content-type': 'application/json',
+        'user-agent': this.options.userAgent,
+        'webhook-id': req.webhookId,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signatureHeader(secrets, req.webhookId, timestamp, req.body),
+        ...(req.firecrawl ? { 'x-firecrawl-signature': firecrawlSignature(secrets[0]!, req.body) } : {}),
+      };
+      const res = await this.client.post(req.url, req.body, { headers, timeoutMs: this.options.timeoutMs, maxResponseBytes: this.options.maxResponseBytes ?? 4096 });
       const base = { statusCode: res.status, durationMs: Math.round(res.durationMs) };
       if (res.status >= 200 && res.status < 300) return { ...base, error: null, outcome: 'delivered', retryInMs: null };
       if (res.status === 410) return { ...base, error: 'receiver answered 410 Gone: no further attempts', outcome: 'failed', retryInMs: null };
@@ -207,7 +268,7 @@ export class WebhookSender {
       // A refused address will not become acceptable by waiting.
       if (err instanceof OutboundError && (err.code === 'blocked_address' || err.code === 'invalid_url' || err.code === 'unsupported_protocol')) {
         const detail = logDetail(err); // the resolved address is the log's, never the delivery record's
-        if (detail) this.logger.warn('webhook destination refused', { jobId: job.id, detail });
+        if (detail) this.logger.warn('webhook destination refused', { ...logContext, detail });
         return { statusCode: null, durationMs: null, error: clientMessage(err), outcome: 'failed', retryInMs: null };
       }
       const next = retryIn(null);

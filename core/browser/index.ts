@@ -6,7 +6,7 @@ import { loadConfig } from '../platform/config.js';
 import { createLogger, type Logger } from '../platform/logger.js';
 import { outboundOptions } from '../outbound/index.js';
 import type { OutboundOptions } from '../outbound/client.js';
-import { PipelineError } from '../pipelineError.js';
+import { PipelineError } from '../page/errors.js';
 import { BrowserPool, resolveBrowserSource, type BrowserSource } from './pool.js';
 import { renderPage, type RenderLimits, type RenderOptions, type RenderedPage, type Screenshot } from './render.js';
 import { createRequestGuard } from './requestGuard.js';

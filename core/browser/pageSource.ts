@@ -5,7 +5,7 @@
 // static page with a warning and always fails `browser_unavailable`.
 import type { Logger } from '../platform/logger.js';
 import type { OutboundClient } from '../outbound/index.js';
-import { fetchHtmlPage, type FetchedPage } from '../scrape.js';
+import { fetchHtmlPage, type FetchedPage } from '../page/scrape.js';
 import { looksLikeAppShell } from './appShell.js';
 import { browserUnavailable, type BrowserService } from './index.js';
 

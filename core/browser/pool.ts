@@ -6,7 +6,7 @@
 import { accessSync, constants } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Logger } from '../platform/logger.js';
-import { PipelineError } from '../pipelineError.js';
+import { PipelineError } from '../page/errors.js';
 import type { PageGuard, RequestGuard } from './requestGuard.js';
 
 /** Flags that work in containers and keep the browser from calling home. */

@@ -3,9 +3,9 @@
 // content), then read the DOM and optionally take a screenshot. Every step
 // runs under the page's time limit.
 import type { Page } from 'playwright-core';
-import type { FetchedPage } from '../scrape.js';
+import type { FetchedPage } from '../page/scrape.js';
 import { OutboundError } from '../outbound/errors.js';
-import { PipelineError } from '../pipelineError.js';
+import { PipelineError } from '../page/errors.js';
 import { PageTimeoutError, type BrowserPool } from './pool.js';
 import type { GuardStats } from './requestGuard.js';
 

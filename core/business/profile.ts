@@ -5,10 +5,10 @@
 // value proposition, selling points and pain points. The shape is
 // KnowledgeSDK's BusinessProfile; confidenceScore comes from the classifiers'
 // margins (the softmax weight of each winning label, averaged).
-import { dot } from '../categories.js';
+import { dot } from '../page/categories.js';
 import type { Embedder } from '../embeddings/types.js';
 import type { ExtractedPage } from '../extraction/index.js';
-import { jsonLdFromHtml, jsonLdTypes, type JsonLdNode } from '../pageEvidence.js';
+import { jsonLdFromHtml, jsonLdTypes, type JsonLdNode } from '../page/evidence.js';
 import { BUSINESS_TYPES, INDUSTRY_SECTORS, SENTENCE_PROMPTS, TARGET_AUDIENCES } from './taxonomies.js';
 
 export interface BusinessProfile {

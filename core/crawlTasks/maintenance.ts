@@ -3,7 +3,7 @@
 // another worker (or failed once its attempts are spent); a crawl none of
 // whose tasks moved for STALE_AFTER is closed, however long it has run.
 import type { Sql } from '../platform/db.js';
-import { jsonb } from '../jsonb.js';
+import { jsonb } from '../platform/jsonb.js';
 import { closeIfFinished, type CrawlProgress, type OnCrawlClosed } from './tasks.js';
 
 export interface RescueResult {

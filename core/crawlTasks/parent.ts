@@ -3,7 +3,7 @@
 // then on the tasks carry the work), and it completes, its event and webhook
 // included, in the transaction that ends its last open task.
 import type { Db, Sql } from '../platform/db.js';
-import { jsonb } from '../jsonb.js';
+import { jsonb } from '../platform/jsonb.js';
 import { holdAttempt } from '../jobs/attemptFence.js';
 import { completeJobs } from '../jobs/completions.js';
 import { enqueueFinalWebhooks, finishQueueEntry, moveOne } from '../jobs/move.js';
@@ -60,7 +60,7 @@ export async function crawlResult(db: Db, c: CrawlProgress, inlineItems: number)
     select url, final_url, title, description, content, category, chunks from crawl_pages
     where job_id = ${c.jobId} and state = 'done' order by event_id limit ${inlineItems}`;
   const failed = await db`
-    select url, error from crawl_pages where job_id = ${c.jobId} and state = 'failed' order by event_id limit ${MAX_REPORTED_FAILURES}`;
+    select url_key as url, error from crawl_pages where job_id = ${c.jobId} and state = 'failed' order by event_id limit ${MAX_REPORTED_FAILURES}`;
   const source = (r: Record<string, unknown>) => (r.final_url as string | null) ?? (r.url as string);
   return {
     knowledgeItems: items.map((r) => ({ title: r.title, description: r.description, content: r.content, category: r.category, source: source(r) })),
@@ -84,18 +84,21 @@ export async function crawlResult(db: Db, c: CrawlProgress, inlineItems: number)
  * the webhook is queued with it. A parent no longer processing (cancelled,
  * reaped) is left as it is.
  */
-export function completeCrawlParent(boss: Boss, opts: { inlineItems: number; resultMaxBytes?: number }): OnCrawlClosed {
+export function completeCrawlParent(
+  boss: Boss,
+  opts: { inlineItems: number; resultMaxBytes?: number; /** More of the result, read in the closing transaction (the worker's: business, sitemapUrls). */ extend?: (tx: Db, c: CrawlProgress) => Promise<Record<string, unknown>> },
+): OnCrawlClosed {
   return async (tx, c) => {
     const [job] = await tx`select status, attempts, worker_id, queue_job_id from jobs where id = ${c.jobId} for update`;
     if (!job || job.status !== 'processing') return;
     const progress = crawlProgressView(c);
     if (c.pagesDone > 0) {
-      const result = await crawlResult(tx, c, opts.inlineItems);
+      const result = { ...(await crawlResult(tx, c, opts.inlineItems)), ...(opts.extend ? await opts.extend(tx, c) : {}) };
       const item = { jobId: c.jobId, attempt: job.attempts as number, workerId: (job.worker_id as string | null) ?? 'crawl', queueJobId: job.queue_job_id as string, result, progress };
       await completeJobs(tx as unknown as Sql, [item], opts.resultMaxBytes === undefined ? {} : { resultMaxBytes: opts.resultMaxBytes });
       return;
     }
-    const failures = await tx`select url, error from crawl_pages where job_id = ${c.jobId} and state = 'failed' order by event_id limit ${MAX_REPORTED_FAILURES}`;
+    const failures = await tx`select url_key as url, error from crawl_pages where job_id = ${c.jobId} and state = 'failed' order by event_id limit ${MAX_REPORTED_FAILURES}`;
     const reasons = new Map<string, number>();
     for (const f of failures) {
       const code = String((f.error as { code?: string } | null)?.code ?? 'failed');

@@ -10,7 +10,7 @@
 // Every move of a running task is guarded by the attempt its worker claimed,
 // so a worker that lost its task (rescued, cancelled) changes nothing.
 import type { Db, Sql } from '../platform/db.js';
-import { jsonb, wellFormedText } from '../jsonb.js';
+import { jsonb, wellFormedText } from '../platform/jsonb.js';
 
 export type PageTaskState = 'queued' | 'running' | 'done' | 'failed' | 'skipped' | 'cancelled';
 export const PAGE_TASK_STATES: readonly PageTaskState[] = ['queued', 'running', 'done', 'failed', 'skipped', 'cancelled'];

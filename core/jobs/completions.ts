@@ -1,13 +1,13 @@
 // processing → completed for any number of jobs in one statement (one round
 // trip, one commit): the moves, their events, their queue entries and the
-// webhook entries of jobs with a callback. A worker's completions that arrive
+// webhook entries of jobs with anyone to tell (migration 015). A worker's completions that arrive
 // while one statement is in flight go together in the next (CompletionBatcher),
 // so under load a commit is shared by many jobs and idle costs no delay.
 import type { Sql } from '../platform/db.js';
-import { wellFormedJson } from '../jsonb.js';
+import { wellFormedJson } from '../platform/jsonb.js';
 import type { Logger } from '../platform/logger.js';
 import { EXTRACT_QUEUE, WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, insertQueueEntries, wakeWorkers } from '../queue.js';
-import { isDataError } from '../sqlErrors.js';
+import { isDataError } from '../platform/sqlErrors.js';
 import { toJob, type Job } from './model.js';
 import { refused } from './move.js';
 import { capResult } from './resultCap.js';
@@ -76,10 +76,10 @@ export async function completeJobs(
         sql,
         WEBHOOK_QUEUE,
         sql`(select gen_random_uuid() as id, jsonb_build_object('jobId', m.id, 'eventId', e.id::text, 'attempt', 1) as data, now() as start_after
-             from moved m join event e on e.job_id = m.id where m.callback_url is not null)`,
+             from moved m join event e on e.job_id = m.id where job_announces_webhooks(m.api_key_id, m.callback_url, m.input))`,
       )}
     )
-    select ${opts.full ? sql`moved.*` : sql`moved.id`}, moved.callback_url is not null as announced from moved
+    select ${opts.full ? sql`moved.*` : sql`moved.id`}, job_announces_webhooks(moved.api_key_id, moved.callback_url, moved.input) as announced from moved
     union all
     select ${opts.full ? sql`j.*` : sql`j.id`}, false from jobs j join previous p on p.id = j.id join input i on i.id = p.id
     where p.status = 'completed' and p.attempts = i.attempt and p.worker_id = i.worker_id`;

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Sql } from '../platform/db.js';
 import { newJobId } from '../ids.js';
-import { jsonb, wellFormedJson } from '../jsonb.js';
+import { jsonb, wellFormedJson } from '../platform/jsonb.js';
 import { JOBS_CHANNEL, insertJobEntries, wakeWorkers, type Boss } from '../queue.js';
-import { isDataError } from '../sqlErrors.js';
+import { isDataError } from '../platform/sqlErrors.js';
 import { IdempotencyConflictError, TooManyJobsInFlightError, toJob, type Job, type JobInput } from './model.js';
 
 /**

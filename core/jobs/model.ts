@@ -31,6 +31,15 @@ export interface JobInput {
   scope?: CrawlScopeInput;
   /** KnowledgeSDK's /v1/business routes: the result's `business` carries the full business profile. */
   profile?: boolean;
+  /** Firecrawl's `webhook` (server/firecrawl/webhook.ts): its events are sent through the webhook queue (core/webhookEvents.ts). */
+  webhook?: {
+    url: string;
+    type: 'crawl' | 'batch_scrape';
+    /** The client's headers as JSON, sealed under SECRETS_KEY (bound to the job's key) when set. */
+    headers?: string;
+    metadata?: Record<string, unknown>;
+    events?: string[];
+  };
 }
 
 export interface CrawlScopeInput {

@@ -4,10 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
 import type { Db } from '../platform/db.js';
-import { jsonb } from '../jsonb.js';
+import { jsonb } from '../platform/jsonb.js';
 import type { Logger } from '../platform/logger.js';
 import { EXTRACT_QUEUE, JOBS_CHANNEL, completeQueueEntries, insertJobEntries, type Boss } from '../queue.js';
-import { announcesWebhook, enqueueWebhooks } from '../webhookDeliveries.js';
+import { enqueueWebhooks, jobsToAnnounce } from '../webhookDeliveries.js';
 import { TRANSITIONS, toJob, type Job, type JobStatus } from './model.js';
 
 type Fragment = postgres.PendingQuery<postgres.Row[]>;
@@ -92,8 +92,9 @@ export async function finishQueueEntry(tx: Db, _boss: Boss, queueJobIds: string 
   await completeQueueEntries(tx, EXTRACT_QUEUE, ids);
 }
 
-/** Jobs that reached completed or failed with a callback get their delivery queued in the same transaction. */
+/** Jobs that reached completed or failed with anyone to tell (a callback, a subscription, a Firecrawl webhook) get their delivery queued in the same transaction. */
 export async function enqueueFinalWebhooks(tx: Db, boss: Boss, moved: Moved[]): Promise<void> {
-  const tasks = moved.filter((m) => announcesWebhook(m.job)).map((m) => ({ jobId: m.job.id, eventId: m.eventId, attempt: 1 }));
+  const announced = await jobsToAnnounce(tx, moved.map((m) => m.job));
+  const tasks = moved.filter((m) => announced.has(m.job.id)).map((m) => ({ jobId: m.job.id, eventId: m.eventId, attempt: 1 }));
   await enqueueWebhooks(tx, boss, tasks);
 }

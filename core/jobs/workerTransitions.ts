@@ -2,7 +2,7 @@
 // attempt number the worker claimed, so a worker that lost its claim (the job
 // was reaped, rescued or cancelled meanwhile) changes nothing.
 import type { Db, Sql } from '../platform/db.js';
-import { jsonb } from '../jsonb.js';
+import { jsonb } from '../platform/jsonb.js';
 import type { Logger } from '../platform/logger.js';
 import { EXTRACT_QUEUE, claimableEntries, nextClaimCursor, settleQueueEntries, type Boss } from '../queue.js';
 import { toJob, type Job, type JobError, type JobStatus } from './model.js';

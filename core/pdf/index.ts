@@ -4,7 +4,7 @@
 // encrypted file fails `pdf_encrypted`, a broken one `pdf_invalid`, one with
 // more than MAX_PDF_PAGES pages `pdf_too_many_pages`.
 import { Worker } from 'node:worker_threads';
-import { PipelineError } from '../pipelineError.js';
+import { PipelineError } from '../page/errors.js';
 import { startThread } from '../threads.js';
 
 export const MAX_PDF_PAGES = 500;

@@ -1,7 +1,7 @@
 // The only place that reads process.env. Everything else receives a Config.
 import path from 'node:path';
 import { z } from 'zod';
-import { parseDuration } from '../duration.js';
+import { parseDuration } from './duration.js';
 import type { OutboundOptions } from '../outbound/client.js';
 import { parseSecretsKey } from '../secretBox.js';
 

@@ -4,7 +4,7 @@ import { encryptStoredSecrets } from '../apiKeys.js';
 import type { Config } from './config.js';
 import { openDatabase, type Database, type Sql } from './db.js';
 import type { Logger } from './logger.js';
-import { openKnowledge, type Knowledge } from '../knowledge.js';
+import { openKnowledge, type Knowledge } from '../modelAndIndex.js';
 import { migrate } from './migrations.js';
 import { startQueue, type Boss } from '../queue.js';
 import { secretBox } from '../secretBox.js';

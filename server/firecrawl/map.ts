@@ -1,7 +1,7 @@
 // Firecrawl's map: the URLs of a site, from its start page's links and its
 // sitemaps (robots.txt Sitemap: lines, else /sitemap.xml), all fetched through
 // the guarded client. No job: one page and a few sitemap files.
-import type { Extractor } from '../../core/scrape.js';
+import type { Extractor } from '../../core/page/scrape.js';
 import { decodeHtml } from '../../core/extraction/index.js';
 import type { OutboundClient } from '../../core/outbound/index.js';
 import { DEFAULT_SITEMAP_LIMITS, readSitemaps } from '../../worker/pipeline/crawl/sitemap.js';

@@ -1,11 +1,11 @@
 // Firecrawl's scrape: one page fetched through the guarded client (the
 // client's headers included) and rendered in the requested formats, as a
 // Firecrawl document. No job and no indexing, like POST /v1/scrape.
-import { clientMessage } from '../../core/clientMessage.js';
+import { clientMessage } from '../../core/outbound/clientMessage.js';
 import { decodeHtml } from '../../core/extraction/index.js';
 import type { BrowserService, Screenshot } from '../../core/browser/index.js';
 import { OutboundError, type FetchedResponse, type OutboundClient } from '../../core/outbound/index.js';
-import { PipelineError } from '../../core/pipelineError.js';
+import { PipelineError } from '../../core/page/errors.js';
 import type { SelectedDocument } from '../../core/extraction/selection.js';
 import type { DocumentSelector } from './documentPool.js';
 import { FirecrawlError } from './errors.js';

@@ -3,12 +3,11 @@
 import { Router } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
 import type { BrowserService } from '../../core/browser/index.js';
-import { clientMessage, logDetail } from '../../core/clientMessage.js';
+import { logDetail } from '../../core/outbound/clientMessage.js';
 import type { Logger } from '../../core/platform/logger.js';
-import { OutboundError, type OutboundClient } from '../../core/outbound/index.js';
-import { PageTooComplexError } from '../../core/extraction/index.js';
-import { PipelineError } from '../../core/pipelineError.js';
-import { scrapePage, type Extractor } from '../../core/scrape.js';
+import type { OutboundClient } from '../../core/outbound/index.js';
+import { classifyPageError } from '../../core/page/errors.js';
+import { scrapePage, type Extractor } from '../../core/page/scrape.js';
 import { HttpError } from '../errors.js';
 import { scrapeRequestSchema } from '../schemas.js';
 import type { SyncLimit } from '../syncLimit.js';
@@ -16,21 +15,21 @@ import { parseOr400 } from '../validation.js';
 
 // The page, not the request, is at fault: 502 for an upstream that failed,
 // 504 when it was too slow, 422 when it answered with something we can't use.
+// A destination refused by policy or unusable as a URL is the request's fault (400).
+const REFUSED_URL = new Set(['blocked_address', 'invalid_url', 'unsupported_protocol']);
+
 export function upstreamError(err: unknown): HttpError | null {
-  if (err instanceof OutboundError) {
-    if (err.code === 'blocked_address' || err.code === 'invalid_url' || err.code === 'unsupported_protocol') {
-      const message = clientMessage(err);
-      return new HttpError(400, 'validation_error', `invalid body: url: ${message}`, [{ field: 'url', message }]);
-    }
-    const details = { code: err.code === 'http_status' ? 'upstream_status' : err.code, url: err.url, ...(err.status === undefined ? {} : { status: err.status }) };
-    if (err.code === 'timeout') return new HttpError(504, 'upstream_timeout', err.message, details);
-    if (err.code === 'too_large' || err.code === 'unsupported_content_type') return new HttpError(422, 'unprocessable_page', err.message, details);
-    return new HttpError(502, 'upstream_error', err.message, details);
+  const page = classifyPageError(err);
+  if (!page) return null;
+  const details = { code: page.code, ...page.details };
+  if (page.source === 'fetch') {
+    if (REFUSED_URL.has(page.code)) return new HttpError(400, 'validation_error', `invalid body: url: ${page.message}`, [{ field: 'url', message: page.message }]);
+    if (page.code === 'timeout') return new HttpError(504, 'upstream_timeout', page.message, details);
+    if (page.code === 'too_large' || page.code === 'unsupported_content_type') return new HttpError(422, 'unprocessable_page', page.message, details);
+    return new HttpError(502, 'upstream_error', page.message, details);
   }
-  if (err instanceof PipelineError && err.code === 'browser_unavailable') return new HttpError(503, 'browser_unavailable', err.message);
-  if (err instanceof PipelineError) return new HttpError(422, 'unprocessable_page', err.message, { code: err.code, ...err.details });
-  if (err instanceof PageTooComplexError) return new HttpError(422, 'unprocessable_page', err.message, { code: 'too_complex' });
-  return null;
+  if (page.code === 'browser_unavailable') return new HttpError(503, 'browser_unavailable', page.message);
+  return new HttpError(422, 'unprocessable_page', page.message, details);
 }
 
 export function scrapeRouter(deps: { client: OutboundClient; logger: Logger; allowPrivateNetworks: boolean; limit: SyncLimit; extract: Extractor; browser?: BrowserService | undefined }): Router {

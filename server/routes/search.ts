@@ -2,7 +2,7 @@
 // and vector similarity in the configured index).
 import { Router } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
-import type { Knowledge } from '../../core/knowledge.js';
+import type { Knowledge } from '../../core/modelAndIndex.js';
 import { searchRequestSchema } from '../schemas.js';
 import { parseOr400 } from '../validation.js';
 

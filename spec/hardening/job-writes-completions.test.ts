@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { claimNextJobs, CompletionBatcher, createJob, getJob, listJobEvents, type ClaimedJob, type Completion } from '../../core/jobs/index.js';
 import { capResult, TRUNCATION_MARK } from '../../core/jobs/resultCap.js';
-import { wellFormedJson } from '../../core/jsonb.js';
+import { wellFormedJson } from '../../core/platform/jsonb.js';
 import { metrics } from '../../core/platform/metrics.js';
 import { firstSentence } from '../../worker/pipeline/knowledge.js';
 import type { Pipeline } from '../../worker/pipeline/types.js';

@@ -10,7 +10,7 @@ import postgres from 'postgres';
 import { createApiKey } from '../../core/apiKeys.js';
 import { createJob, TooManyJobsInFlightError, type CreateJobParams } from '../../core/jobs/index.js';
 import { listAllJobs } from '../../core/jobs/adminQueries.js';
-import { isDataError } from '../../core/sqlErrors.js';
+import { isDataError } from '../../core/platform/sqlErrors.js';
 import { createApp } from '../../server/app.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { errorCode } from '../helpers/errors.js';

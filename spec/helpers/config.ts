@@ -20,6 +20,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     RATE_LIMIT_BURST: '100000',
     // spec/run.ts passes the stand-in model's folder; a file run on its own uses the default one.
     EMBEDDING_MODEL_DIR: process.env.GLEANER_TEST_MODEL_DIR || DEFAULT_TEST_MODEL_DIR,
+    // The crawl path can be chosen for a whole run (CRAWL_PAGE_TASKS=false npm test runs the one-worker crawl).
+    ...(process.env.CRAWL_PAGE_TASKS ? { CRAWL_PAGE_TASKS: process.env.CRAWL_PAGE_TASKS } : {}),
     ...overrides,
   });
 }

@@ -10,10 +10,10 @@ import type { Config } from '../../core/platform/config.js';
 import { getJob, type Job, type JobStatus } from '../../core/jobs/index.js';
 import { createSilentLogger, type Logger } from '../../core/platform/logger.js';
 import { startQueue, type Boss } from '../../core/queue.js';
-import { createApp } from '../../server/app.js';
+import { appBrowser, createApp } from '../../server/app.js';
 import type { Sql } from '../../core/platform/db.js';
 import { createOutboundClient, type OutboundClient } from '../../core/outbound/index.js';
-import { openKnowledge, type Knowledge } from '../../core/knowledge.js';
+import { openKnowledge, type Knowledge } from '../../core/modelAndIndex.js';
 import type { Pipeline } from '../../worker/pipeline/types.js';
 import { JobRunner } from '../../worker/runner.js';
 import { WebhookSender } from '../../worker/webhooks.js';
@@ -54,7 +54,8 @@ export async function startStack(opts: { config?: Record<string, string>; worker
   // Loaded only if a test searches or indexes: most files never touch the model.
   const knowledge = openKnowledge(config, db.sql, logger);
   const client = createOutboundClient(outboundOptions(config));
-  const app = createApp({ config, sql: db.sql, boss, logger, knowledge, client });
+  const browser = appBrowser(config, logger);
+  const app = createApp({ config, sql: db.sql, boss, logger, knowledge, client, browser });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -73,6 +74,7 @@ export async function startStack(opts: { config?: Record<string, string>; worker
     for (const c of pipelineClients) await c.close();
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
+    await browser.close();
     await client.close();
     await knowledge.close();
     await boss.stop({ graceful: false, wait: true });

@@ -4,8 +4,8 @@
 // out "blog"); the evidence must still put each page where it belongs.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { evidenceScores } from '../../core/categories.js';
-import { jsonLdFromHtml, jsonLdTypes } from '../../core/pageEvidence.js';
+import { evidenceScores } from '../../core/page/categories.js';
+import { jsonLdFromHtml, jsonLdTypes } from '../../core/page/evidence.js';
 import { startFixtureSite, type FixtureSite } from '../helpers/fixtureSite.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { LookupAddress } from 'node:dns';
 import { BLOCKED_ADDRESS_MESSAGE, createOutboundClient } from '../../core/outbound/index.js';
 import type { OutboundClient, ResolveFn } from '../../core/outbound/index.js';
-import { logDetail } from '../../core/clientMessage.js';
+import { logDetail } from '../../core/outbound/clientMessage.js';
 import { baseOptions, expectOutboundError, startHttpServer } from './helpers.js';
 import type { TestServer } from './helpers.js';
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { createApiKey } from '../../core/apiKeys.js';
-import { CATEGORIES } from '../../core/categories.js';
+import { CATEGORIES } from '../../core/page/categories.js';
 import { chunkId, embeddingText } from '../../worker/pipeline/knowledge.js';
 import { assertDocumented, documentedResult } from '../helpers/documented.js';
 import { errorDetails } from '../helpers/errors.js';

@@ -1,5 +1,5 @@
 import { fetchPageSource } from '../../core/browser/pageSource.js';
-import type { FetchedPage } from '../../core/scrape.js';
+import type { FetchedPage } from '../../core/page/scrape.js';
 import type { OutboundClient } from '../../core/outbound/index.js';
 import type { StepContext } from './types.js';
 

@@ -3,14 +3,14 @@
 // small pages still fill the model's batch; a page is indexed as soon as its
 // last chunk has a vector, while the crawler keeps fetching ahead.
 import { createHash } from 'node:crypto';
-import { categorize, meanVector, type Category } from '../../core/categories.js';
-import { jsonLdFromHtml, jsonLdTypes, type PageEvidence } from '../../core/pageEvidence.js';
+import { categorize, meanVector, type Category } from '../../core/page/categories.js';
+import { jsonLdFromHtml, jsonLdTypes, type PageEvidence } from '../../core/page/evidence.js';
 import type { Embedder } from '../../core/embeddings/types.js';
 import type { ExtractedPage } from '../../core/extraction/index.js';
 import type { BrowserService } from '../../core/browser/index.js';
-import type { Knowledge } from '../../core/knowledge.js';
+import type { Knowledge } from '../../core/modelAndIndex.js';
 import type { OutboundClient } from '../../core/outbound/index.js';
-import type { FetchedPage } from '../../core/scrape.js';
+import type { FetchedPage } from '../../core/page/scrape.js';
 import type { IndexedChunk, SearchIndex } from '../../core/search/types.js';
 import { crawlProfile } from './businessProfile.js';
 import { chunkMarkdown, type Chunk } from './chunk.js';
@@ -59,7 +59,7 @@ export function firstSentence(text: string): string {
 }
 
 /** What the page says about itself, for its category: URL, title, headings (top level first), JSON-LD types. */
-function pageEvidence(entry: { url: string; page: FetchedPage; content: ExtractedPage }): PageEvidence {
+export function pageEvidence(entry: { url: string; page: FetchedPage; content: ExtractedPage }): PageEvidence {
   const headings = [...entry.content.headings].sort((a, b) => a.level - b.level).map((h) => h.text);
   return { url: entry.url, title: entry.content.title, headings, jsonLdTypes: jsonLdFromHtml(entry.page.html).flatMap(jsonLdTypes) };
 }

@@ -2,7 +2,7 @@
 // The knowledge pipeline (knowledge.ts) is what the service runs; this one
 // keeps the job-system tests independent of the model.
 import type { OutboundClient } from '../../core/outbound/index.js';
-import { scrapePage } from '../../core/scrape.js';
+import { scrapePage } from '../../core/page/scrape.js';
 import type { Pipeline } from './types.js';
 
 export function singlePagePipeline(client: OutboundClient): Pipeline {

@@ -41,7 +41,7 @@
 import { createHash } from 'node:crypto';
 import { extractPage, type ExtractedPage } from '../../../core/extraction/index.js';
 import type { JobInput } from '../../../core/jobs/index.js';
-import { clientMessage, logDetail } from '../../../core/clientMessage.js';
+import { clientMessage, logDetail } from '../../../core/outbound/clientMessage.js';
 import { OutboundError, type FetchedResponse, type OutboundClient } from '../../../core/outbound/index.js';
 import { classifyError, PipelineError } from '../errors.js';
 import { fetchPage, type FetchedPage } from '../fetchPage.js';

@@ -6,7 +6,7 @@
 // it, and records the outcome; the move that ends a crawl's last open task
 // completes the parent job. Page slots are separate from job slots, so a big
 // crawl never holds the slot a one-page job of another key is waiting for.
-import { categorize, meanVector } from '../../../core/categories.js';
+import { categorize, meanVector } from '../../../core/page/categories.js';
 import {
   busyHostPauseMs,
   cachedRobots,
@@ -25,7 +25,7 @@ import {
 import type { Db, Sql } from '../../../core/platform/db.js';
 import { extractPage } from '../../../core/extraction/index.js';
 import type { JobInput } from '../../../core/jobs/index.js';
-import type { Knowledge } from '../../../core/knowledge.js';
+import type { Knowledge } from '../../../core/modelAndIndex.js';
 import type { Logger } from '../../../core/platform/logger.js';
 import { OutboundError, type OutboundClient } from '../../../core/outbound/index.js';
 import { wakeWorkers, type Boss } from '../../../core/queue.js';

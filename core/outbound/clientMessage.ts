@@ -3,7 +3,7 @@
 // errors, webhook delivery records), that would let any key map internal DNS
 // ("which names resolve to which private addresses"). The full message is for
 // the log only.
-import { BLOCKED_ADDRESS_MESSAGE, OutboundError } from './outbound/index.js';
+import { BLOCKED_ADDRESS_MESSAGE, OutboundError } from './index.js';
 
 /** The error's message as a client may see it (a refused destination: always the generic reason, however the error was built). */
 export function clientMessage(err: unknown): string {

@@ -5,8 +5,8 @@
 // contain, which is what a sentence-embedding model compares well. The page's
 // own evidence is added to the cosine score, so a weak model (or a page whose
 // text reads like another label's) cannot call /pricing a blog post.
-import type { Embedder } from './embeddings/types.js';
-import type { PageEvidence } from './pageEvidence.js';
+import type { Embedder } from '../embeddings/types.js';
+import type { PageEvidence } from './evidence.js';
 
 export const CATEGORY_DESCRIPTIONS = {
   pricing: 'Pricing plans and prices: free tier, pro and enterprise plans, cost per month or per year, billing and subscriptions.',

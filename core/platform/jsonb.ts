@@ -2,7 +2,7 @@
 // lone surrogate escape (\ud800) and \u0000 in jsonb, and one such string fails
 // the whole statement it is in (and every row batched with it). Lone
 // surrogates become U+FFFD and U+0000 is removed, in values and in keys.
-import type { Db } from './platform/db.js';
+import type { Db } from './db.js';
 
 // ES2024 string methods (Node 20 has them; the project's lib is ES2023).
 interface WellFormed {

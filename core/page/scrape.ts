@@ -1,12 +1,12 @@
 // One page, fetched through the guarded client and extracted: what a job's
 // pipeline does per page and what POST /v1/scrape returns without a job.
-import type { PageRendering } from './browser/pageSource.js';
-import type { Screenshot } from './browser/render.js';
-import type { Logger } from './platform/logger.js';
-import { pdfToHtml, readPdf } from './pdf/index.js';
-import { decodeHtml, extractPage, type ExtractedPage } from './extraction/index.js';
-import type { OutboundClient } from './outbound/index.js';
-import { PipelineError } from './pipelineError.js';
+import type { PageRendering } from '../browser/pageSource.js';
+import type { Screenshot } from '../browser/render.js';
+import type { Logger } from '../platform/logger.js';
+import { pdfToHtml, readPdf } from '../pdf/index.js';
+import { decodeHtml, extractPage, type ExtractedPage } from '../extraction/index.js';
+import type { OutboundClient } from '../outbound/index.js';
+import { PipelineError } from './errors.js';
 
 export interface FetchedPage {
   requestedUrl: string;
@@ -109,7 +109,7 @@ export type Extractor = (html: string, baseUrl: string) => ExtractedPage | Promi
 /** Fetch and extract one page; a page without text is an error (empty_content). */
 export async function scrapePage(client: OutboundClient, url: string, opts: { signal: AbortSignal; logger: Logger; extract?: Extractor; rendering?: PageRendering | undefined }): Promise<PageDescription> {
   // Imported here: core/browser imports this module, and loading playwright-core is left to the first render.
-  const { fetchPageSource, renderInstead, worthRendering } = await import('./browser/pageSource.js');
+  const { fetchPageSource, renderInstead, worthRendering } = await import('../browser/pageSource.js');
   const extract = opts.extract ?? extractPage;
   let page = await fetchPageSource(client, url, opts);
   let content = await extract(page.html, page.url);

@@ -1,11 +1,34 @@
-// Timings for the crawler's hostile-input paths (the tests bound their work;
-// durations are measured here): include/exclude patterns at their worst, a
-// crawl's pattern budget spent, sitemap nesting bombs, hostile robots.txt rules.
-//   npx tsx scripts/bench-adversarial.ts
+// Timings for the hostile-input paths (the tests bound their work; durations
+// are measured here): page extraction on hostile shapes (n and 4n), include/
+// exclude patterns at their worst, a crawl's pattern budget spent, sitemap
+// nesting bombs, hostile robots.txt rules.
+//   npx tsx scripts/bench-adversarial.ts [--extraction-only] [--extractor path/to/extraction/index.ts]
+// --extractor times another copy of core/extraction (e.g. an older commit's, for before/after figures).
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
+import { HOSTILE_SHAPES, scaling } from './lib/hostilePages.js';
 import { createUrlFilter } from '../worker/pipeline/crawl/patterns.js';
 import { parseRobots } from '../worker/pipeline/crawl/robots.js';
 import { readSitemapBody } from '../worker/pipeline/crawl/sitemap.js';
+
+const { values: options } = parseArgs({ options: { 'extraction-only': { type: 'boolean', default: false }, extractor: { type: 'string' } } });
+const extractionModule = options.extractor ? pathToFileURL(path.resolve(options.extractor)).href : '../core/extraction/index.js';
+const { extractPage } = (await import(extractionModule)) as typeof import('../core/extraction/index.js');
+console.log(`extractPage on hostile shapes, CPU ms best of 3 at n and 4n (~4x for a linear pass, ~16x for a quadratic one), ${options.extractor ?? 'core/extraction'}:`);
+for (const shape of HOSTILE_SHAPES) {
+  const s = scaling((html) => {
+    try {
+      extractPage(html, 'https://site.example/');
+    } catch {
+      /* refused (PageTooComplexError): the refusal is what is timed */
+    }
+  }, shape);
+  const kb = (b: number) => `${(b / 1024).toFixed(0)} KB`;
+  console.log(`  ${shape.name}: ${kb(s.bytes[0])} ${s.ms[0].toFixed(1)} ms, ${kb(s.bytes[1])} ${s.ms[1].toFixed(1)} ms (x${s.ratio.toFixed(1)})`);
+}
+if (options['extraction-only']) process.exit(0);
 
 const ms = (started: number) => `${(performance.now() - started).toFixed(1)} ms`;
 const best = (runs: number, fn: () => void) => {

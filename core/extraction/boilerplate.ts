@@ -7,7 +7,7 @@
  *  - boilerplate: visible page furniture (navigation, footers, sidebars,
  *    share bars, related links, comments, ads, bylines, captions...).
  */
-import { type DomElement, attr, classAndId, isElement } from './dom.js';
+import { type DomElement, type DomNode, attr, classAndId, isElement } from './dom.js';
 import type { StatsMap } from './stats.js';
 
 const JUNK_TAGS = new Set([
@@ -102,9 +102,10 @@ const HEADING_TAGS = new Set(['h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
 
 const SECTIONING = new Set(['article', 'aside', 'main', 'nav', 'section']);
 
-function isPageBanner(header: DomElement): boolean {
-  for (let p = header.parent; p && isElement(p); p = p.parent) if (SECTIONING.has(p.name)) return false;
-  return true;
+/** Whether `el` or an element above it is sectioning content (the classifying walk carries this down instead of climbing per <header>). */
+function inSectioning(el: DomElement): boolean {
+  for (let p: DomNode | null = el; p && isElement(p); p = p.parent) if (SECTIONING.has(p.name)) return true;
+  return false;
 }
 
 function hasHeading(el: DomElement): boolean {
@@ -125,7 +126,8 @@ export interface Pruning {
 export function classifyBoilerplate(root: DomElement, protectedEls: Set<DomElement>, stats: StatsMap, opts: { commentsAreContent?: boolean } = {}): Pruning {
   const total = stats.get(root)?.text ?? 0;
   const commentsAreContent = opts.commentsAreContent === true;
-  const isBoiler = (el: DomElement): boolean => {
+  /** `sectioned`: an ancestor of `el` is article/aside/main/nav/section. */
+  const isBoiler = (el: DomElement, sectioned: boolean): boolean => {
     const s = stats.get(el);
     const text = s?.text ?? 0;
     const prose = s ? s.text - s.link : 0;
@@ -136,7 +138,7 @@ export function classifyBoilerplate(root: DomElement, protectedEls: Set<DomEleme
     if (el.name === 'header') {
       // The page banner (ARIA: a <header> outside article/aside/main/nav/section) is furniture, unless
       // it holds an article lead. A section's own header (article title, panel title) is content.
-      if (isPageBanner(el)) return !wrapper && !(lowLinks && prose >= HEADER_LEAD_TEXT);
+      if (!sectioned) return !wrapper && !(lowLinks && prose >= HEADER_LEAD_TEXT);
       if (!(lowLinks && hasHeading(el)) && prose < HEADER_LEAD_TEXT) return true;
     }
     if (BOILER_TAGS.has(el.name)) return !wrapper && !(lowLinks && prose >= 0.6 * total);
@@ -166,20 +168,21 @@ export function classifyBoilerplate(root: DomElement, protectedEls: Set<DomEleme
   };
   const junk = new Set<DomElement>();
   const boiler = new Set<DomElement>();
-  const stack: DomElement[] = [root];
+  const stack: [DomElement, boolean][] = [[root, !!root.parent && isElement(root.parent) && inSectioning(root.parent)]];
   while (stack.length) {
-    const el = stack.pop()!;
+    const [el, sectioned] = stack.pop()!;
     if (isJunk(el)) {
       junk.add(el);
       continue;
     }
-    if (el !== root && !protectedEls.has(el) && isBoiler(el)) {
+    if (el !== root && !protectedEls.has(el) && isBoiler(el, sectioned)) {
       boiler.add(el);
       continue;
     }
+    const below = sectioned || SECTIONING.has(el.name);
     for (let i = el.children.length - 1; i >= 0; i--) {
       const c = el.children[i]!;
-      if (isElement(c)) stack.push(c);
+      if (isElement(c)) stack.push([c, below]);
     }
   }
   return { junk, boiler };

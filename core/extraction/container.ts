@@ -3,7 +3,7 @@
  * (schema.org articleBody, CMS class names, <article>, <main>), then a
  * readability-style score over paragraphs.
  */
-import { type DomElement, type DomNode, BLOCK_TAGS, attr, classAndId, descendants, isAncestor, isElement, isText } from './dom.js';
+import { type DomElement, type DomNode, BLOCK_TAGS, attr, classAndId, descendants, isElement, isText } from './dom.js';
 import { textContent } from './scan.js';
 import { type StatsMap, linkDensity, visibleLength } from './stats.js';
 
@@ -37,14 +37,20 @@ export interface Candidate {
 
 const TITLE_TAGS = new Set(['h1', 'h2', 'h3']);
 
-/** Whether `el` has a heading that is (part of) the page title: the article the page is about. */
-function hasTitleHeading(el: DomElement, title: string): boolean {
-  for (const d of descendants(el)) {
+/**
+ * Elements with a heading below them that is (part of) the page title: the article the page is
+ * about. One pass over the page, each ancestor chain climbed once (per candidate subtree walks
+ * were quadratic in nested candidates).
+ */
+function titleHeadingHolders(body: DomElement, title: string): Set<DomElement> {
+  const holders = new Set<DomElement>();
+  for (const d of descendants(body)) {
     if (!TITLE_TAGS.has(d.name)) continue;
     const h = normaliseTitle(textContent(d));
-    if (h.length >= 10 && title.includes(h)) return true;
+    if (h.length < 10 || !title.includes(h)) continue;
+    for (let p = d.parent; p && isElement(p) && !holders.has(p); p = p.parent) holders.add(p);
   }
-  return false;
+  return holders;
 }
 
 export function normaliseTitle(s: string): string {
@@ -55,9 +61,9 @@ export function normaliseTitle(s: string): string {
  * On listing-like pages (several candidates, e.g. an article followed by
  * teaser <article>s), the one headed by the page title, if exactly one is.
  */
-function titledCandidate(els: DomElement[], stats: StatsMap, title: string): DomElement | null {
-  if (els.length < 2 || !title) return null;
-  const titled = els.filter((el) => ownText(el, stats) >= MIN_MARKER_TEXT && hasTitleHeading(el, title));
+function titledCandidate(els: DomElement[], stats: StatsMap, holders: () => Set<DomElement>): DomElement | null {
+  if (els.length < 2) return null;
+  const titled = els.filter((el) => ownText(el, stats) >= MIN_MARKER_TEXT && holders().has(el));
   return titled.length === 1 ? titled[0]! : null;
 }
 
@@ -72,14 +78,23 @@ function articleParts(titled: DomElement, els: DomElement[], stats: StatsMap): D
   let article: DomNode | null = titled.parent;
   while (article && isElement(article) && article.name !== 'article') article = article.parent;
   if (!article || !isElement(article)) return [titled];
-  const parts = els.filter((el) => el === titled || (isAncestor(article, el) && ownText(el, stats) >= PART_MIN_TEXT));
-  // Outermost only: a part nested in another is rendered with it.
-  const outer = parts.filter((el) => !parts.some((o) => o !== el && isAncestor(o, el)));
+  const parts = new Set(els.filter((el) => el === titled || ownText(el, stats) >= PART_MIN_TEXT));
+  // Outermost parts inside the <article>, in document order, in one walk (a part nested in another is rendered with it).
+  const outer: DomElement[] = [];
+  const stack: DomElement[] = [article];
+  while (stack.length) {
+    const el = stack.pop()!;
+    if (el !== article && parts.has(el)) {
+      outer.push(el);
+      continue;
+    }
+    for (let i = el.children.length - 1; i >= 0; i--) {
+      const c = el.children[i]!;
+      if (isElement(c)) stack.push(c);
+    }
+  }
   if (outer.length < 2 || !outer.includes(titled)) return [titled];
-  const order = new Map<DomElement, number>();
-  let i = 0;
-  for (const d of descendants(article)) order.set(d, i++);
-  return outer.sort((a, b) => order.get(a)! - order.get(b)!);
+  return outer;
 }
 
 /** The candidate with the most non-link text. */
@@ -115,8 +130,9 @@ function samePosts(best: DomElement, els: DomElement[], stats: StatsMap): DomEle
   const min = Math.max(MIN_MARKER_TEXT / 5, POST_MIN_SHARE * ownText(best, stats));
   const posts = els.filter((el) => el.parent === parent && `${el.name} ${el.attribs['class'] ?? ''}` === sig && (el === best || ownText(el, stats) >= min));
   if (posts.length < MIN_POSTS) return [best];
-  const kids = (parent as DomElement).children as DomNode[];
-  return posts.sort((a, b) => kids.indexOf(a) - kids.indexOf(b));
+  const order = new Map<DomNode, number>();
+  (parent as DomElement).children.forEach((c, i) => order.set(c, i));
+  return posts.sort((a, b) => order.get(a)! - order.get(b)!);
 }
 
 function ownText(el: DomElement, stats: StatsMap): number {
@@ -170,6 +186,8 @@ export function findMarkedContainer(body: DomElement, stats: StatsMap, skip: (el
     }
     for (const c of el.children) if (isElement(c)) stack.push(c);
   }
+  let holders: Set<DomElement> | null = null;
+  const titleHolders = () => (holders ??= titleHeadingHolders(body, title));
   const ordered: [string, DomElement[]][] = [
     ['itemprop', itemprop],
     ['class', tiers[0]!],
@@ -178,7 +196,7 @@ export function findMarkedContainer(body: DomElement, stats: StatsMap, skip: (el
     ['main', mains],
   ];
   for (const [method, els] of ordered) {
-    const titled = titledCandidate(els, stats, title);
+    const titled = title ? titledCandidate(els, stats, titleHolders) : null;
     if (titled) return { nodes: articleParts(titled, els, stats), method, titled: true };
     const best = largest(els, stats);
     if (best && ownText(best, stats) >= MIN_MARKER_TEXT) {
@@ -237,6 +255,50 @@ function inlineText(el: DomElement, skip: (el: DomElement) => boolean): string {
   return out;
 }
 
+/**
+ * What scoring reads of an element's inline text: visibleLength and countCommas of inlineText,
+ * built from its children's summaries (memoised per page) rather than from the string, so
+ * nested inline elements (spans in spans) are not each re-read to the bottom.
+ */
+interface InlineSummary {
+  length: number;
+  commas: number;
+  empty: boolean;
+  /** First and last characters are whitespace (as visibleLength counts it): runs merge across a join. */
+  leadSpace: boolean;
+  trailSpace: boolean;
+}
+
+const EMPTY_SUMMARY: InlineSummary = { length: 0, commas: 0, empty: true, leadSpace: false, trailSpace: false };
+
+function isSpaceCode(c: number): boolean {
+  return c === 32 || c === 10 || c === 9 || c === 13 || c === 12 || c === 160;
+}
+
+function textSummary(s: string): InlineSummary {
+  if (!s) return EMPTY_SUMMARY;
+  return { length: visibleLength(s), commas: countCommas(s), empty: false, leadSpace: isSpaceCode(s.charCodeAt(0)), trailSpace: isSpaceCode(s.charCodeAt(s.length - 1)) };
+}
+
+/** The summary of a + b: a whitespace run that starts b counts once more after a non-space end of a. */
+function joinSummaries(a: InlineSummary, b: InlineSummary): InlineSummary {
+  if (a.empty) return b;
+  if (b.empty) return a;
+  return { length: a.length + b.length + (b.leadSpace && !a.trailSpace ? 1 : 0), commas: a.commas + b.commas, empty: false, leadSpace: a.leadSpace, trailSpace: b.trailSpace };
+}
+
+function inlineSummary(el: DomElement, skip: (el: DomElement) => boolean, memo: Map<DomElement, InlineSummary>): InlineSummary {
+  let sum = memo.get(el);
+  if (sum) return sum;
+  sum = EMPTY_SUMMARY;
+  for (const c of el.children as DomNode[]) {
+    if (isText(c)) sum = joinSummaries(sum, textSummary(c.data));
+    else if (isElement(c) && !BLOCK_TAGS.has(c.name) && !skip(c)) sum = joinSummaries(sum, inlineSummary(c, skip, memo));
+  }
+  memo.set(el, sum);
+  return sum;
+}
+
 function countCommas(s: string): number {
   let n = 0;
   for (let i = 0; i < s.length; i++) {
@@ -282,16 +344,16 @@ export function findScoredContainer(body: DomElement, stats: StatsMap, skip: (el
     }
     return s;
   };
+  const summaries = new Map<DomElement, InlineSummary>();
   const stack: DomElement[] = [body];
   while (stack.length) {
     const el = stack.pop()!;
     if (skip(el)) continue;
     for (const c of el.children) if (isElement(c)) stack.push(c);
     if (!PARAGRAPH_TAGS.has(el.name)) continue;
-    const text = inlineText(el, skip);
-    const len = visibleLength(text);
+    const { length: len, commas } = inlineSummary(el, skip, summaries);
     if (len < 25) continue;
-    const score = 1 + countCommas(text) + Math.min(Math.floor(len / 100), 3);
+    const score = 1 + commas + Math.min(Math.floor(len / 100), 3);
     // Divs with their own text are paragraphs too, and can be the container themselves.
     let target: DomNode | null = el.name === 'p' || el.name === 'li' || el.name === 'td' ? el.parent : el;
     for (let level = 0; level < 4 && target && isElement(target); level++, target = target.parent) {

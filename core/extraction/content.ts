@@ -266,7 +266,9 @@ const LEAD_MAX_LINKS = 0.3;
  */
 function findLeads(container: DomElement, body: DomElement, skip: (el: DomElement) => boolean, stats: StatsMap): DomElement[] {
   let top = container;
-  for (let i = 0; i < LEAD_LEVELS && top.parent && isElement(top.parent) && top !== body; i++) top = top.parent;
+  // The container's ancestors up to `top` (a handful): checked per lead candidate instead of climbing to the root each time.
+  const above = new Set<DomElement>();
+  for (let i = 0; i < LEAD_LEVELS && top.parent && isElement(top.parent) && top !== body; i++) above.add((top = top.parent));
   if (top === container) return [];
   const leads: DomElement[] = [];
   const stack: DomElement[] = [top];
@@ -277,7 +279,7 @@ function findLeads(container: DomElement, body: DomElement, skip: (el: DomElemen
     if (el !== top && LEAD_RE.test(classAndId(el))) {
       const s = stats.get(el);
       // Stop at the container: a lead holds no part of it.
-      if (s && s.text - s.link >= LEAD_MIN_TEXT && linkDensity(s) <= LEAD_MAX_LINKS && !isAncestor(el, container)) {
+      if (s && s.text - s.link >= LEAD_MIN_TEXT && linkDensity(s) <= LEAD_MAX_LINKS && !above.has(el)) {
         leads.push(el);
         continue;
       }

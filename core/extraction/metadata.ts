@@ -3,7 +3,7 @@
  * and OpenGraph are written for machines and are usually cleaner than <title>,
  * which often carries the site name.
  */
-import { type DomElement, collapseSpaces, descendants, isElement } from './dom.js';
+import { type DomElement, type DomNode, collapseSpaces, descendants, isElement } from './dom.js';
 import { resolveHttpUrl } from './links.js';
 import { type DocumentScan, spacedText, textContent } from './scan.js';
 
@@ -128,10 +128,32 @@ function nameOfMark(el: DomElement): string | null {
   return v && v.length <= AUTHOR_MAX ? v : null;
 }
 
-/** Whether `el` sits in a page footer (where rel=author links credit the theme's maker). */
-function inFooter(el: DomElement): boolean {
-  for (let p = el.parent; p && isElement(p); p = p.parent) if (p.name === 'footer' || /footer/i.test(p.attribs['class'] ?? '') || /footer/i.test(p.attribs['id'] ?? '')) return true;
-  return false;
+function isFooter(el: DomElement): boolean {
+  return el.name === 'footer' || /footer/i.test(el.attribs['class'] ?? '') || /footer/i.test(el.attribs['id'] ?? '');
+}
+
+/**
+ * Whether `el` sits in a page footer (where rel=author links credit the theme's maker). `memo`
+ * holds the answer for elements already climbed through, so many links share one walk up.
+ */
+function inFooter(el: DomElement, memo: Map<DomNode, boolean>): boolean {
+  const path: DomNode[] = [];
+  let found = false;
+  for (let p = el.parent; p && isElement(p); p = p.parent) {
+    const known = memo.get(p);
+    if (known !== undefined) {
+      found = known;
+      break;
+    }
+    path.push(p);
+    if (isFooter(p)) {
+      found = true;
+      break;
+    }
+  }
+  // Each element on the path is in a footer exactly when the answer was found at or above it.
+  for (const p of path) memo.set(p, found);
+  return found;
 }
 
 /** The author the page shows: microdata itemprop=author (its itemprop=name if any), a rel=author link, else a byline's text. */
@@ -148,8 +170,9 @@ function visibleAuthor(doc: DocumentScan): string | null {
     const v = nameOfMark(name);
     if (v) return v;
   }
+  const footers = new Map<DomNode, boolean>();
   for (const link of doc.authorLinks) {
-    if (inFooter(link)) continue;
+    if (inFooter(link, footers)) continue;
     const v = nameOfMark(link);
     if (v) return v;
   }

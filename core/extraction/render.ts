@@ -141,10 +141,15 @@ function rawText(node: DomNode, ctx: RenderContext): string {
   return s;
 }
 
+/** A fence longer than any backtick run in the code (one pass: growing a fence until `includes` fails is quadratic in a run). */
 function codeFence(code: string): string {
-  let fence = '```';
-  while (code.includes(fence)) fence += '`';
-  return fence;
+  let longest = 0;
+  let run = 0;
+  for (let i = 0; i < code.length; i++) {
+    run = code.charCodeAt(i) === 96 ? run + 1 : 0;
+    if (run > longest) longest = run;
+  }
+  return '`'.repeat(Math.max(3, longest + 1));
 }
 
 function codeLanguage(pre: DomElement): string {
@@ -364,48 +369,45 @@ const LAYOUT_INSIDE_CELL = new Set(['table', 'p', 'div', 'ul', 'ol', 'h1', 'h2',
 function isDataTable(table: DomElement, rows: DomElement[][], ctx: RenderContext): boolean {
   if (rows.length === 0) return false;
   if (!rows.some((r) => r.length > 1)) return false;
-  for (const el of descendantsNoSkip(table, ctx)) if (LAYOUT_INSIDE_CELL.has(el.name)) return false;
-  return true;
+  return !hasDescendant(table, ctx, layoutCaches, (c) => LAYOUT_INSIDE_CELL.has(c.name));
 }
 
-function* descendantsNoSkip(root: DomElement, ctx: RenderContext): Generator<DomElement> {
-  const stack: DomNode[] = [...root.children];
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (!isElement(n) || ctx.skip(n)) continue;
-    yield n;
-    stack.push(...n.children);
-  }
-}
-
-/** Memo of hasBlockDescendant per render (the answer depends on ctx.skip). */
+/** Memos of hasDescendant per render (the answers depend on ctx.skip): each element is looked at once, however deep tables or inline runs nest. */
+const layoutCaches = new WeakMap<RenderContext, Map<DomElement, boolean>>();
 const blockDescCaches = new WeakMap<RenderContext, Map<DomElement, boolean>>();
 
-function hasBlockDescendant(el: DomElement, ctx: RenderContext): boolean {
-  let blockDescCache = blockDescCaches.get(ctx);
-  if (!blockDescCache) {
-    blockDescCache = new Map();
-    blockDescCaches.set(ctx, blockDescCache);
+/** Whether a non-skipped element below `el` (skipped subtrees left out) satisfies `test`. */
+function hasDescendant(el: DomElement, ctx: RenderContext, caches: WeakMap<RenderContext, Map<DomElement, boolean>>, test: (c: DomElement) => boolean): boolean {
+  let cache = caches.get(ctx);
+  if (!cache) {
+    cache = new Map();
+    caches.set(ctx, cache);
   }
-  const cached = blockDescCache.get(el);
+  const cached = cache.get(el);
   if (cached !== undefined) return cached;
   let found = false;
   for (const c of el.children) {
     if (!isElement(c) || ctx.skip(c)) continue;
-    if ((BLOCK_TAGS.has(c.name) && c.name !== 'br') || hasBlockDescendant(c, ctx)) {
+    if (test(c) || hasDescendant(c, ctx, caches, test)) {
       found = true;
       break;
     }
   }
-  blockDescCache.set(el, found);
+  cache.set(el, found);
   return found;
+}
+
+function hasBlockDescendant(el: DomElement, ctx: RenderContext): boolean {
+  return hasDescendant(el, ctx, blockDescCaches, (c) => BLOCK_TAGS.has(c.name) && c.name !== 'br');
 }
 
 /** Moves leading/trailing whitespace outside of a Markdown wrapper like [..] or **..**. */
 function wrap(inner: string, open: string, close: string): string {
-  const m = /^(\s*)([\s\S]*?)(\s*)$/.exec(inner)!;
-  if (!m[2]) return inner;
-  return `${m[1]}${open}${m[2]}${close}${m[3]}`;
+  // trim() removes exactly what \s matches; a lazy regex split here was quadratic in a run of line breaks.
+  const core = inner.trim();
+  if (!core) return inner;
+  const start = inner.length - inner.trimStart().length;
+  return `${inner.slice(0, start)}${open}${core}${close}${inner.slice(start + core.length)}`;
 }
 
 function renderInline(el: DomElement, ctx: RenderContext): Block & { image?: boolean } {

@@ -30,20 +30,20 @@ export function visibleLength(s: string): number {
  */
 export function computeStats(root: DomElement, skip: (el: DomElement) => boolean): StatsMap {
   const stats: StatsMap = new Map();
-  // Iterative post-order: [node, visited] pairs.
-  const stack: [DomElement, boolean][] = [[root, false]];
+  // Pre-order first; read backwards, every element comes after all of its descendants (no per-node pairs to allocate).
+  const order: DomElement[] = [];
+  const stack: DomElement[] = [root];
   while (stack.length) {
-    const top = stack.pop()!;
-    const el = top[0];
-    if (!top[1]) {
-      if (skip(el)) {
-        stats.set(el, { text: 0, link: 0 });
-        continue;
-      }
-      stack.push([el, true]);
-      for (const c of el.children) if (isElement(c)) stack.push([c, false]);
+    const el = stack.pop()!;
+    if (skip(el)) {
+      stats.set(el, { text: 0, link: 0 });
       continue;
     }
+    order.push(el);
+    for (const c of el.children) if (isElement(c)) stack.push(c);
+  }
+  for (let i = order.length - 1; i >= 0; i--) {
+    const el = order[i]!;
     let text = 0;
     let link = 0;
     const inLink = el.name === 'a';

@@ -1,0 +1,165 @@
+// Firecrawl's `webhook` on crawl and batch scrape, driven by the official SDK
+// (@mendable/firecrawl-js, v2 client and .v1 client) against a running
+// Gleaner and a real receiver on 127.0.0.1: Firecrawl's event types and body
+// shape, X-Firecrawl-Signature over the body with the key's secret, the
+// client's headers and metadata, and the durable queue's retries and redelivery.
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { before, test } from 'node:test';
+import Firecrawl, { SdkError } from '@mendable/firecrawl-js';
+import { z } from 'zod';
+import { articlePage, fixtureSite, startHttpServer } from '../helpers/http.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+// Firecrawl's webhook payload (apps/api/src/services/webhook: {success, type, id, webhookId, data, error?, metadata?}).
+const firecrawlEvent = z.object({
+  success: z.boolean(),
+  type: z.string(),
+  id: z.string(),
+  webhookId: z.string(),
+  data: z.array(z.object({ markdown: z.string(), metadata: z.object({ sourceURL: z.string(), url: z.string(), statusCode: z.number() }).loose() }).loose()),
+  error: z.string().optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+
+let stack: Stack;
+let app: Firecrawl;
+let siteUrl: string;
+
+before(async () => {
+  const site = await startHttpServer(
+    fixtureSite({
+      '/': articlePage('Hook home', 'The home page of a site whose crawl reports to a Firecrawl webhook, page by page.'),
+      '/about': articlePage('About us', 'The about page, the second page the crawl finds and reports.'),
+    }),
+  );
+  siteUrl = site.url;
+  stack = await startStack({ worker: true, config: { WEBHOOK_RETRY_SCHEDULE: '100ms,100ms,100ms', WEBHOOK_TIMEOUT: '1s', WORKER_POLL_INTERVAL: '100ms', CRAWL_HOST_DELAY: '0' } });
+  await stack.startWebhookSender();
+  app = new Firecrawl({ apiKey: stack.key, apiUrl: `${stack.baseUrl}/firecrawl` });
+});
+
+interface Received {
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A receiver that answers 500 to the first request of each `failFirst` type, 200 to everything else. */
+async function receiver(failFirst: string[] = []) {
+  const received: Received[] = [];
+  const failed = new Set<string>();
+  const server = await startHttpServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      received.push({ headers: req.headers as Record<string, string>, body });
+      const type = (JSON.parse(body) as { type: string }).type;
+      if (failFirst.includes(type) && !failed.has(type)) {
+        failed.add(type);
+        res.writeHead(500).end();
+      } else res.writeHead(200).end('ok');
+    });
+  });
+  return { url: `${server.url}/firecrawl-hook`, received, events: () => received.map((r) => firecrawlEvent.parse(JSON.parse(r.body))) };
+}
+
+async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const secret = async () => (await stack.request('GET', '/v1/webhooks/secret')).body.secret as string;
+const signed = (key: string, body: string) => `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
+
+test('a v2 crawl sends crawl.started, a crawl.page per page with its document and crawl.completed, signed, with the client’s headers and metadata', async () => {
+  const hook = await receiver(['crawl.completed']);
+  const started = await app.startCrawl(`${siteUrl}/`, {
+    limit: 5,
+    webhook: { url: hook.url, headers: { authorization: 'Bearer receiver-token' }, metadata: { run: 'r1' }, events: ['started', 'page', 'completed'] },
+  });
+  await waitFor(() => hook.events().filter((e) => e.type === 'crawl.completed').length === 2); // the first answered 500: sent again
+  const events = hook.events();
+  const unique = [...new Map(events.map((e) => [e.webhookId, e])).values()];
+  assert.deepEqual(unique.map((e) => e.type).sort(), ['crawl.completed', 'crawl.page', 'crawl.page', 'crawl.started']);
+  for (const e of unique) {
+    assert.equal(e.id, started.id);
+    assert.deepEqual(e.metadata, { run: 'r1' });
+    assert.equal(e.success, true);
+  }
+  const pages = unique.filter((e) => e.type === 'crawl.page');
+  assert.deepEqual(pages.map((p) => p.data[0]!.metadata.sourceURL).sort(), [`${siteUrl}/`, `${siteUrl}/about`]);
+  assert.match(pages.find((p) => p.data[0]!.metadata.sourceURL.endsWith('/about'))!.data[0]!.markdown, /second page the crawl finds/);
+  assert.deepEqual(unique.find((e) => e.type === 'crawl.completed')!.data, []);
+
+  const key = await secret();
+  for (const r of hook.received) {
+    assert.equal(r.headers['x-firecrawl-signature'], signed(key, r.body));
+    assert.equal(r.headers.authorization, 'Bearer receiver-token');
+    assert.equal(r.headers['webhook-id'], (JSON.parse(r.body) as { webhookId: string }).webhookId);
+  }
+  // The retried completion: the same message (id and body) on both attempts.
+  const completions = hook.received.filter((r) => (JSON.parse(r.body) as { type: string }).type === 'crawl.completed');
+  assert.equal(completions[0]!.body, completions[1]!.body);
+
+  // Its deliveries are the job's, and one can be sent again by its id.
+  const log = await waitFor(async () => {
+    const d = (await stack.request('GET', `/v1/jobs/${started.id}/deliveries`)).body.deliveries as { webhookId: string; event: string; outcome: string }[];
+    return d.filter((x) => x.outcome === 'delivered').length === 4 ? d : undefined;
+  });
+  const completedId = log.find((d) => d.event === 'crawl.completed')!.webhookId;
+  const again = await stack.request('POST', `/v1/jobs/${started.id}/redeliver`, { body: { webhookId: completedId } });
+  assert.equal(again.status, 202);
+  await waitFor(() => hook.received.length === 6);
+  assert.equal(hook.received[5]!.body, completions[0]!.body);
+});
+
+test('the v1 client’s batch scrape with a webhook URL sends every batch_scrape event', async () => {
+  const hook = await receiver();
+  const res = await app.v1.asyncBatchScrapeUrls([`${siteUrl}/`, `${siteUrl}/about`], { formats: ['markdown'] }, undefined, hook.url);
+  assert.ok(res.success && 'id' in res);
+  const id = (res as { id: string }).id;
+  await waitFor(() => hook.events().some((e) => e.type === 'batch_scrape.completed'));
+  await waitFor(() => hook.events().length === 4);
+  assert.deepEqual(hook.events().map((e) => e.type).sort(), ['batch_scrape.completed', 'batch_scrape.page', 'batch_scrape.page', 'batch_scrape.started']);
+  assert.ok(hook.events().every((e) => e.id === id && e.metadata === undefined));
+});
+
+test('a failed crawl sends crawl.failed with its error; events not asked for are not sent', async () => {
+  const hook = await receiver();
+  const started = await app.startCrawl(`${siteUrl}/nothing-here`, { limit: 2, webhook: { url: hook.url, events: ['failed'] } });
+  const failed = await waitFor(() => hook.events().find((e) => e.type === 'crawl.failed'));
+  assert.equal(failed.id, started.id);
+  assert.equal(failed.success, false);
+  assert.equal(typeof failed.error, 'string');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(hook.events().map((e) => e.type), ['crawl.failed']);
+});
+
+test('a bad webhook is a 400 naming its field, and nothing is started', async () => {
+  const cases: [unknown, string][] = [
+    ['ftp://hooks.example.com/', 'webhook'],
+    [{ url: 'not a url' }, 'webhook.url'],
+    [{ url: 'https://hooks.example.com/', events: ['page', 'finished'] }, 'webhook.events.1'],
+    [{ url: 'https://hooks.example.com/', headers: { 'X-Firecrawl-Signature': 'forged' } }, 'webhook.headers.X-Firecrawl-Signature'],
+  ];
+  const before = (await stack.sql`select count(*)::int as n from jobs`)[0]!.n as number;
+  for (const [webhook, field] of cases) {
+    const res = await fetch(`${stack.baseUrl}/firecrawl/v2/crawl`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `${siteUrl}/`, webhook }),
+    });
+    const body = (await res.json()) as { success: boolean; details: { field: string }[] };
+    assert.equal(res.status, 400, JSON.stringify(webhook));
+    assert.equal(body.success, false);
+    assert.ok(body.details.some((d) => d.field === field), `${JSON.stringify(webhook)} names ${field}: ${JSON.stringify(body)}`);
+  }
+  await assert.rejects(app.startCrawl(`${siteUrl}/`, { webhook: { url: 'https://hooks.example.com/', events: ['nope' as 'page'] } }), SdkError);
+  assert.equal((await stack.sql`select count(*)::int as n from jobs`)[0]!.n, before);
+});

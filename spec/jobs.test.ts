@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import {
   cancelJob,
-  claimJob,
-  completeJob,
+  claimNextJobs,
+  CompletionBatcher,
   createJob,
   failAttempt,
   getJob,
@@ -15,12 +15,14 @@ import {
   retryJob,
   TRANSITIONS,
 } from '../core/jobs/index.js';
-import { EXTRACT_QUEUE } from '../core/queue.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 let stack: Stack;
+/** Completions as a worker writes them. */
+let completions: CompletionBatcher;
 before(async () => {
   stack = await startStack();
+  completions = new CompletionBatcher(stack.sql, stack.logger);
 });
 
 const newJob = async (maxAttempts = 3) =>
@@ -35,14 +37,12 @@ const newJob = async (maxAttempts = 3) =>
     })
   ).job;
 
-/** Claim through the queue, as a worker does. */
+/** Claim through the queue, as a worker does (claimNextJobs); the job must be among the due jobs claimed. */
 async function claimNext(jobId: string, workerId = 'w1') {
-  const entries = await stack.boss.fetch<{ jobId: string }>(EXTRACT_QUEUE, { batchSize: 50 });
-  const entry = entries.find((e) => e.data.jobId === jobId);
-  assert.ok(entry, 'the job has a queue entry');
-  const job = await claimJob(stack.sql, stack.logger, { jobId, queueJobId: entry.id, workerId });
-  assert.ok(job);
-  return { job, queueJobId: entry.id };
+  const { claimed } = await claimNextJobs(stack.sql, { workerId, limit: 100 });
+  const mine = claimed.find((c) => c.job.id === jobId);
+  assert.ok(mine, 'the job is claimed through its queue entry');
+  return { job: mine.job, queueJobId: mine.entryId };
 }
 
 test('the transition table is the documented lifecycle', () => {
@@ -89,7 +89,8 @@ test('claim, complete: attempts counted, events in order, queue entry completed'
   assert.equal(job.status, 'processing');
   assert.equal(job.attempts, 1);
   assert.equal(job.workerId, 'w1');
-  const done = await completeJob(stack.sql, stack.boss, stack.logger, { jobId: job.id, attempt: 1, workerId: 'w1', queueJobId, result: { ok: true } });
+  assert.equal(await completions.complete({ jobId: job.id, attempt: 1, workerId: 'w1', queueJobId, result: { ok: true } }), true);
+  const done = await getJob(stack.sql, { jobId: job.id });
   assert.equal(done?.status, 'completed');
   assert.deepEqual(done?.result, { ok: true });
   assert.ok(done?.completedAt);
@@ -119,8 +120,8 @@ test('illegal moves are refused and change nothing: completing a failed job, fai
     retryDelayMs: 0,
   });
   assert.equal(failed?.status, 'failed', 'no attempts left: final failure even though retryable');
-  const late = await completeJob(stack.sql, stack.boss, stack.logger, { jobId: job.id, attempt: 1, workerId: 'w1', queueJobId, result: { late: true } });
-  assert.equal(late, null);
+  const late = await completions.complete({ jobId: job.id, attempt: 1, workerId: 'w1', queueJobId, result: { late: true } });
+  assert.equal(late, false);
   const after = await getJob(stack.sql, { jobId: job.id });
   assert.equal(after?.status, 'failed');
   assert.equal(after?.result, null);
@@ -135,9 +136,10 @@ test('a stale worker (older attempt) cannot complete a job another worker now ho
   await releaseJob(stack.sql, stack.boss, stack.logger, { jobId: created.id, attempt: 1, workerId: 'w1', queueJobId: first.queueJobId, reason: 'test' });
   const second = await claimNext(created.id, 'w2');
   assert.equal(second.job.attempts, 2);
-  const stale = await completeJob(stack.sql, stack.boss, stack.logger, { jobId: created.id, attempt: 1, workerId: 'w1', queueJobId: first.queueJobId, result: {} });
-  assert.equal(stale, null);
-  const fresh = await completeJob(stack.sql, stack.boss, stack.logger, { jobId: created.id, attempt: 2, workerId: 'w2', queueJobId: second.queueJobId, result: { by: 'w2' } });
+  const stale = await completions.complete({ jobId: created.id, attempt: 1, workerId: 'w1', queueJobId: first.queueJobId, result: {} });
+  assert.equal(stale, false);
+  assert.equal(await completions.complete({ jobId: created.id, attempt: 2, workerId: 'w2', queueJobId: second.queueJobId, result: { by: 'w2' } }), true);
+  const fresh = await getJob(stack.sql, { jobId: created.id });
   assert.deepEqual(fresh?.result, { by: 'w2' });
 });
 
@@ -145,8 +147,11 @@ test('a superseded queue entry cannot claim the job', async () => {
   const created = await newJob();
   const { queueJobId } = await claimNext(created.id);
   await releaseJob(stack.sql, stack.boss, stack.logger, { jobId: created.id, attempt: 1, workerId: 'w1', queueJobId, reason: 'test' });
-  const again = await claimJob(stack.sql, stack.logger, { jobId: created.id, queueJobId, workerId: 'w3' });
-  assert.equal(again, null);
+  // The released job is claimed once more, through its new entry only: the old one was finished at the release.
+  const again = await claimNext(created.id, 'w3');
+  assert.notEqual(again.queueJobId, queueJobId);
+  const [old] = await stack.sql`select state from pgboss.job where id = ${queueJobId}`;
+  assert.equal(old!.state, 'completed');
 });
 
 test('release gives the job back as pending without charging the attempt', async () => {

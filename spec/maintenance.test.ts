@@ -1,15 +1,18 @@
 // Reaper, rescuer and orphan re-queue against the real database and queue.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { claimJob, completeJob, createJob, getJob, listJobEvents, reapStaleJobs } from '../core/jobs/index.js';
-import { EXTRACT_QUEUE, WEBHOOK_QUEUE } from '../core/queue.js';
+import { claimNextJobs, CompletionBatcher, createJob, getJob, listJobEvents, reapStaleJobs } from '../core/jobs/index.js';
+import { WEBHOOK_QUEUE } from '../core/queue.js';
 import { reapOnce } from '../worker/maintenance/reaper.js';
 import { rescueOnce } from '../worker/maintenance/rescuer.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 let stack: Stack;
+/** Completions as a worker writes them. */
+let completions: CompletionBatcher;
 before(async () => {
   stack = await startStack();
+  completions = new CompletionBatcher(stack.sql, stack.logger);
 });
 
 async function processingJob(opts: { maxAttempts?: number; callbackUrl?: string } = {}) {
@@ -21,10 +24,11 @@ async function processingJob(opts: { maxAttempts?: number; callbackUrl?: string 
     requestHash: null,
     maxAttempts: opts.maxAttempts ?? 3,
   });
-  const entries = await stack.boss.fetch<{ jobId: string }>(EXTRACT_QUEUE, { batchSize: 100 });
-  const entry = entries.find((e) => e.data.jobId === job.id)!;
-  const claimed = await claimJob(stack.sql, stack.logger, { jobId: job.id, queueJobId: entry.id, workerId: 'w-test' });
-  return { job: claimed!, queueJobId: entry.id };
+  // Claimed as a worker claims (claimNextJobs); the job must be among the due jobs claimed.
+  const { claimed } = await claimNextJobs(stack.sql, { workerId: 'w-test', limit: 100 });
+  const mine = claimed.find((c) => c.job.id === job.id);
+  assert.ok(mine, 'the job is claimed through its queue entry');
+  return { job: mine.job, queueJobId: mine.entryId };
 }
 
 const backdate = (jobId: string, column: 'started_at' | 'heartbeat_at', seconds: number) =>
@@ -64,8 +68,8 @@ test('a late completion from the hung worker is refused after reaping', async ()
   const { job, queueJobId } = await processingJob();
   await backdate(job.id, 'started_at', 20 * 60);
   await reapOnce(stack.sql, stack.boss, stack.logger, { staleAfterMs: STALE });
-  const late = await completeJob(stack.sql, stack.boss, stack.logger, { jobId: job.id, attempt: 1, workerId: 'w-test', queueJobId, result: { late: true } });
-  assert.equal(late, null);
+  const late = await completions.complete({ jobId: job.id, attempt: 1, workerId: 'w-test', queueJobId, result: { late: true } });
+  assert.equal(late, false);
   const after = await getJob(stack.sql, { jobId: job.id });
   assert.equal(after?.status, 'failed');
   assert.equal(after?.result, null);
@@ -102,7 +106,7 @@ test('a job whose worker went silent is rescued to pending with a fresh queue en
   const [entry] = await stack.sql`select state from pgboss.job where id = ${after!.queueJobId}`;
   assert.equal(entry!.state, 'created');
   // The old worker's late completion is refused.
-  assert.equal(await completeJob(stack.sql, stack.boss, stack.logger, { jobId: job.id, attempt: 1, workerId: 'w-test', queueJobId, result: {} }), null);
+  assert.equal(await completions.complete({ jobId: job.id, attempt: 1, workerId: 'w-test', queueJobId, result: {} }), false);
 });
 
 test('a silent job on its last attempt fails as abandoned; a heartbeating one is untouched', async () => {

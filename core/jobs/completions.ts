@@ -8,7 +8,6 @@ import { wellFormedJson } from '../platform/jsonb.js';
 import type { Logger } from '../platform/logger.js';
 import { EXTRACT_QUEUE, WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, insertQueueEntries, wakeWorkers } from '../queue.js';
 import { isDataError } from '../platform/sqlErrors.js';
-import { toJob, type Job } from './model.js';
 import { refused } from './move.js';
 import { capResult } from './resultCap.js';
 
@@ -30,16 +29,15 @@ export interface CompletionOptions {
 /**
  * Complete the jobs still processing on the attempt each worker holds; the
  * others are refused and change nothing. Every queue entry is finished either
- * way. Returns the completed jobs by id (full rows with `full`, else just ids),
- * including jobs this same attempt completed already (a retried call whose
- * first answer was lost after the commit).
+ * way. Returns the ids of the completed jobs, including jobs this same attempt
+ * completed already (a retried call whose first answer was lost after the commit).
  */
 export async function completeJobs(
   sql: Sql,
   items: Completion[],
-  opts: CompletionOptions & { full?: boolean; prepared?: boolean } = {},
-): Promise<Map<string, Job | null>> {
-  if (items.length === 0) return new Map();
+  opts: CompletionOptions & { prepared?: boolean } = {},
+): Promise<Set<string>> {
+  if (items.length === 0) return new Set();
   const ready = opts.prepared ? items : items.map((c) => prepareCompletion(c, opts));
   const input = ready.map((c) => ({ id: c.jobId, attempt: c.attempt, worker_id: c.workerId, entry: c.queueJobId, result: c.result, progress: c.progress }));
   // Rows are looked up by primary key through arrays built from the input
@@ -79,12 +77,12 @@ export async function completeJobs(
              from moved m join event e on e.job_id = m.id where job_announces_webhooks(m.api_key_id, m.callback_url, m.input))`,
       )}
     )
-    select ${opts.full ? sql`moved.*` : sql`moved.id`}, job_announces_webhooks(moved.api_key_id, moved.callback_url, moved.input) as announced from moved
+    select moved.id, job_announces_webhooks(moved.api_key_id, moved.callback_url, moved.input) as announced from moved
     union all
-    select ${opts.full ? sql`j.*` : sql`j.id`}, false from jobs j join previous p on p.id = j.id join input i on i.id = p.id
+    select j.id, false from jobs j join previous p on p.id = j.id join input i on i.id = p.id
     where p.status = 'completed' and p.attempts = i.attempt and p.worker_id = i.worker_id`;
   if (rows.some((r) => r.announced)) wakeWorkers(sql, WEBHOOKS_CHANNEL);
-  return new Map(rows.map((r) => [r.id as string, opts.full ? toJob(r) : null]));
+  return new Set(rows.map((r) => r.id as string));
 }
 
 /**
@@ -157,7 +155,7 @@ export class CompletionBatcher {
     this.flushing = false;
   }
 
-  private settle(batch: Waiting[], done: Map<string, Job | null>): void {
+  private settle(batch: Waiting[], done: Set<string>): void {
     for (const w of batch) {
       const completed = done.has(w.item.jobId);
       if (!completed) refused(this.logger, w.item.jobId, 'complete', `processing on attempt ${w.item.attempt}`);

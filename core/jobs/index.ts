@@ -2,7 +2,7 @@
 export * from './model.js';
 export { createJob, type CreateJobParams } from './create.js';
 export { CompletionBatcher, completeJobs, type Completion } from './completions.js';
-export { claimJob, claimNextJobs, completeJob, failAttempt, releaseJob, heartbeat, retryDelayMs, type ClaimedJob } from './workerTransitions.js';
+export { claimNextJobs, failAttempt, releaseJob, heartbeat, retryDelayMs, type ClaimedJob } from './workerTransitions.js';
 export { cancelJob, retryJob } from './clientTransitions.js';
 export { AttemptOverError, holdAttempt } from './attemptFence.js';
 export { deleteFinishedJobs, expiredJobIds, reapStaleJobs, rescueAbandonedJobs, requeueOrphanedJobs, type BacklogCursor, type RetentionBatch } from './maintenance.js';

@@ -6,7 +6,6 @@ import { jsonb } from '../platform/jsonb.js';
 import type { Logger } from '../platform/logger.js';
 import { EXTRACT_QUEUE, claimableEntries, nextClaimCursor, settleQueueEntries, type Boss } from '../queue.js';
 import { toJob, type Job, type JobError, type JobStatus } from './model.js';
-import { completeJobs, type Completion } from './completions.js';
 import { enqueueAttempt, enqueueFinalWebhooks, finishQueueEntry, moveOne, refused } from './move.js';
 
 interface Held {
@@ -14,18 +13,6 @@ interface Held {
   attempt: number;
   workerId: string;
   queueJobId: string;
-}
-
-/** pending → processing, for the worker that fetched this queue entry. */
-export async function claimJob(sql: Sql, logger: Logger, p: { jobId: string; queueJobId: string; workerId: string }): Promise<Job | null> {
-  const moved = await moveOne(sql, p.jobId, {
-    from: ['pending'],
-    to: 'processing',
-    where: sql`and queue_job_id = ${p.queueJobId}`,
-    set: sql`attempts = j.attempts + 1, worker_id = ${p.workerId}, started_at = now(), heartbeat_at = now(), run_after = null, progress = null`,
-    workerId: p.workerId,
-  });
-  return moved?.job ?? refused(logger, p.jobId, 'claim', 'pending on this queue entry');
 }
 
 export interface ClaimedJob {
@@ -80,12 +67,6 @@ export async function claimNextJobs(
   const claimed = picked.filter((r) => r.id !== null).map((r) => ({ entryId: String(r.entry_id), job: toJob(r) }));
   const cursor = nextClaimCursor(after, picked.map((r) => ({ key: String(r.entry_key), visit: Number(r.entry_visit) })));
   return { claimed, seen: picked.length + Number(rows[0]?.promoted ?? 0), cursor };
-}
-
-/** processing → completed, with the result (and its webhook, if any). */
-export async function completeJob(sql: Sql, _boss: Boss, logger: Logger, p: Completion): Promise<Job | null> {
-  const done = await completeJobs(sql, [p], { full: true });
-  return done.get(p.jobId) ?? refused(logger, p.jobId, 'complete', `processing on attempt ${p.attempt}`);
 }
 
 /** Exponential backoff with jitter: uniform in [c/2, c] where c = base·2^(attempt-1), capped. */

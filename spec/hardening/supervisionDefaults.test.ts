@@ -5,8 +5,8 @@
 // reapOnce / rescueOnce directly, so only this file proves the schedules fire.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { claimJob, createJob, getJob, listJobEvents } from '../../core/jobs/index.js';
-import { EXTRACT_QUEUE, REAPER_QUEUE } from '../../core/queue.js';
+import { claimNextJobs, createJob, getJob, listJobEvents } from '../../core/jobs/index.js';
+import { REAPER_QUEUE } from '../../core/queue.js';
 import { REAPER_CRON } from '../../worker/maintenance/reaper.js';
 import { articlePage, fixtureSite, startHttpServer } from '../helpers/http.js';
 import { spawnScript } from '../helpers/processes.js';
@@ -19,10 +19,8 @@ test('a worker at the default settings reaps a 10-minute job from its cron tick 
   // Two jobs held by workers that are not there: both claimed by "w-gone".
   const held = async (path: string) => {
     const { job } = await createJob(stack.sql, stack.boss, { apiKeyId: stack.apiKeyId, input: { url: `${site.url}${path}` }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
-    const entries = await stack.boss.fetch<{ jobId: string }>(EXTRACT_QUEUE, { batchSize: 10 });
-    const entry = entries.find((e) => e.data.jobId === job.id);
-    assert.ok(entry, 'the queue entry of the new job');
-    assert.ok(await claimJob(stack.sql, stack.logger, { jobId: job.id, queueJobId: entry.id, workerId: 'w-gone' }));
+    const { claimed } = await claimNextJobs(stack.sql, { workerId: 'w-gone', limit: 10 });
+    assert.ok(claimed.some((c) => c.job.id === job.id), 'the new job is claimed through its queue entry');
     return job.id;
   };
   // Hung but alive: running for 11 minutes and still heartbeating (kept fresh below), so only the reaper may take it.

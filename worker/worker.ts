@@ -7,10 +7,7 @@ import { startMaintenance } from './maintenance/index.js';
 import { knowledgePipeline, type KnowledgePipelineOptions } from './pipeline/knowledge.js';
 import type { Pipeline } from './pipeline/types.js';
 import { JobRunner, type RunnerOptions } from './runner.js';
-import { discoversPages, PAGES_CHANNEL, PageTaskRunner } from './pipeline/crawl/pageTasks.js';
-import { cleanUrl, normalizeUrl } from './pipeline/crawl/urls.js';
-import { startCrawlParent } from '../core/crawlTasks/index.js';
-import { wakeWorkers } from '../core/queue.js';
+import { pageTaskCrawls } from './pipeline/crawl/pageTasks.js';
 import { randomBase62 } from '../core/ids.js';
 import os from 'node:os';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks.js';
@@ -18,10 +15,6 @@ import { secretBox } from '../core/secretBox.js';
 import { createBrowserService, setSharedBrowser } from '../core/browser/index.js';
 
 export { outboundOptions };
-
-/** Pages of a crawl that gives no maxPages (as the in-process crawl), and how far links are followed from the start page. */
-const DEFAULT_CRAWL_PAGES = 10;
-const DEFAULT_CRAWL_DEPTH = 20;
 
 export const runnerOptions = (config: Config): RunnerOptions => ({
   concurrency: config.worker.concurrency,
@@ -62,45 +55,12 @@ export async function startWorker(runtime: Runtime, pipeline?: Pipeline): Promis
   const workerId = `${os.hostname()}:${process.pid}:${randomBase62(4)}`;
   const heartbeatSql = runtime.database.dedicated('heartbeat', 2, { statementTimeoutMs: Math.max(1000, config.worker.heartbeatIntervalMs) });
   // CRAWL_PAGE_TASKS: a crawl that discovers pages is handed to page tasks (any worker's) once claimed.
-  const pages =
+  const crawls =
     config.crawl.pageTasks && !pipeline
-      ? new PageTaskRunner(runtime.sql, runtime.boss, runtime.logger, client, runtime.knowledge, {
-          workerId,
-          concurrency: config.worker.concurrency,
-          pollIntervalMs: config.worker.pollIntervalMs,
-          heartbeatIntervalMs: config.worker.heartbeatIntervalMs,
-          maxAttempts: config.worker.maxAttempts,
-          retryBaseDelayMs: config.worker.retryBaseDelayMs,
-          robotsUserAgent: config.crawl.robotsUserAgent,
-          hostConcurrency: config.crawl.hostConcurrency,
-          hostDelayMs: config.crawl.hostDelayMs,
-          hostLeaseMs: config.fetch.totalTimeoutMs + 30_000,
-          chunking: config.chunking,
-          inlineItems: config.crawl.inlineItems,
-          resultMaxBytes: config.worker.resultMaxBytes,
-          runningPerKey: config.crawl.runningPagesPerKey,
-          heartbeatSql,
-        })
+      ? pageTaskCrawls({ sql: runtime.sql, boss: runtime.boss, logger: runtime.logger, client, knowledge: runtime.knowledge, browser }, config, { workerId, heartbeatSql })
       : undefined;
-  const handOff: RunnerOptions['handOff'] = pages
-    ? async (job, held) => {
-        const url = cleanUrl(job.input.url);
-        const key = url === null ? null : normalizeUrl(url);
-        if (!discoversPages(job.input) || url === null || key === null) return null;
-        const started = await startCrawlParent(runtime.sql, runtime.boss, {
-          jobId: job.id,
-          attempt: held.attempt,
-          queueJobId: held.queueJobId,
-          apiKeyId: job.apiKeyId,
-          maxPages: Math.min(job.input.maxPages ?? DEFAULT_CRAWL_PAGES, config.crawl.maxPagesPerJob),
-          maxDepth: DEFAULT_CRAWL_DEPTH,
-          maxAttempts: config.worker.maxAttempts,
-          start: { url, key, depth: 0 },
-        });
-        if (started) wakeWorkers(runtime.sql, PAGES_CHANNEL);
-        return started;
-      }
-    : undefined;
+  const pages = crawls?.runner;
+  const handOff = crawls?.handOff;
   const runner = new JobRunner(
     runtime.sql,
     runtime.boss,

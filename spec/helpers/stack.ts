@@ -18,6 +18,8 @@ import type { Pipeline } from '../../worker/pipeline/types.js';
 import { JobRunner } from '../../worker/runner.js';
 import { WebhookSender } from '../../worker/webhooks.js';
 import { knowledgePipeline } from '../../worker/pipeline/knowledge.js';
+import { pageTaskCrawls, type PageTaskRunner } from '../../worker/pipeline/crawl/pageTasks.js';
+import { randomBase62 } from '../../core/ids.js';
 import { knowledgePipelineOptions, outboundOptions, runnerOptions, webhookSenderOptions } from '../../worker/worker.js';
 import { testConfig } from './config.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -62,11 +64,13 @@ export async function startStack(opts: { config?: Record<string, string>; worker
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { key, apiKey } = await createApiKey(db.sql, 'test');
   const runners: JobRunner[] = [];
+  const pageRunners: PageTaskRunner[] = [];
   const senders: { sender: WebhookSender; close(): Promise<void> }[] = [];
   const pipelineClients: OutboundClient[] = [];
 
   onCleanup(async () => {
     for (const runner of runners) await runner.stop(0);
+    for (const pages of pageRunners) await pages.stop(0);
     for (const s of senders) {
       await s.sender.stop();
       await s.close();
@@ -96,8 +100,25 @@ export async function startStack(opts: { config?: Record<string, string>; worker
       const workerConfig = w.config ?? config;
       // As worker/worker.ts does: load the model and open the index before claiming anything.
       if (!w.pipeline) await knowledge.index();
-      const runner = new JobRunner(db.sql, boss, logger, w.pipeline ?? stack.knowledgePipeline(workerConfig), { ...runnerOptions(workerConfig), heartbeatIntervalMs: 500 });
+      // As worker/worker.ts does: with CRAWL_PAGE_TASKS, crawls that discover pages run as page tasks.
+      const workerId = `test:${process.pid}:${randomBase62(4)}`;
+      let crawls: ReturnType<typeof pageTaskCrawls> | undefined;
+      if (workerConfig.crawl.pageTasks && !w.pipeline) {
+        const crawlClient = createOutboundClient(outboundOptions(workerConfig));
+        pipelineClients.push(crawlClient);
+        crawls = pageTaskCrawls({ sql: db.sql, boss, logger, client: crawlClient, knowledge }, workerConfig, { workerId, heartbeatIntervalMs: 500 });
+      }
+      const runner = new JobRunner(db.sql, boss, logger, w.pipeline ?? stack.knowledgePipeline(workerConfig), {
+        ...runnerOptions(workerConfig),
+        heartbeatIntervalMs: 500,
+        workerId,
+        ...(crawls ? { handOff: crawls.handOff } : {}),
+      });
       await runner.start();
+      if (crawls) {
+        await crawls.runner.start();
+        pageRunners.push(crawls.runner);
+      }
       runners.push(runner);
       stack.runner ??= runner;
       return runner;

@@ -7,12 +7,15 @@
 // completes the parent job. Page slots are separate from job slots, so a big
 // crawl never holds the slot a one-page job of another key is waiting for.
 import { categorize, meanVector } from '../../../core/page/categories.js';
+import type { BrowserService } from '../../../core/browser/index.js';
+import type { Config } from '../../../core/platform/config.js';
 import {
   busyHostPauseMs,
   cachedRobots,
   claimPageTasks,
   completeCrawlParent,
   finishPageTask,
+  startCrawlParent,
   heartbeatPageTasks,
   setHostCrawlDelay,
   SharedHostLimiter,
@@ -31,10 +34,13 @@ import { OutboundError, type OutboundClient } from '../../../core/outbound/index
 import { wakeWorkers, type Boss } from '../../../core/queue.js';
 import type { IndexedChunk } from '../../../core/search/types.js';
 import { ClaimLoop } from '../../claimLoop.js';
+import type { RunnerOptions } from '../../runner.js';
 import { chunkMarkdown } from '../chunk.js';
 import { classifyError } from '../errors.js';
 import { fetchPage } from '../fetchPage.js';
-import { chunkId, embeddingText, firstSentence } from '../knowledge.js';
+import { chunkId, embeddingText, firstSentence, pageEvidence } from '../knowledge.js';
+import { profilePage } from '../../../core/business/profile.js';
+import { claimPage, crawlFactsResult, holderOf, releasePage, storePageFacts, textIdentity, urlIdentity, type Identity, type PageFacts } from './pageFacts.js';
 import type { UrlFilter } from './patterns.js';
 import { crawlScope, needsOneWorker, type CrawlScope } from './scope.js';
 import { loadRobots, parseRobots, type RobotsPolicy } from './robots.js';
@@ -69,6 +75,8 @@ export interface PageTaskOptions {
   /** Page tasks one key may have running over all workers (CRAWL_RUNNING_PAGES_PER_KEY). */
   runningPerKey: number;
   heartbeatSql?: Sql;
+  /** Renders pages per the job's `render` mode (unset: static fetches only, as without a browser). */
+  browser?: BrowserService | undefined;
 }
 
 interface Parent {
@@ -93,6 +101,18 @@ class Skip {
   ) {}
 }
 
+/** A page that failed after its start page's sitemaps were read: their URLs are queued with the failure. */
+class PageFailed {
+  constructor(
+    readonly cause: unknown,
+    readonly discovered: DiscoveredPage[],
+  ) {}
+}
+
+function isRoot(url: string): boolean {
+  return new URL(url).pathname === '/';
+}
+
 /** Whether a job's input is a crawl that discovers pages (not one page, not a list of URLs). */
 export function discoversPages(input: JobInput): boolean {
   if (input.singlePage === true || (input.urls !== undefined && input.urls.length > 0) || needsOneWorker(input)) return false;
@@ -107,6 +127,8 @@ export class PageTaskRunner {
   private readonly limiter: SharedHostLimiter;
   private readonly fetch: ReturnType<typeof fetchPage>;
   private heartbeat: NodeJS.Timeout | undefined;
+  /** Completes a crawl's parent in the move that closes it, its result as the one-worker pipeline's (business, sitemapUrls). */
+  private readonly closeParent: ReturnType<typeof completeCrawlParent>;
   private cursor = '';
 
   constructor(
@@ -119,6 +141,14 @@ export class PageTaskRunner {
   ) {
     this.limiter = new SharedHostLimiter(sql, options.workerId, { concurrency: options.hostConcurrency, delayMs: options.hostDelayMs, leaseMs: options.hostLeaseMs });
     this.fetch = fetchPage(client);
+    this.closeParent = completeCrawlParent(boss, {
+      inlineItems: options.inlineItems,
+      resultMaxBytes: options.resultMaxBytes,
+      extend: async (tx, c) => {
+        const [job] = await tx`select input from jobs where id = ${c.jobId}`;
+        return crawlFactsResult(tx, c, { profile: (job?.input as JobInput | undefined)?.profile === true, embedder: () => knowledge.embedder() });
+      },
+    });
     this.loop = new ClaimLoop(
       sql,
       boss,
@@ -181,18 +211,21 @@ export class PageTaskRunner {
           await finishPageTask(this.sql, { taskId: task.id, attempt: task.attempt, outcome: { state: 'retry', error: { code: 'interrupted', message: 'the worker stopped' }, delayMs: 0 } }).catch(() => {});
           return;
         }
-        const { error, retryable } = err instanceof Skip ? { error: { code: err.code, message: err.message }, retryable: false } : classifyError(err);
-        const state = err instanceof Skip ? err.state : 'failed';
+        const cause = err instanceof PageFailed ? err.cause : err;
+        const { error, retryable } = cause instanceof Skip ? { error: { code: cause.code, message: cause.message }, retryable: false } : classifyError(cause);
+        const state = cause instanceof Skip ? cause.state : 'failed';
         result = {
-          outcome: retryable ? { state: 'retry', error, delayMs: Math.max(this.options.retryBaseDelayMs * 2 ** (task.attempt - 1), busyHostPauseMs(err) ?? 0) } : { state, error },
-          discovered: err instanceof Skip ? err.discovered : [],
+          outcome: retryable ? { state: 'retry', error, delayMs: Math.max(this.options.retryBaseDelayMs * 2 ** (task.attempt - 1), busyHostPauseMs(cause) ?? 0) } : { state, error },
+          discovered: err instanceof Skip || err instanceof PageFailed ? err.discovered : [],
         };
       }
       const done = await finishPageTask(
         this.sql,
         { taskId: task.id, attempt: task.attempt, outcome: result.outcome, discovered: result.discovered },
-        completeCrawlParent(this.boss, { inlineItems: this.options.inlineItems, resultMaxBytes: this.options.resultMaxBytes }),
+        this.closeParent,
       );
+      // A page that did not become one lets go of the identities it claimed (its text, its canonical URL).
+      if (done.held && (done.state === 'failed' || done.state === 'skipped')) await releasePage(this.sql, task.jobId, task.urlKey);
       if (done.created > 0 || done.state === 'queued') wakeWorkers(this.sql, PAGES_CHANNEL);
       if (done.closed) {
         this.parents.delete(task.jobId);
@@ -254,16 +287,59 @@ export class PageTaskRunner {
     return policy;
   }
 
-  /** One page: fetched, read for links, indexed. Throws Skip (or a fetch error) for a page that is not one. */
+  /**
+   * One page. The start page's sitemaps are read alongside it, and their
+   * URLs are queued whatever becomes of the page (as in the one-worker
+   * crawl, where sitemap discovery does not wait on the start page).
+   */
   private async page(task: PageTask, parent: Parent, signal: AbortSignal, logger: Logger): Promise<{ outcome: PageOutcome; discovered: DiscoveredPage[] }> {
-    const start = parent.input.url;
+    if (task.depth !== 0 || !parent.scope.readSitemaps) return this.readPage(task, parent, signal, logger);
+    const policy = await this.robotsFor(task.url, signal);
+    if (policy.status === 'unavailable') return this.readPage(task, parent, signal, logger);
+    const sitemaps = this.sitemapUrls(parent.input.url, policy, signal);
+    sitemaps.catch(() => {}); // awaited below, unless the page's own read is aborted first
+    const fromSitemaps = async () => {
+      const urls = await sitemaps;
+      await storePageFacts(this.sql, task.jobId, task.urlKey, { sitemapUrls: urls.length });
+      return this.discoverable(parent, urls, 1);
+    };
+    let read: { outcome: PageOutcome; discovered: DiscoveredPage[] };
+    try {
+      read = await this.readPage(task, parent, signal, logger);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const more = await fromSitemaps();
+      if (err instanceof Skip) throw new Skip(err.state, err.code, err.message, [...err.discovered, ...more]);
+      throw more.length > 0 ? new PageFailed(err, more) : err;
+    }
+    return { outcome: read.outcome, discovered: [...read.discovered, ...(await fromSitemaps())] };
+  }
+
+  /** The URLs a crawl may queue (in scope, not obviously non-HTML, within its patterns), keyed. */
+  private discoverable(parent: Parent, urls: readonly string[], depth: number): DiscoveredPage[] {
+    const found: DiscoveredPage[] = [];
+    for (const raw of urls) {
+      const url = cleanUrl(raw);
+      const key = url === null ? null : parent.scope.key(url);
+      if (url === null || key === null || !parent.scope.inScope(url) || hasNonHtmlExtension(url) || !parent.filter(url)) continue;
+      found.push({ url, key, depth });
+    }
+    return found;
+  }
+
+  /** One page: fetched, read for links, indexed. Throws Skip (or a fetch error) for a page that is not one. */
+  private async readPage(task: PageTask, parent: Parent, signal: AbortSignal, logger: Logger): Promise<{ outcome: PageOutcome; discovered: DiscoveredPage[] }> {
     const named = task.depth === 0;
+    // Another page stands for this URL (its canonical URL): not fetched, as the one-worker crawl never fetches an alias.
+    const holder = await holderOf(this.sql, task.jobId, task.urlKey);
+    if (holder !== null) throw new Skip('skipped', 'duplicate', `${task.urlKey} is the same page as ${holder} (canonical)`);
     const policy = await this.robotsFor(task.url, signal);
     if (policy.status === 'unavailable') throw new Skip('failed', policy.unreachable?.code ?? 'robots_unavailable', `not crawled: ${policy.problem ?? 'robots.txt is unavailable'}`);
     if (!policy.isAllowed(task.url)) throw new Skip(named ? 'failed' : 'skipped', 'robots_disallowed', `robots.txt disallows ${task.url}`);
 
     const host = hostOf(task.url);
-    const ctx = { jobId: task.jobId, apiKeyId: parent.apiKeyId, logger, signal, progress: () => {} };
+    const rendering = { mode: parent.input.render ?? 'auto', waitForMs: parent.input.waitFor, browser: this.options.browser };
+    const ctx = { jobId: task.jobId, apiKeyId: parent.apiKeyId, logger, signal, progress: () => {}, rendering };
     let page;
     try {
       page = await this.limiter.run(host, signal, () => this.fetch(task.url, ctx));
@@ -282,18 +358,26 @@ export class PageTaskRunner {
     }
     const content = extractPage(page.html, page.url);
 
-    const discovered: DiscoveredPage[] = [];
-    const add = (raw: string, depth: number) => {
-      const url = cleanUrl(raw);
-      const key = url === null ? null : parent.scope.key(url);
-      if (url === null || key === null || !parent.scope.inScope(url) || hasNonHtmlExtension(url) || !parent.filter(url)) return;
-      discovered.push({ url, key, depth });
-    };
-    if (parent.scope.followLinks) for (const link of content.links) add(link, task.depth + 1);
-    if (named && parent.scope.readSitemaps) for (const url of await this.sitemapUrls(start, policy, signal)) add(url, 1);
+    const discovered = parent.scope.followLinks ? this.discoverable(parent, content.links, task.depth + 1) : [];
+    const facts: PageFacts = {};
 
     if (!parent.filter(page.url)) throw new Skip('skipped', 'filtered', `${finalKey} is excluded by the crawl patterns`, discovered);
     if (!content.text.trim()) return { outcome: { state: 'failed', error: { code: 'empty_content', message: `no text content found at ${page.url}` } }, discovered };
+
+    // One page per URL after redirects, canonical URL and text (the one-worker crawl's rules, crawler.ts), whichever worker fetches it.
+    const identities: Identity[] = [{ identity: urlIdentity(task.urlKey), via: 'url' }];
+    if (finalKey !== task.urlKey) identities.push({ identity: urlIdentity(finalKey), via: 'url' });
+    const canonical = content.canonicalUrl === null ? null : parent.scope.key(content.canonicalUrl);
+    // A canonical pointing at the site root from another page is the classic misconfiguration that would fold a whole site into its home page.
+    if (canonical !== null && canonical !== finalKey && sameSite(canonical, page.url) && !(isRoot(canonical) && !isRoot(finalKey))) {
+      // The canonical URL wins when the crawl has it (to fetch, being fetched, or done); otherwise this page stands for it.
+      const [own] = await this.sql`select 1 from crawl_pages where job_id = ${task.jobId} and url_key = ${canonical} and state in ('queued', 'running', 'done')`;
+      if (own) throw new Skip('skipped', 'duplicate', `${finalKey} is the same page as ${canonical} (canonical)`, discovered);
+      identities.push({ identity: urlIdentity(canonical), via: 'canonical' });
+    }
+    identities.push({ identity: textIdentity(content.text), via: 'content' });
+    const same = await claimPage(this.sql, task.jobId, task.urlKey, identities);
+    if (same) throw new Skip('skipped', 'duplicate', `${finalKey} is the same page as ${same.duplicateOf} (${same.via})`, discovered);
 
     const [embedder, index] = await Promise.all([this.knowledge.embedder(), this.knowledge.index()]);
     const chunks = await chunkMarkdown(content.markdown, { ...this.options.chunking, countTokens: (texts) => embedder.countTokens(texts, { signal }) });
@@ -303,7 +387,7 @@ export class PageTaskRunner {
       chunks.map((c) => embeddingText(title, c)),
       { signal },
     );
-    const { category } = await categorize(embedder, meanVector(vectors));
+    const { category } = await categorize(embedder, meanVector(vectors), pageEvidence({ url: finalKey, page, content }));
     const indexed: IndexedChunk[] = chunks.map((c, i) => ({
       id: chunkId(parent.apiKeyId, finalKey, c.position),
       jobId: task.jobId,
@@ -317,6 +401,9 @@ export class PageTaskRunner {
     }));
     // Fenced by the task's attempt: a worker that lost the page (rescued, cancelled) indexes nothing.
     await index.replacePage(parent.apiKeyId, finalKey, indexed, (tx?: Db) => this.holdTask(task, tx));
+    facts.site = { name: content.siteName ?? null, description: content.description ?? null, language: content.language ?? null };
+    if (parent.input.profile === true) facts.profile = profilePage(finalKey, content, page.html);
+    await storePageFacts(this.sql, task.jobId, task.urlKey, facts);
     return {
       outcome: {
         state: 'done',
@@ -352,4 +439,57 @@ export class PageTaskRunner {
       return [];
     }
   }
+}
+
+/** Pages of a crawl that gives no maxPages (as the in-process crawl), and how far links are followed from the start page. */
+const DEFAULT_CRAWL_PAGES = 10;
+const DEFAULT_CRAWL_DEPTH = 20;
+
+/**
+ * A worker's page-task machinery (CRAWL_PAGE_TASKS): the runner of page
+ * tasks, and the job runner's hand-off that turns a claimed crawl into the
+ * parent of page tasks (other jobs return null and run the pipeline).
+ */
+export function pageTaskCrawls(
+  deps: { sql: Sql; boss: Boss; logger: Logger; client: OutboundClient; knowledge: Knowledge; browser?: BrowserService | undefined },
+  config: Config,
+  opts: { workerId: string; heartbeatSql?: Sql; heartbeatIntervalMs?: number },
+): { runner: PageTaskRunner; handOff: NonNullable<RunnerOptions['handOff']> } {
+  const { sql, boss } = deps;
+  const runner = new PageTaskRunner(sql, boss, deps.logger, deps.client, deps.knowledge, {
+    workerId: opts.workerId,
+    concurrency: config.worker.concurrency,
+    pollIntervalMs: config.worker.pollIntervalMs,
+    heartbeatIntervalMs: opts.heartbeatIntervalMs ?? config.worker.heartbeatIntervalMs,
+    maxAttempts: config.worker.maxAttempts,
+    retryBaseDelayMs: config.worker.retryBaseDelayMs,
+    robotsUserAgent: config.crawl.robotsUserAgent,
+    hostConcurrency: config.crawl.hostConcurrency,
+    hostDelayMs: config.crawl.hostDelayMs,
+    hostLeaseMs: config.fetch.totalTimeoutMs + 30_000,
+    chunking: config.chunking,
+    inlineItems: config.crawl.inlineItems,
+    resultMaxBytes: config.worker.resultMaxBytes,
+    runningPerKey: config.crawl.runningPagesPerKey,
+    browser: deps.browser,
+    ...(opts.heartbeatSql ? { heartbeatSql: opts.heartbeatSql } : {}),
+  });
+  const handOff = async (job: Parameters<NonNullable<RunnerOptions['handOff']>>[0], held: { attempt: number; queueJobId: string }) => {
+    const url = cleanUrl(job.input.url);
+    const key = url === null ? null : crawlScope(job.input).key(url);
+    if (!discoversPages(job.input) || url === null || key === null) return null;
+    const started = await startCrawlParent(sql, boss, {
+      jobId: job.id,
+      attempt: held.attempt,
+      queueJobId: held.queueJobId,
+      apiKeyId: job.apiKeyId,
+      maxPages: Math.min(job.input.maxPages ?? DEFAULT_CRAWL_PAGES, config.crawl.maxPagesPerJob),
+      maxDepth: DEFAULT_CRAWL_DEPTH,
+      maxAttempts: config.worker.maxAttempts,
+      start: { url, key, depth: 0 },
+    });
+    if (started) wakeWorkers(sql, PAGES_CHANNEL);
+    return started;
+  };
+  return { runner, handOff };
 }

@@ -9,6 +9,7 @@ import { requestLog, requireApiKey, requireJson } from './middleware.js';
 import { dashboardRouter } from './dashboard/index.js';
 import { metricsHandler } from './metricsRoute.js';
 import { openapiRouter } from './openapi.js';
+import { maxPagesLimit } from './schemas.js';
 import { rateLimit } from './rateLimit.js';
 import { extractRouter, jobSubmitter } from './routes/extract.js';
 import { knowledgeSdkRouter } from './routes/knowledgesdk.js';
@@ -81,7 +82,7 @@ export function createApp({ config, sql, boss, logger, knowledge, client, extrac
 
   if (config.adminToken) app.use('/dashboard', dashboardRouter({ config, sql, boss, logger, adminToken: config.adminToken }));
   else logger.info('dashboard disabled: set ADMIN_TOKEN to enable it');
-  app.use(openapiRouter({ allowPrivateNetworks: config.allowPrivateNetworks })); // public: GET /v1/openapi.json, GET /docs
+  app.use(openapiRouter({ allowPrivateNetworks: config.allowPrivateNetworks, maxPages: maxPagesLimit(config.crawl) })); // public: GET /v1/openapi.json, GET /docs
 
   const limiter = rateLimit({ perMinute: config.api.rateLimitPerMinute, burst: config.api.rateLimitBurst });
   const syncLimit = new SyncLimit(config.api.syncConcurrency, config.api.syncConcurrencyPerKey);
@@ -91,7 +92,7 @@ export function createApp({ config, sql, boss, logger, knowledge, client, extrac
     firecrawlRouter({ sql, boss, logger, client, extract, syncLimit, rateLimit: limiter, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, maxPagesPerJob: config.crawl.maxPagesPerJob, bodyLimitBytes: config.api.bodyLimitBytes, secrets: secretBox(config.webhooks.secretsKey) }),
   );
   app.use('/v1', requireApiKey(sql), limiter, requireJson, express.json({ limit: config.api.bodyLimitBytes, strict: true }));
-  app.use(extractRouter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, syncTimeoutMs: config.extractSyncTimeoutMs, syncLimit }));
+  app.use(extractRouter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxPages: maxPagesLimit(config.crawl), maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, syncTimeoutMs: config.extractSyncTimeoutMs, syncLimit }));
   app.use(jobsRouter({ sql, boss, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey }));
   app.use(crawlPagesRouter({ sql }));
   app.use(scrapeRouter({ client, logger, allowPrivateNetworks: config.allowPrivateNetworks, limit: syncLimit, extract, browser }));
@@ -99,7 +100,7 @@ export function createApp({ config, sql, boss, logger, knowledge, client, extrac
   app.use(
     knowledgeSdkRouter({
       sql,
-      submit: jobSubmitter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey }),
+      submit: jobSubmitter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxPages: maxPagesLimit(config.crawl), maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey }),
       knowledge,
       client,
       extract,

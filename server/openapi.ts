@@ -291,7 +291,7 @@ const submitErrors = {
 const syncBusy = { '429': { ...err('rate limit, too many jobs in flight for the key, or too many synchronous requests (scrape, sync extract) in progress for the key or the service (SYNC_CONCURRENCY_PER_KEY, SYNC_CONCURRENCY)'), headers: { 'retry-after': 'seconds to wait' } } };
 const notFound = { '404': err('no such job for this key (another key’s job is a 404 too)') };
 
-export function routeSpecs(opts: { allowPrivateNetworks: boolean }): RouteSpec[] {
+export function routeSpecs(opts: { allowPrivateNetworks: boolean; maxPages?: number }): RouteSpec[] {
   return [
     {
       method: 'post',
@@ -651,7 +651,7 @@ function tidy(value: unknown, io: 'input' | 'output', key?: string): unknown {
   return out;
 }
 
-export function buildOpenApi(opts: { allowPrivateNetworks: boolean; version?: string }): Record<string, unknown> {
+export function buildOpenApi(opts: { allowPrivateNetworks: boolean; maxPages?: number; version?: string }): Record<string, unknown> {
   const components: Record<string, JsonSchema> = {};
 
   // Named shapes (.meta({id})) become components/schemas and are referenced.
@@ -750,7 +750,7 @@ thead th{font-size:.85rem;color:#57606a}.m{font-weight:700;font-family:ui-monosp
 </main></body></html>`;
 }
 
-export function openapiRouter(opts: { allowPrivateNetworks: boolean }): Router {
+export function openapiRouter(opts: { allowPrivateNetworks: boolean; maxPages?: number }): Router {
   const router = Router();
   let document: string | undefined;
   const specs = routeSpecs(opts);

@@ -27,12 +27,30 @@ const renderFields = {
 
 const pathPattern = z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 
-export function extractRequestSchema(opts: { allowPrivateNetworks: boolean }) {
+/** maxPages while one worker runs each crawl (CRAWL_PAGE_TASKS=false): what one process carries in one job. */
+export const MAX_PAGES_IN_ONE_WORKER = 20;
+
+/** The largest maxPages a job may ask for: MAX_PAGES_PER_JOB when crawls run as page tasks any worker claims, else 20. */
+export function maxPagesLimit(crawl: { pageTasks: boolean; maxPagesPerJob: number }): number {
+  return crawl.pageTasks ? crawl.maxPagesPerJob : MAX_PAGES_IN_ONE_WORKER;
+}
+
+/** `maxPages`: the server's limit (maxPagesLimit), 20 when not given. */
+export function extractRequestSchema(opts: { allowPrivateNetworks: boolean; maxPages?: number }) {
   const url = publicUrl(opts.allowPrivateNetworks);
+  const maxPages = opts.maxPages ?? MAX_PAGES_IN_ONE_WORKER;
   return z.object({
     url,
     callbackUrl: url.optional(),
-    maxPages: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(20, 'must be at most 20').optional(),
+    maxPages: z
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(maxPages, `must be at most ${maxPages} (this server's pages per job)`)
+      .optional()
+      .meta({
+        description: `pages the crawl may reach: at most ${maxPages} on this server (${MAX_PAGES_IN_ONE_WORKER} while one worker runs each crawl; MAX_PAGES_PER_JOB, default 1000, when crawls run as page tasks, CRAWL_PAGE_TASKS=true)`,
+      }),
     singlePage: z.boolean({ error: 'must be true or false' }).optional(),
     ...renderFields,
     includePatterns: z.array(pathPattern).max(20, 'at most 20 patterns').optional(),

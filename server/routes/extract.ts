@@ -28,6 +28,8 @@ export interface ExtractRouterDeps {
   sql: Sql;
   boss: Boss;
   allowPrivateNetworks: boolean;
+  /** The largest maxPages a job may ask for (maxPagesLimit). */
+  maxPages: number;
   maxAttempts: number;
   maxJobsInFlight: number;
   /** How long POST /v1/extract waits for the job before answering 202. */
@@ -54,8 +56,8 @@ export async function waitForFinish(sql: Sql, jobId: string, apiKeyId: string, t
 export type SubmitJob = (req: Request, res: Response, admit?: () => void, extra?: Partial<JobInput>) => Promise<{ job: Job; replayed: boolean }>;
 
 /** POST /v1/extract's job submission, shared with the routes that take the same body (KnowledgeSDK's /v1/business). */
-export function jobSubmitter(deps: Pick<ExtractRouterDeps, 'sql' | 'boss' | 'allowPrivateNetworks' | 'maxAttempts' | 'maxJobsInFlight'>): SubmitJob {
-  const schema = extractRequestSchema({ allowPrivateNetworks: deps.allowPrivateNetworks });
+export function jobSubmitter(deps: Pick<ExtractRouterDeps, 'sql' | 'boss' | 'allowPrivateNetworks' | 'maxPages' | 'maxAttempts' | 'maxJobsInFlight'>): SubmitJob {
+  const schema = extractRequestSchema({ allowPrivateNetworks: deps.allowPrivateNetworks, maxPages: deps.maxPages });
 
   /** Validate, then (after `admit`, which may refuse) create the job or replay it; the response is left to the caller. */
   return async function submit(req, res, admit = () => {}, extra = {}) {

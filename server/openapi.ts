@@ -10,6 +10,7 @@ import { CATEGORIES } from '../core/page/categories.js';
 import { extractRequestSchema, idempotencyKeySchema, jobIdSchema, listJobsQuerySchema, scrapeRequestSchema, searchRequestSchema } from './schemas.js';
 import { crawlItemsQuerySchema, crawlPagesQuerySchema } from './routes/crawlPages.js';
 import { redeliverRequestSchema, subscriptionRequestSchema } from './routes/webhookSchemas.js';
+import { firecrawlRouteSpecs } from './firecrawl/openapi.js';
 
 // ---------------------------------------------------------------------------
 // Response shapes (what the routes' handlers send)
@@ -616,6 +617,7 @@ export function routeSpecs(opts: { allowPrivateNetworks: boolean; maxPages?: num
       summary: 'Prometheus metrics (bearer METRICS_TOKEN when set)',
       responses: { '200': { description: 'text exposition format', contentType: 'text/plain' }, '401': { description: 'METRICS_TOKEN is set and was not presented' } },
     },
+    ...firecrawlRouteSpecs(opts),
   ];
 }
 
@@ -714,6 +716,7 @@ export function buildOpenApi(opts: { allowPrivateNetworks: boolean; maxPages?: n
       { name: 'jobs', description: 'Submit, read, cancel and retry extraction jobs' },
       { name: 'webhooks', description: 'Signed callbacks (Standard Webhooks) and their delivery log' },
       { name: 'knowledgesdk', description: 'KnowledgeSDK’s routes, in the shapes its official Node client reads' },
+      { name: 'firecrawl', description: 'Firecrawl’s API (v1 and v2) under /firecrawl, in the shapes @mendable/firecrawl-js reads; errors are {success: false, error}' },
       { name: 'service', description: 'Health, metrics and this description' },
     ],
     paths,

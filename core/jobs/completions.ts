@@ -8,7 +8,7 @@ import { wellFormedJson } from '../platform/jsonb.js';
 import type { Logger } from '../platform/logger.js';
 import { EXTRACT_QUEUE, WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, insertQueueEntries, wakeWorkers } from '../queue.js';
 import { isDataError } from '../platform/sqlErrors.js';
-import { refused } from './move.js';
+import { moveStatement, refused } from './move.js';
 import { capResult } from './resultCap.js';
 
 export interface Completion {
@@ -56,17 +56,14 @@ export async function completeJobs(
       select id, status, attempts, worker_id from jobs where id = any(array(select id from input))
       order by id
       for update
-    ), moved as (
-      update jobs j set status = 'completed', updated_at = now(), result = i.result, error = null, completed_at = now(),
-        heartbeat_at = null, progress = coalesce(i.progress, j.progress)
-      from previous p join input i on i.id = p.id
-      where j.id = p.id and p.status = 'processing' and p.attempts = i.attempt
-      returning j.*
-    ), event as (
-      insert into job_events (job_id, from_status, to_status, attempt, worker_id)
-      select m.id, 'processing', 'completed', m.attempts, i.worker_id from moved m join input i on i.id = m.id
-      returning id, job_id
-    ), entries as (
+    ), ${moveStatement(sql, {
+      from: ['processing'],
+      to: 'completed',
+      join: sql`join input i on i.id = previous.id`,
+      where: sql`and previous.attempts = i.attempt`,
+      set: sql`result = i.result, error = null, completed_at = now(), heartbeat_at = null, progress = coalesce(i.progress, j.progress)`,
+      workerId: sql`i.worker_id`,
+    })}, entries as (
       update pgboss.job set completed_on = now(), state = 'completed', output = null
       where name = ${EXTRACT_QUEUE} and id = any(array(select entry from input)) and state = 'active'
     ), webhooks as (

@@ -4,6 +4,7 @@ import { newJobId } from '../ids.js';
 import { jsonb, wellFormedJson } from '../platform/jsonb.js';
 import { JOBS_CHANNEL, insertJobEntries, wakeWorkers, type Boss } from '../queue.js';
 import { isDataError } from '../platform/sqlErrors.js';
+import { jobEvents } from './move.js';
 import { IdempotencyConflictError, TooManyJobsInFlightError, toJob, type Job, type JobInput } from './model.js';
 
 /**
@@ -13,8 +14,7 @@ import { IdempotencyConflictError, TooManyJobsInFlightError, toJob, type Job, ty
  */
 function eventsAndEntries(sql: Sql) {
   return sql`event as (
-      insert into job_events (job_id, from_status, to_status, attempt)
-      select id, null, 'pending', 0 from created
+      ${jobEvents(sql, sql`(select id as job_id, null::text as from_status, 'pending'::text as to_status, 0 as attempt, null::text as worker_id, null::jsonb as detail from created)`)}
     ), entry as (
       ${insertJobEntries(sql, sql`(select queue_job_id as id, id as job_id, api_key_id, created_at, created_at as start_after from created)`)}
     )

@@ -1,6 +1,9 @@
-// The one primitive every state change goes through: a single statement that
-// moves the jobs matching a condition from allowed states to a new one and
-// writes one job_events row per job.
+// The one way jobs.status changes: moveStatement is the SQL of every move (the
+// batch claim's and completions' single statements use it directly, every
+// other move through moveMany/moveOne): it moves the rows a `previous` CTE
+// picked from allowed states to a new one, checked against TRANSITIONS, and
+// writes one job_events row per job through jobEvents, the one insert into
+// job_events (creation writes its first event through it too).
 import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
 import type { Db } from '../platform/db.js';
@@ -30,26 +33,57 @@ export interface Moved {
   eventId: string;
 }
 
-export async function moveMany(tx: Db, m: Move): Promise<Moved[]> {
+type Value = string | number | null;
+
+export interface MoveStatement {
+  from: readonly JobStatus[];
+  to: JobStatus;
+  /** The other columns the move sets (`j` is the job row). */
+  set: Fragment;
+  /** Joined to `previous` in the update, for per-job values (e.g. `join input i on i.id = previous.id`). */
+  join?: Fragment;
+  /** Further conditions (`and …`) on `previous` and the joined rows. */
+  where?: Fragment;
+  /** The event's worker: a value, or an expression over the joined rows. */
+  workerId?: Value | Fragment;
+  detail?: Record<string, unknown> | null;
+}
+
+/**
+ * The `moved` and `event` CTEs of a statement whose `previous` CTE selected
+ * (and locked) the jobs to move, with at least their id and status: `moved`
+ * holds the jobs' new rows (plus `from_status`), `event` the ids of their
+ * job_events rows. Throws for a move TRANSITIONS does not allow.
+ */
+export function moveStatement(sql: Db, m: MoveStatement): Fragment {
   for (const from of m.from) {
     if (!TRANSITIONS[from].includes(m.to)) throw new Error(`illegal transition ${from} -> ${m.to} requested`);
   }
+  const workerId = m.workerId === undefined || m.workerId === null || typeof m.workerId !== 'object' ? sql`${m.workerId ?? null}::text` : m.workerId;
+  return sql`moved as (
+      update jobs j set status = ${m.to}, updated_at = now(), ${m.set}
+      from previous ${m.join ?? sql``}
+      where j.id = previous.id and previous.status = any(${sql.array(m.from as string[])}::text[]) ${m.where ?? sql``}
+      returning j.*, previous.status as from_status, ${workerId} as event_worker_id
+    ), event as (
+      ${jobEvents(sql, sql`(select id as job_id, from_status, status as to_status, attempts as attempt, event_worker_id as worker_id, ${m.detail ? jsonb(sql, m.detail) : null}::jsonb as detail from moved)`)}
+    )`;
+}
+
+/** The one insert into job_events: a row for each row of `rows` (job_id, from_status, to_status, attempt, worker_id, detail); returns id, job_id. */
+export function jobEvents(sql: Db, rows: Fragment): Fragment {
+  return sql`insert into job_events (job_id, from_status, to_status, attempt, worker_id, detail)
+      select job_id, from_status, to_status, attempt, worker_id, detail from ${rows} as e
+      returning id, job_id`;
+}
+
+export async function moveMany(tx: Db, m: Move): Promise<Moved[]> {
   const rows = await tx`
     with previous as (
       select id, status from jobs
       where status = any(${tx.array(m.from as string[])}::text[]) ${m.where}
       ${m.sweep ? tx`order by ${m.sweep.orderBy} limit ${m.sweep.limit} for update skip locked` : tx`for update`}
-    ), moved as (
-      update jobs j set status = ${m.to}, updated_at = now(), ${m.set}
-      from previous
-      where j.id = previous.id
-      returning j.*, previous.status as from_status
-    ), event as (
-      insert into job_events (job_id, from_status, to_status, attempt, worker_id, detail)
-      select id, from_status, status, attempts, ${m.workerId ?? null}, ${m.detail ? jsonb(tx, m.detail) : null}
-      from moved
-      returning id, job_id
-    )
+    ), ${moveStatement(tx, { from: m.from, to: m.to, set: m.set, workerId: m.workerId ?? null, detail: m.detail ?? null })}
     select moved.*, event.id as event_id from moved join event on event.job_id = moved.id`;
   return rows.map((row) => ({ job: toJob(row), from: row.from_status as JobStatus, eventId: String(row.event_id) }));
 }

@@ -6,7 +6,7 @@ import { jsonb } from '../platform/jsonb.js';
 import type { Logger } from '../platform/logger.js';
 import { EXTRACT_QUEUE, claimableEntries, nextClaimCursor, settleQueueEntries, type Boss } from '../queue.js';
 import { toJob, type Job, type JobError, type JobStatus } from './model.js';
-import { enqueueAttempt, enqueueFinalWebhooks, finishQueueEntry, moveOne, refused } from './move.js';
+import { enqueueAttempt, enqueueFinalWebhooks, finishQueueEntry, moveOne, moveStatement, refused } from './move.js';
 
 interface Held {
   jobId: string;
@@ -39,30 +39,28 @@ export async function claimNextJobs(
 ): Promise<{ claimed: ClaimedJob[]; seen: number; cursor: string }> {
   const after = p.after ?? '';
   const rows = await sql`
-    with recursive ${claimableEntries(sql, p.limit, after)}, held as (
+    with recursive ${claimableEntries(sql, p.limit, after)}, previous as (
       select id, status, queue_job_id from jobs where id in (select data->>'jobId' from next)
       for update skip locked
-    ), claimed as (
-      update jobs j set status = 'processing', updated_at = now(), attempts = j.attempts + 1, worker_id = ${p.workerId},
-        started_at = now(), heartbeat_at = now(), run_after = null, progress = null
-      from held join next on next.id = held.queue_job_id
-      where j.id = held.id and held.status = 'pending'
-      returning j.*
-    ), event as (
-      insert into job_events (job_id, from_status, to_status, attempt, worker_id)
-      select id, 'pending', 'processing', attempts, ${p.workerId} from claimed
-    ), entries as (
+    ), ${moveStatement(sql, {
+      from: ['pending'],
+      to: 'processing',
+      // Only through the entry the job now records: a superseded one claims nothing.
+      join: sql`join next on next.id = previous.queue_job_id`,
+      set: sql`attempts = j.attempts + 1, worker_id = ${p.workerId}, started_at = now(), heartbeat_at = now(), run_after = null, progress = null`,
+      workerId: p.workerId,
+    })}, entries as (
       ${settleQueueEntries(
         sql,
         EXTRACT_QUEUE,
-        sql`(select next.id, case when claimed.id is null then 'completed' else 'active' end as state
-             from next left join held on held.id = next.data->>'jobId' left join claimed on claimed.queue_job_id = next.id
-             where held.id is not null or not exists (select 1 from jobs where id = next.data->>'jobId'))`,
+        sql`(select next.id, case when moved.id is null then 'completed' else 'active' end as state
+             from next left join previous on previous.id = next.data->>'jobId' left join moved on moved.queue_job_id = next.id
+             where previous.id is not null or not exists (select 1 from jobs where id = next.data->>'jobId'))`,
       )}
     )
-    select p.promoted, next.id as entry_id, next.key as entry_key, next.visit as entry_visit, claimed.*
+    select p.promoted, next.id as entry_id, next.key as entry_key, next.visit as entry_visit, moved.*
     from (select count(*)::int as promoted from promoted) p
-    left join (next left join claimed on claimed.queue_job_id = next.id) on true`;
+    left join (next left join moved on moved.queue_job_id = next.id) on true`;
   const picked = rows.filter((r) => r.entry_id !== null);
   const claimed = picked.filter((r) => r.id !== null).map((r) => ({ entryId: String(r.entry_id), job: toJob(r) }));
   const cursor = nextClaimCursor(after, picked.map((r) => ({ key: String(r.entry_key), visit: Number(r.entry_visit) })));

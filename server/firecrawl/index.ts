@@ -82,6 +82,10 @@ function crawlScopeOf(body: CrawlRequest): CrawlScopeInput {
 /** A Firecrawl crawl as a Gleaner job's input; options Gleaner's crawler cannot honour are refused by name. */
 export function crawlInput(body: CrawlRequest, maxPages: number): JobInput {
   if (body.maxDepth !== undefined) throw unsupported('maxDepth', 'not supported by Gleaner (v1\'s depth by slashes in the path); use maxDiscoveryDepth, or includePaths');
+  if (body.ignoreRobotsTxt === true) throw unsupported('ignoreRobotsTxt', 'Gleaner always honours robots.txt');
+  if (body.robotsUserAgent) throw unsupported('robotsUserAgent', 'Gleaner reads robots.txt as its own user agent (CRAWL_USER_AGENT)');
+  if (body.regexOnFullURL === true) throw unsupported('regexOnFullURL', 'includePaths and excludePaths are matched against the URL\'s path');
+  if (body.prompt) throw unsupported('prompt', 'Gleaner has no LLM to turn a prompt into crawl options; set them yourself');
   checkJobScrapeOptions(body.scrapeOptions, 'scrapeOptions.');
   // Firecrawl's default: only pages under the start URL's path (crawlEntireDomain / allowBackwardLinks lift it).
   const path = new URL(body.url).pathname.replace(/\/+$/, '');

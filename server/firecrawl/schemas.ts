@@ -94,6 +94,11 @@ export function crawlSchema(opts: { allowPrivateNetworks: boolean; maxPages: num
     allowExternalLinks: z.boolean({ error: 'must be true or false' }).optional(),
     crawlEntireDomain: z.boolean({ error: 'must be true or false' }).optional(),
     allowBackwardLinks: z.boolean({ error: 'must be true or false' }).optional(),
+    // Read only to be refused by name when set (server/firecrawl/index.ts): ignored, they would change what is crawled unnoticed.
+    ignoreRobotsTxt: z.boolean({ error: 'must be true or false' }).optional(),
+    regexOnFullURL: z.boolean({ error: 'must be true or false' }).optional(),
+    robotsUserAgent: z.string({ error: 'must be a string' }).max(500).nullable().optional(),
+    prompt: z.string({ error: 'must be a string' }).max(10_000).nullable().optional(),
     delay: z.number({ error: 'must be a number of seconds' }).min(0, 'must not be negative').max(60, 'must be at most 60').optional(),
     maxConcurrency: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').optional(),
     scrapeOptions: z.object(scrapeOptionsShape).optional(),

@@ -155,6 +155,19 @@ describe('crawl scope options', () => {
       assert.match(res.body.error, new RegExp(field));
     }
   });
+
+  test('options that would change the crawl unnoticed if ignored are refused by name', async () => {
+    for (const [field, value] of [['ignoreRobotsTxt', true], ['robotsUserAgent', 'OtherBot'], ['regexOnFullURL', true], ['prompt', 'only the blog'], ['maxDepth', 2]] as const) {
+      const res = await stack.request('POST', '/firecrawl/v2/crawl', { body: { url: 'http://127.0.0.1:9/', [field]: value } });
+      assert.equal(res.status, 400, field);
+      assert.equal(res.body.code, 'UNSUPPORTED_OPTION', field);
+      assert.match(res.body.error, new RegExp(`^${field}: `));
+    }
+    // Their harmless values are accepted, as the SDKs may send them.
+    const ok = await stack.request('POST', '/firecrawl/v2/crawl', { body: { url: 'http://127.0.0.1:9/', limit: 1, ignoreRobotsTxt: false, regexOnFullURL: false, prompt: null, robotsUserAgent: null, deduplicateSimilarURLs: true } });
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    await stack.request('DELETE', `/firecrawl/v2/crawl/${ok.body.id}`);
+  });
 });
 
 describe('GET crawl/active', () => {

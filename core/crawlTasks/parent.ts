@@ -7,7 +7,7 @@ import { jsonb } from '../platform/jsonb.js';
 import { holdAttempt } from '../jobs/attemptFence.js';
 import { completeJobs } from '../jobs/completions.js';
 import { enqueueFinalWebhooks, finishQueueEntry, moveOne } from '../jobs/move.js';
-import type { Boss } from '../queue.js';
+import type { Boss } from '../queue/index.js';
 import { openCrawl, type CrawlProgress, type DiscoveredPage, type OnCrawlClosed } from './tasks.js';
 
 /** Failures carried by a no_pages error: enough to explain, small enough to store. */
@@ -33,7 +33,7 @@ export async function startCrawlParent(
     // A crawl left by an earlier attempt of this job (a retry) starts over.
     await tx`delete from crawl_progress where job_id = ${p.jobId}`;
     await openCrawl(tx, { jobId: p.jobId, apiKeyId: p.apiKeyId, maxPages: p.maxPages, maxDepth: p.maxDepth, maxAttempts: p.maxAttempts, seeds: [p.start] });
-    await finishQueueEntry(tx, boss, p.queueJobId);
+    await finishQueueEntry(tx, p.queueJobId);
     return true;
   });
 }

@@ -1,6 +1,6 @@
 // The moves a client asks for through the API; each is scoped to the key that owns the job.
 import type { Sql } from '../platform/db.js';
-import { EXTRACT_QUEUE, bossDb, type Boss } from '../queue.js';
+import { EXTRACT_QUEUE, bossDb, type Boss } from '../queue/index.js';
 import { cancelCrawl } from '../crawlTasks/tasks.js';
 import { lockedOpenJobs } from './create.js';
 import { TooManyJobsInFlightError, type Job } from './model.js';
@@ -48,6 +48,6 @@ export async function retryJob(sql: Sql, boss: Boss, p: { jobId: string; apiKeyI
       const [open] = await lockedOpenJobs(tx, p.apiKeyId, cap + 1);
       if (Number(open?.n) > cap) throw new TooManyJobsInFlightError(cap);
     }
-    return enqueueAttempt(tx, boss, p.jobId);
+    return enqueueAttempt(tx, p.jobId);
   });
 }

@@ -2,8 +2,8 @@
 // changes (with events, queue clean-up and webhooks) in one transaction that
 // skips rows another sweeper holds, so any number may run at once.
 import type { Db, Sql } from '../platform/db.js';
-import { EXTRACT_QUEUE } from '../queue.js';
-import type { Boss } from '../queue.js';
+import { EXTRACT_QUEUE } from '../queue/index.js';
+import type { Boss } from '../queue/index.js';
 import type { Job } from './model.js';
 import { enqueueAttempt, enqueueFinalWebhooks, finishQueueEntry, moveMany } from './move.js';
 
@@ -29,7 +29,7 @@ export async function reapStaleJobs(sql: Sql, boss: Boss, p: { staleAfterMs: num
       set: tx`error = ${tx.json({ code: 'stale', message } as never)}, completed_at = now(), heartbeat_at = null`,
       detail: { reason: 'stale', staleAfterMs: p.staleAfterMs },
     });
-    await finishQueueEntry(tx, boss, moved.map((m) => m.job.queueJobId));
+    await finishQueueEntry(tx, moved.map((m) => m.job.queueJobId));
     await enqueueFinalWebhooks(tx, boss, moved);
     return moved.map((m) => m.job);
   });
@@ -62,9 +62,9 @@ export async function rescueAbandonedJobs(sql: Sql, boss: Boss, p: { rescueAfter
               completed_at = now(), heartbeat_at = null`,
       detail: { reason: 'abandoned', rescueAfterMs: p.rescueAfterMs },
     });
-    await finishQueueEntry(tx, boss, [...rescued, ...failed].map((m) => m.job.queueJobId));
+    await finishQueueEntry(tx, [...rescued, ...failed].map((m) => m.job.queueJobId));
     const again: Job[] = [];
-    for (const m of rescued) again.push(await enqueueAttempt(tx, boss, m.job.id));
+    for (const m of rescued) again.push(await enqueueAttempt(tx, m.job.id));
     await enqueueFinalWebhooks(tx, boss, failed);
     return { rescued: again, failed: failed.map((m) => m.job) };
   });
@@ -120,8 +120,8 @@ export async function requeueOrphanedJobs(
     const last = rows.find((r) => r.kind === 'last');
     const next = !last || (last.n as number) < scan ? null : { createdAt: last.created_at as string, id: last.id as string };
     const orphans = rows.filter((r) => r.kind === 'orphan');
-    await finishQueueEntry(tx, boss, orphans.map((r) => r.queue_job_id as string | null));
-    for (const row of orphans) await enqueueAttempt(tx, boss, row.id as string);
+    await finishQueueEntry(tx, orphans.map((r) => r.queue_job_id as string | null));
+    for (const row of orphans) await enqueueAttempt(tx, row.id as string);
     return { requeued: orphans.map((r) => r.id as string), next };
   });
 }

@@ -9,7 +9,7 @@ import type postgres from 'postgres';
 import type { Db } from '../platform/db.js';
 import { jsonb } from '../platform/jsonb.js';
 import type { Logger } from '../platform/logger.js';
-import { EXTRACT_QUEUE, JOBS_CHANNEL, completeQueueEntries, insertJobEntries, type Boss } from '../queue.js';
+import { EXTRACT_QUEUE, JOBS_CHANNEL, completeQueueEntries, insertJobEntries, type Boss } from '../queue/index.js';
 import { enqueueWebhooks, jobsToAnnounce } from '../webhookDeliveries.js';
 import { TRANSITIONS, toJob, type Job, type JobStatus } from './model.js';
 
@@ -105,7 +105,7 @@ export function refused(logger: Logger, jobId: string, action: string, expected:
  * in line (insertJobEntries): a rescued, released or retried job is claimed
  * before the jobs submitted after it, once its backoff (if any) is over.
  */
-export async function enqueueAttempt(tx: Db, _boss: Boss, jobId: string, startAfterSeconds = 0): Promise<Job> {
+export async function enqueueAttempt(tx: Db, jobId: string, startAfterSeconds = 0): Promise<Job> {
   const [row] = await tx`
     with entry as (
       ${insertJobEntries(
@@ -121,7 +121,7 @@ export async function enqueueAttempt(tx: Db, _boss: Boss, jobId: string, startAf
 }
 
 /** Mark the queue entries that carried attempts as done, in the caller's transaction, so they are never handed out again. */
-export async function finishQueueEntry(tx: Db, _boss: Boss, queueJobIds: string | null | (string | null)[]): Promise<void> {
+export async function finishQueueEntry(tx: Db, queueJobIds: string | null | (string | null)[]): Promise<void> {
   const ids = (Array.isArray(queueJobIds) ? queueJobIds : [queueJobIds]).filter((id): id is string => id !== null);
   await completeQueueEntries(tx, EXTRACT_QUEUE, ids);
 }

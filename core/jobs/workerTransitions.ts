@@ -4,7 +4,7 @@
 import type { Db, Sql } from '../platform/db.js';
 import { jsonb } from '../platform/jsonb.js';
 import type { Logger } from '../platform/logger.js';
-import { EXTRACT_QUEUE, claimableEntries, nextClaimCursor, settleQueueEntries, type Boss } from '../queue.js';
+import { EXTRACT_QUEUE, claimableEntries, nextClaimCursor, settleQueueEntries, type Boss } from '../queue/index.js';
 import { toJob, type Job, type JobError, type JobStatus } from './model.js';
 import { enqueueAttempt, enqueueFinalWebhooks, finishQueueEntry, moveOne, moveStatement, refused } from './move.js';
 
@@ -105,9 +105,9 @@ export async function failAttempt(
             workerId: p.workerId,
             detail: { error: p.error },
           });
-    await finishQueueEntry(tx, boss, p.queueJobId);
+    await finishQueueEntry(tx, p.queueJobId);
     if (!moved) return refused(logger, p.jobId, 'fail', `processing on attempt ${p.attempt}`);
-    if (moved.job.status === 'pending') return enqueueAttempt(tx, boss, p.jobId, Math.ceil(p.retryDelayMs / 1000));
+    if (moved.job.status === 'pending') return enqueueAttempt(tx, p.jobId, Math.ceil(p.retryDelayMs / 1000));
     await enqueueFinalWebhooks(tx, boss, [moved]);
     return moved.job;
   });
@@ -128,9 +128,9 @@ export async function releaseJob(sql: Sql, boss: Boss, logger: Logger, p: Held &
       workerId: p.workerId,
       detail: { reason: p.reason },
     });
-    await finishQueueEntry(tx, boss, p.queueJobId);
+    await finishQueueEntry(tx, p.queueJobId);
     if (!moved) return refused(logger, p.jobId, 'release', `processing on attempt ${p.attempt}`);
-    return enqueueAttempt(tx, boss, p.jobId);
+    return enqueueAttempt(tx, p.jobId);
   });
 }
 

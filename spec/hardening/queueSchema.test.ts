@@ -7,7 +7,7 @@ import PgBoss from 'pg-boss';
 import { claimNextJobs, createJob, failAttempt } from '../../core/jobs/index.js';
 import { finishQueueEntry } from '../../core/jobs/move.js';
 import { createSilentLogger } from '../../core/platform/logger.js';
-import { EXTRACT_QUEUE, PGBOSS_SCHEMA_VERSION, startQueue } from '../../core/queue.js';
+import { EXTRACT_QUEUE, PGBOSS_SCHEMA_VERSION, startQueue } from '../../core/queue/index.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { runScript } from '../helpers/processes.js';
 import { startStack } from '../helpers/stack.js';
@@ -21,7 +21,7 @@ test('finishing a queue entry is part of the caller’s transaction: rolled back
 
   await assert.rejects(
     stack.sql.begin(async (tx) => {
-      await finishQueueEntry(tx, stack.boss, held!.entryId);
+      await finishQueueEntry(tx, held!.entryId);
       throw new Error('roll back');
     }),
     /roll back/,
@@ -31,7 +31,7 @@ test('finishing a queue entry is part of the caller’s transaction: rolled back
   // Through a state change that uses it (failAttempt) and a failure after it: nothing of it stays.
   await assert.rejects(
     stack.sql.begin(async (tx) => {
-      await finishQueueEntry(tx, stack.boss, [held!.entryId, null]);
+      await finishQueueEntry(tx, [held!.entryId, null]);
       await tx`select 1/0`;
     }),
   );
@@ -72,7 +72,7 @@ test('start-up refuses a pg-boss schema version the queue SQL was not written fo
   await db.sql`update pgboss.version set version = ${PGBOSS_SCHEMA_VERSION + 1}`;
   await assert.rejects(
     startQueue(db.url, { expireInSeconds: 660, supervise: false, poolSize: 2 }, logger),
-    new RegExp(`database has pg-boss schema version ${PGBOSS_SCHEMA_VERSION + 1}, but Gleaner's queue SQL \\(core/queue.ts\\) was written for version ${PGBOSS_SCHEMA_VERSION}`),
+    new RegExp(`database has pg-boss schema version ${PGBOSS_SCHEMA_VERSION + 1}, but Gleaner's queue SQL \\(core/queue/\\) was written for version ${PGBOSS_SCHEMA_VERSION}`),
   );
 
   // The worker process stops at start-up with that message (exit 1, no stack trace).

@@ -1,7 +1,7 @@
 // The webhook_deliveries table (one row per attempt) and the webhook queue.
 import type { Db, Sql } from './platform/db.js';
 import type { Job } from './jobs/model.js';
-import { WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, bossDb, type Boss } from './queue.js';
+import { WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, bossDb, type Boss } from './queue/index.js';
 
 export type DeliveryOutcome = 'delivered' | 'retrying' | 'failed';
 

@@ -8,7 +8,7 @@
 import type { Db } from './platform/db.js';
 import type { Job, JobInput } from './jobs/model.js';
 import { listCrawlItems } from './crawlTasks/pageEvents.js';
-import type { Boss } from './queue.js';
+import type { Boss } from './queue/index.js';
 import type { SecretBox } from './secretBox.js';
 import { emitMessages, type NewMessage } from './webhookMessages.js';
 import { subscribersOf, type AccountEvent, type Subscription } from './webhookSubscriptions.js';

@@ -5,7 +5,7 @@
 // cap and the retry schedule like a job callback's (worker/webhooks.ts).
 import type { Db, Sql } from './platform/db.js';
 import { randomBase62 } from './ids.js';
-import { WEBHOOK_QUEUE, type Boss } from './queue.js';
+import { WEBHOOK_QUEUE, type Boss } from './queue/index.js';
 import type { SecretBox } from './secretBox.js';
 import { enqueueWebhooks, type DeliveryAttempt } from './webhookDeliveries.js';
 

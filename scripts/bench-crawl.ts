@@ -17,7 +17,7 @@ import { startEmbeddedPostgres } from '../core/platform/embeddedPostgres.js';
 import { createJob, getJob } from '../core/jobs/index.js';
 import { createSilentLogger } from '../core/platform/logger.js';
 import { migrate } from '../core/platform/migrations.js';
-import { startQueue } from '../core/queue.js';
+import { startQueue } from '../core/queue/index.js';
 import { startGeneratedSite } from './lib/generatedSite.js';
 import { spawnService, type ServiceProcess } from './lib/serviceProcess.js';
 

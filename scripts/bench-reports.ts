@@ -26,7 +26,7 @@ import { startEmbeddedPostgres } from '../core/platform/embeddedPostgres.js';
 import { createSilentLogger } from '../core/platform/logger.js';
 import { migrate, MIGRATIONS_DIR } from '../core/platform/migrations.js';
 import { listReports, prepareReport, runReport } from '../core/reports.js';
-import { startQueue } from '../core/queue.js';
+import { startQueue } from '../core/queue/index.js';
 import { reapOnce } from '../worker/maintenance/reaper.js';
 
 const USAGE = `usage: npm run bench:reports -- [--jobs N] [--runs N] [--without-report-indexes] [--keep]

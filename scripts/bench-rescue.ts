@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createApiKey } from '../core/apiKeys.js';
 import { createJob, getJob, listJobEvents } from '../core/jobs/index.js';
 import { createSilentLogger } from '../core/platform/logger.js';
-import { startQueue } from '../core/queue.js';
+import { startQueue } from '../core/queue/index.js';
 import { percentile, tempDatabase } from './lib/tempDatabase.js';
 import { standInModelDir } from './lib/serviceProcess.js';
 import { ensureTestModel } from './lib/testModel.js';

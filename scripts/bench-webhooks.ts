@@ -7,7 +7,7 @@ import { loadConfig } from '../core/platform/config.js';
 import { createJob, getJob } from '../core/jobs/index.js';
 import { connect } from '../core/platform/db.js';
 import { createSilentLogger } from '../core/platform/logger.js';
-import { startQueue } from '../core/queue.js';
+import { startQueue } from '../core/queue/index.js';
 import type { Runtime } from '../core/platform/runtime.js';
 import { openKnowledge } from '../core/modelAndIndex.js';
 import { createOutboundClient, outboundOptions } from '../core/outbound/index.js';

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { loadConfig } from '../core/platform/config.js';
 import { createSilentLogger } from '../core/platform/logger.js';
-import { startQueue } from '../core/queue.js';
+import { startQueue } from '../core/queue/index.js';
 import { openKnowledge } from '../core/modelAndIndex.js';
 import { createOutboundClient, outboundOptions } from '../core/outbound/index.js';
 import { createApp } from '../server/app.js';

@@ -3,7 +3,7 @@ import type { Config } from '../core/platform/config.js';
 import type { Sql } from '../core/platform/db.js';
 import type { Logger } from '../core/platform/logger.js';
 import { migrationsApplied } from '../core/platform/migrations.js';
-import type { Boss } from '../core/queue.js';
+import type { Boss } from '../core/queue/index.js';
 import { errorHandler, HttpError } from './errors.js';
 import { requestLog, requireApiKey, requireJson } from './middleware.js';
 import { dashboardRouter } from './dashboard/index.js';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { claimNextJobs } from '../core/jobs/index.js';
-import { bossDb, EXTRACT_QUEUE } from '../core/queue.js';
+import { bossDb, EXTRACT_QUEUE } from '../core/queue/index.js';
 import { startStack } from './helpers/stack.js';
 
 test('a batch claim takes each due job once, through its current entry, and skips what it cannot have', async () => {

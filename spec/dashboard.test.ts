@@ -14,7 +14,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import winston from 'winston';
 import { authenticateKey } from '../core/apiKeys.js';
 import { getJob, listJobEvents } from '../core/jobs/index.js';
-import { WEBHOOK_QUEUE } from '../core/queue.js';
+import { WEBHOOK_QUEUE } from '../core/queue/index.js';
 import { runReport } from '../core/reports.js';
 import { createApp } from '../server/app.js';
 import { dashboardRouter } from '../server/dashboard/index.js';

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { claimNextJobs, CompletionBatcher, createJob, getJob, listJobEvents, reapStaleJobs } from '../core/jobs/index.js';
-import { WEBHOOK_QUEUE } from '../core/queue.js';
+import { WEBHOOK_QUEUE } from '../core/queue/index.js';
 import { reapOnce } from '../worker/maintenance/reaper.js';
 import { rescueOnce } from '../worker/maintenance/rescuer.js';
 import { startStack, type Stack } from './helpers/stack.js';

@@ -8,7 +8,7 @@
 import type PgBoss from 'pg-boss';
 import type { Sql } from '../core/platform/db.js';
 import type { Logger } from '../core/platform/logger.js';
-import { fetchQueueEntries, type Boss } from '../core/queue.js';
+import { fetchQueueEntries, type Boss } from '../core/queue/index.js';
 
 export interface ClaimLoopOptions<E> {
   queue: string;

@@ -7,7 +7,7 @@ import { randomBase62 } from '../core/ids.js';
 import { AttemptOverError, claimNextJobs, CompletionBatcher, failAttempt, heartbeat, holdAttempt, releaseJob, retryDelayMs, type ClaimedJob, type Job } from '../core/jobs/index.js';
 import type { Logger } from '../core/platform/logger.js';
 import { metrics } from '../core/platform/metrics.js';
-import { EXTRACT_QUEUE, JOBS_CHANNEL, type Boss } from '../core/queue.js';
+import { EXTRACT_QUEUE, JOBS_CHANNEL, type Boss } from '../core/queue/index.js';
 import { isDataError } from '../core/platform/sqlErrors.js';
 import { ClaimLoop } from './claimLoop.js';
 import { classifyError, PipelineError } from './pipeline/errors.js';

@@ -13,7 +13,7 @@ import { getJob, type Job } from '../core/jobs/index.js';
 import type { Logger } from '../core/platform/logger.js';
 import { metrics } from '../core/platform/metrics.js';
 import { OutboundError, type OutboundClient } from '../core/outbound/index.js';
-import { WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, type Boss } from '../core/queue.js';
+import { WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, type Boss } from '../core/queue/index.js';
 import {
   claimWebhookEntries,
   enqueueWebhooks,

@@ -6,7 +6,7 @@
 import type { Sql } from '../platform/db.js';
 import { wellFormedJson } from '../platform/jsonb.js';
 import type { Logger } from '../platform/logger.js';
-import { EXTRACT_QUEUE, WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, insertQueueEntries, wakeWorkers } from '../queue.js';
+import { EXTRACT_QUEUE, WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, insertQueueEntries, wakeWorkers } from '../queue/index.js';
 import { isDataError } from '../platform/sqlErrors.js';
 import { moveStatement, refused } from './move.js';
 import { capResult } from './resultCap.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db, Sql } from '../platform/db.js';
 import { newJobId } from '../ids.js';
 import { jsonb, wellFormedJson } from '../platform/jsonb.js';
-import { JOBS_CHANNEL, insertJobEntries, wakeWorkers, type Boss } from '../queue.js';
+import { JOBS_CHANNEL, insertJobEntries, wakeWorkers, type Boss } from '../queue/index.js';
 import { isDataError } from '../platform/sqlErrors.js';
 import { jobEvents } from './move.js';
 import { IdempotencyConflictError, TooManyJobsInFlightError, toJob, type Job, type JobInput } from './model.js';

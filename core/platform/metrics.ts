@@ -4,7 +4,7 @@
 import client from 'prom-client';
 import type { Sql } from './db.js';
 import { sameSecret } from '../sameSecret.js';
-import { EXTRACT_QUEUE } from '../queue.js';
+import { EXTRACT_QUEUE } from '../queue/index.js';
 
 export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry, prefix: 'gleaner_' });

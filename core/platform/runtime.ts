@@ -6,7 +6,7 @@ import { openDatabase, type Database, type Sql } from './db.js';
 import type { Logger } from './logger.js';
 import { openKnowledge, type Knowledge } from '../modelAndIndex.js';
 import { migrate } from './migrations.js';
-import { startQueue, type Boss } from '../queue.js';
+import { startQueue, type Boss } from '../queue/index.js';
 import { secretBox } from '../secretBox.js';
 
 export interface Runtime {

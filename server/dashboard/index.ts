@@ -8,7 +8,7 @@ import type { Sql } from '../../core/platform/db.js';
 import { InvalidAdminCursorError, listAllJobs } from '../../core/jobs/adminQueries.js';
 import { cancelJob, getJob, JOB_STATUSES, listJobEvents, retryJob } from '../../core/jobs/index.js';
 import type { Logger } from '../../core/platform/logger.js';
-import type { Boss } from '../../core/queue.js';
+import type { Boss } from '../../core/queue/index.js';
 import { runReport } from '../../core/reports.js';
 import { listDeliveries, redeliver } from '../../core/webhookDeliveries.js';
 import { jobIdSchema } from '../schemas.js';

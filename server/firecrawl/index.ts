@@ -22,7 +22,7 @@ import { mapSite } from './map.js';
 import { requestedFormats, scrapeDocument } from './scrape.js';
 import { MAX_CRAWL_LIMIT, batchScrapeSchema, crawlSchema, mapSchema, scrapeSchema, type BatchScrapeRequest, type CrawlRequest, type MapRequest, type ScrapeOptions, type ScrapeRequest } from './schemas.js';
 import type { Sql } from '../../core/platform/db.js';
-import type { Boss } from '../../core/queue.js';
+import type { Boss } from '../../core/queue/index.js';
 import { plainBox, type SecretBox } from '../../core/secretBox.js';
 import { announceStarted, webhookInput } from './webhook.js';
 

@@ -8,7 +8,7 @@ import type { Request, Response } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
 import type { Sql } from '../../core/platform/db.js';
 import { cancelJob, createJob, getJob, IdempotencyConflictError, listJobs, TooManyJobsInFlightError, type Job, type JobInput } from '../../core/jobs/index.js';
-import type { Boss } from '../../core/queue.js';
+import type { Boss } from '../../core/queue/index.js';
 import { idempotencyKeySchema, jobIdSchema } from '../schemas.js';
 import { validate } from '../validation.js';
 import { FirecrawlError } from './errors.js';

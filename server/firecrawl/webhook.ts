@@ -7,7 +7,7 @@
 import type { Sql } from '../../core/platform/db.js';
 import type { Job, JobInput } from '../../core/jobs/index.js';
 import { checkUrlSyntax } from '../../core/outbound/ssrf.js';
-import type { Boss } from '../../core/queue.js';
+import type { Boss } from '../../core/queue/index.js';
 import type { SecretBox } from '../../core/secretBox.js';
 import { FIRECRAWL_EVENTS, firecrawlBody, firecrawlMessage, firecrawlWants, type FirecrawlWebhookType } from '../../core/webhookEvents.js';
 import { emitMessages } from '../../core/webhookMessages.js';

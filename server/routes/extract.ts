@@ -4,7 +4,7 @@ import { Router, type Request, type Response } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
 import type { Sql } from '../../core/platform/db.js';
 import { createJob, getJob, IdempotencyConflictError, TooManyJobsInFlightError, type Job, type JobInput } from '../../core/jobs/index.js';
-import type { Boss } from '../../core/queue.js';
+import type { Boss } from '../../core/queue/index.js';
 import { HttpError } from '../errors.js';
 import { extractRequestSchema, idempotencyKeySchema } from '../schemas.js';
 import type { SyncLimit } from '../syncLimit.js';

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
 import type { Sql } from '../../core/platform/db.js';
 import { cancelJob, InvalidCursorError, listJobEvents, listJobs, retryJob, TooManyJobsInFlightError, type Job } from '../../core/jobs/index.js';
-import type { Boss } from '../../core/queue.js';
+import type { Boss } from '../../core/queue/index.js';
 import { HttpError } from '../errors.js';
 import { ownJobFinder } from '../ownJob.js';
 import { listJobsQuerySchema } from '../schemas.js';

@@ -1,7 +1,7 @@
 import { Router, type Response } from 'express';
 import { getWebhookSecret, rotateWebhookSecret, type ApiKey } from '../../core/apiKeys.js';
 import type { Sql } from '../../core/platform/db.js';
-import type { Boss } from '../../core/queue.js';
+import type { Boss } from '../../core/queue/index.js';
 import { plainBox, type SecretBox } from '../../core/secretBox.js';
 import { listDeliveries, redeliver, type DeliveryAttempt } from '../../core/webhookDeliveries.js';
 import { accountBody } from '../../core/webhookEvents.js';

@@ -7,7 +7,7 @@ import postgres from 'postgres';
 import { connect } from '../../core/platform/db.js';
 import { createSilentLogger } from '../../core/platform/logger.js';
 import { migrate } from '../../core/platform/migrations.js';
-import { startQueue } from '../../core/queue.js';
+import { startQueue } from '../../core/queue/index.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { createTestDatabase } from '../helpers/database.js';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createApiKey } from '../../core/apiKeys.js';
 import { claimNextJobs, createJob, failAttempt, releaseJob, rescueAbandonedJobs, type Job } from '../../core/jobs/index.js';
-import { claimableEntries, EXTRACT_QUEUE } from '../../core/queue.js';
+import { claimableEntries, EXTRACT_QUEUE } from '../../core/queue/index.js';
 import { testConfig } from '../helpers/config.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { claimNextJobs, createJob, getJob, listJobEvents } from '../../core/jobs/index.js';
-import { REAPER_QUEUE } from '../../core/queue.js';
+import { REAPER_QUEUE } from '../../core/queue/index.js';
 import { REAPER_CRON } from '../../worker/maintenance/reaper.js';
 import { articlePage, fixtureSite, startHttpServer } from '../helpers/http.js';
 import { spawnScript } from '../helpers/processes.js';

@@ -16,7 +16,7 @@ import { connect } from '../../core/platform/db.js';
 import { SERVICE_ROLE, startEmbeddedPostgres, type EmbeddedServer } from '../../core/platform/embeddedPostgres.js';
 import { createSilentLogger } from '../../core/platform/logger.js';
 import { migrate } from '../../core/platform/migrations.js';
-import { startQueue } from '../../core/queue.js';
+import { startQueue } from '../../core/queue/index.js';
 import { onCleanup } from '../helpers/cleanup.js';
 
 const logger = createSilentLogger();

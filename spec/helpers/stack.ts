@@ -9,7 +9,7 @@ import { createApiKey } from '../../core/apiKeys.js';
 import type { Config } from '../../core/platform/config.js';
 import { getJob, type Job, type JobStatus } from '../../core/jobs/index.js';
 import { createSilentLogger, type Logger } from '../../core/platform/logger.js';
-import { startQueue, type Boss } from '../../core/queue.js';
+import { startQueue, type Boss } from '../../core/queue/index.js';
 import { appBrowser, createApp } from '../../server/app.js';
 import type { Sql } from '../../core/platform/db.js';
 import { createOutboundClient, type OutboundClient } from '../../core/outbound/index.js';

@@ -7,7 +7,7 @@
 import type { Sql } from '../../core/platform/db.js';
 import { completeCrawlParent, reapStaleCrawls, rescueAbandonedPageTasks } from '../../core/crawlTasks/index.js';
 import type { Logger } from '../../core/platform/logger.js';
-import type { Boss } from '../../core/queue.js';
+import type { Boss } from '../../core/queue/index.js';
 import type { PeriodicTask } from './pass.js';
 
 export interface CrawlMaintenanceOptions {

@@ -6,7 +6,7 @@
 import type { Config } from '../../core/platform/config.js';
 import type { Sql } from '../../core/platform/db.js';
 import type { Logger } from '../../core/platform/logger.js';
-import type { Boss } from '../../core/queue.js';
+import type { Boss } from '../../core/queue/index.js';
 import { crawlMaintenanceTask } from './crawls.js';
 import { orphanTask } from './orphans.js';
 import { startPeriodic } from './pass.js';

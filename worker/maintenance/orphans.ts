@@ -9,7 +9,7 @@
 import type { Sql } from '../../core/platform/db.js';
 import { requeueOrphanedJobs, type BacklogCursor } from '../../core/jobs/index.js';
 import type { Logger } from '../../core/platform/logger.js';
-import type { Boss } from '../../core/queue.js';
+import type { Boss } from '../../core/queue/index.js';
 import type { PeriodicTask } from './pass.js';
 
 /** Pending jobs looked at per pass. */

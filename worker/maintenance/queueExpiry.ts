@@ -4,7 +4,7 @@
 // running its expiry here as well shortens the wait, and doing it once per
 // interval across all workers (pass.ts) rather than in each keeps its cost
 // (a pass over pg-boss's live entries) independent of the number of workers.
-import type { Boss } from '../../core/queue.js';
+import type { Boss } from '../../core/queue/index.js';
 import type { PeriodicTask } from './pass.js';
 
 /** A third of the default webhook entry expiry (10 s + 10 s). */

@@ -6,7 +6,7 @@ import type { Sql } from '../../core/platform/db.js';
 import { reapStaleJobs, type Job } from '../../core/jobs/index.js';
 import type { Logger } from '../../core/platform/logger.js';
 import { metrics } from '../../core/platform/metrics.js';
-import { REAPER_QUEUE, type Boss } from '../../core/queue.js';
+import { REAPER_QUEUE, type Boss } from '../../core/queue/index.js';
 
 export { REAPER_QUEUE };
 

@@ -9,7 +9,7 @@ import type { Sql } from '../../core/platform/db.js';
 import { rescueAbandonedJobs, type Job } from '../../core/jobs/index.js';
 import type { Logger } from '../../core/platform/logger.js';
 import { metrics } from '../../core/platform/metrics.js';
-import type { Boss } from '../../core/queue.js';
+import type { Boss } from '../../core/queue/index.js';
 import { expireQueueEntries } from './queueExpiry.js';
 import { requeueOrphans } from './orphans.js';
 import type { PeriodicTask } from './pass.js';

@@ -31,7 +31,7 @@ import type { JobInput } from '../../../core/jobs/index.js';
 import type { Knowledge } from '../../../core/modelAndIndex.js';
 import type { Logger } from '../../../core/platform/logger.js';
 import { OutboundError, type OutboundClient } from '../../../core/outbound/index.js';
-import { wakeWorkers, type Boss } from '../../../core/queue.js';
+import { wakeWorkers, type Boss } from '../../../core/queue/index.js';
 import type { IndexedChunk } from '../../../core/search/types.js';
 import { ClaimLoop } from '../../claimLoop.js';
 import type { RunnerOptions } from '../../runner.js';

@@ -1,0 +1,34 @@
+// Claimed or finished entries settled inside the caller's transaction.
+import type { Db } from '../platform/db.js';
+import type { Fragment } from './schema.js';
+
+/**
+ * Complete active entries in the caller's transaction, as pg-boss's
+ * complete() does. Not boss.complete(): pg-boss 10 takes (name, ids, data,
+ * options) while its types offer (name, ids, options), and options passed
+ * there became the entry's output while the update ran on pg-boss's own pool,
+ * outside the caller's transaction.
+ */
+export async function completeQueueEntries(db: Db, queue: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db`
+    update pgboss.job set completed_on = now(), state = 'completed', output = null
+    where name = ${queue} and id = any(${ids}::uuid[]) and state = 'active'`;
+}
+
+/**
+ * The body of an UPDATE (for a CTE) that settles entries picked by
+ * dueQueueEntries: `rows` (a from-item with columns id uuid, state text)
+ * says which become active (their job was claimed) and which completed
+ * (they carry nothing any more), as pg-boss's fetch() and complete() would.
+ */
+export function settleQueueEntries(db: Db, queue: string, rows: Fragment): Fragment {
+  return db`
+    update pgboss.job q set
+      state = e.state::pgboss.job_state,
+      started_on = now(),
+      completed_on = case when e.state = 'completed' then now() end,
+      retry_count = case when q.started_on is not null then q.retry_count + 1 else q.retry_count end
+    from ${rows} e
+    where q.name = ${queue} and q.id = e.id`;
+}

@@ -5,7 +5,7 @@
 // naming the final event, so the fan-out may run again (a sender that died
 // after it) without sending anything twice, and a retried job's new final
 // state brings its own.
-import type { Db } from './platform/db.js';
+import type { Db, Sql } from './platform/db.js';
 import type { Job, JobInput } from './jobs/model.js';
 import { listCrawlItems } from './crawlTasks/pageEvents.js';
 import type { Boss } from './queue/index.js';
@@ -52,6 +52,8 @@ export function firecrawlMessage(job: Pick<Job, 'id' | 'apiKeyId'>, hook: Firecr
 }
 
 interface Page {
+  /** Names the page's outcome in dedup keys: a page task's event id (the same live and at the end), else the final event and position. */
+  key: string;
   url: string;
   title: string;
   description: string;
@@ -65,24 +67,48 @@ const firecrawlDocument = (p: Page) => ({
 });
 
 /** The job's done pages: a page-task crawl's from its rows (all of them), any other job's from its result. */
-async function donePages(db: Db, job: Job): Promise<Page[]> {
+/** A page task's done pages after `after` (an item cursor), at most `limit`. */
+async function pageTaskPages(db: Db, jobId: string, after: string, limit: number): Promise<Page[]> {
+  const items = await listCrawlItems(db, { jobId, after, limit });
+  return items.map((i) => ({ key: `page:${i.cursor}`, url: i.source, title: i.title, description: i.description, content: i.content }));
+}
+
+async function donePages(db: Db, job: Job, eventId: string): Promise<Page[]> {
   const [crawl] = await db`select 1 from crawl_progress where job_id = ${job.id}`;
   if (crawl) {
     const pages: Page[] = [];
     let after = '0';
     while (pages.length < MAX_PAGE_EVENTS) {
-      const batch = await listCrawlItems(db, { jobId: job.id, after, limit: 1000 });
-      pages.push(...batch.map((i) => ({ url: i.source, title: i.title, description: i.description, content: i.content })));
+      const batch = await pageTaskPages(db, job.id, after, 1000);
+      pages.push(...batch);
       if (batch.length < 1000) break;
-      after = batch[batch.length - 1]!.cursor;
+      after = batch[batch.length - 1]!.key.slice('page:'.length);
     }
     return pages.slice(0, MAX_PAGE_EVENTS);
   }
   const items = ((job.result ?? {}) as { knowledgeItems?: { title?: string; description?: string; content?: string; source?: string }[] }).knowledgeItems;
-  return (Array.isArray(items) ? items : []).slice(0, MAX_PAGE_EVENTS).map((i) => ({ url: i.source ?? '', title: i.title ?? '', description: i.description ?? '', content: i.content ?? '' }));
+  return (Array.isArray(items) ? items : [])
+    .slice(0, MAX_PAGE_EVENTS)
+    .map((i, index) => ({ key: `${eventId}:page:${index}`, url: i.source ?? '', title: i.title ?? '', description: i.description ?? '', content: i.content ?? '' }));
 }
 
-function accountMessages(job: Job, eventId: string, subs: (Subscription & { token: string })[], pages: Page[]): NewMessage[] {
+type PageJob = Pick<Job, 'id' | 'apiKeyId'>;
+
+/** A done page's messages: PAGE_SCRAPED to subscriptions that want it, `page` to the Firecrawl webhook if it wants it. */
+function pageMessages(job: PageJob, hook: FirecrawlWebhookInput | undefined, subs: Subscription[], box: SecretBox, pages: Page[]): NewMessage[] {
+  const out: NewMessage[] = [];
+  const pageSubs = subs.filter((s) => s.events.includes('PAGE_SCRAPED'));
+  const fcPages = hook !== undefined && firecrawlWants(hook.events, hook.type, 'page');
+  for (const p of pages) {
+    for (const sub of pageSubs) {
+      out.push({ apiKeyId: job.apiKeyId, jobId: job.id, subscriptionId: sub.id, source: 'account', event: 'PAGE_SCRAPED', url: sub.url, headers: null, body: accountBody('PAGE_SCRAPED', { jobId: job.id, url: p.url, title: p.title, status: 'done' }), dedupKey: `${sub.id}:${job.id}:${p.key}` });
+    }
+    if (fcPages) out.push(firecrawlMessage(job, hook, box, 'page', `fc:${job.id}:${p.key}`, firecrawlBody(hook, job.id, 'page', { success: true, data: [firecrawlDocument(p)] })));
+  }
+  return out;
+}
+
+function accountMessages(job: Job, eventId: string, subs: Subscription[]): NewMessage[] {
   const out: NewMessage[] = [];
   const final: AccountEvent = job.status === 'completed' ? 'EXTRACTION_COMPLETED' : 'EXTRACTION_FAILED';
   const finalPayload =
@@ -91,22 +117,14 @@ function accountMessages(job: Job, eventId: string, subs: (Subscription & { toke
       : { jobId: job.id, status: job.status, error: job.error?.message ?? 'failed', code: job.error?.code ?? null, completedAt: job.completedAt?.toISOString() ?? null };
   for (const sub of subs) {
     const base = { apiKeyId: job.apiKeyId, jobId: job.id, subscriptionId: sub.id, source: 'account' as const, url: sub.url, headers: null };
-    if (sub.events.includes('PAGE_SCRAPED')) {
-      pages.forEach((p, index) =>
-        out.push({ ...base, event: 'PAGE_SCRAPED', body: accountBody('PAGE_SCRAPED', { jobId: job.id, url: p.url, title: p.title, status: 'done', index, total: pages.length }), dedupKey: `${sub.id}:${job.id}:${eventId}:page:${index}` }),
-      );
-    }
     if (sub.events.includes(final)) out.push({ ...base, event: final, body: accountBody(final, finalPayload), dedupKey: `${sub.id}:${job.id}:${eventId}:${final}` });
   }
   return out;
 }
 
-function firecrawlMessages(job: Job, eventId: string, hook: FirecrawlWebhookInput, box: SecretBox, pages: Page[]): NewMessage[] {
+function firecrawlMessages(job: Job, eventId: string, hook: FirecrawlWebhookInput, box: SecretBox): NewMessage[] {
   const out: NewMessage[] = [];
   const key = (what: string) => `fc:${job.id}:${eventId}:${what}`;
-  if (job.status === 'completed' && firecrawlWants(hook.events, hook.type, 'page')) {
-    pages.forEach((p, i) => out.push(firecrawlMessage(job, hook, box, 'page', key(`page:${i}`), firecrawlBody(hook, job.id, 'page', { success: true, data: [firecrawlDocument(p)] }))));
-  }
   if (job.status === 'completed' && firecrawlWants(hook.events, hook.type, 'completed')) {
     out.push(firecrawlMessage(job, hook, box, 'completed', key('completed'), firecrawlBody(hook, job.id, 'completed', { success: true })));
   }
@@ -126,7 +144,37 @@ export async function fanOutFinalEvent(tx: Db, boss: Boss, box: SecretBox, job: 
   const subs = await subscribersOf(tx, box, job.apiKeyId, wanted);
   const hook = job.input.webhook;
   const needPages = job.status === 'completed' && (subs.some((s) => s.events.includes('PAGE_SCRAPED')) || (hook !== undefined && firecrawlWants(hook.events, hook.type, 'page')));
-  const pages = needPages ? await donePages(tx, job) : [];
-  const messages = [...accountMessages(job, eventId, subs, pages), ...(hook ? firecrawlMessages(job, eventId, hook, box, pages) : [])];
+  // Pages first (those a page task's relay sent already are written once: same keys), then the final event.
+  const pages = needPages ? await donePages(tx, job, eventId) : [];
+  const messages = [...pageMessages(job, hook, subs, box, pages), ...accountMessages(job, eventId, subs), ...(hook ? firecrawlMessages(job, eventId, hook, box) : [])];
   return (await emitMessages(tx, boss, box, messages)).length;
+}
+
+/**
+ * Announce the pages of running page-task crawls as they are done, rather
+ * than only when the crawl ends. Best effort by design: `cursors` (job id →
+ * last item cursor seen, kept by the caller) may pass over an outcome whose
+ * transaction commits late, and the fan-out at the end sends whatever was
+ * missed (the same dedup keys, so nothing twice). Returns messages written.
+ */
+export async function relayPageEvents(sql: Sql, boss: Boss, box: SecretBox, cursors: Map<string, string>): Promise<number> {
+  const jobs = await sql`
+    select j.id, j.api_key_id, j.input->'webhook' as webhook from jobs j join crawl_progress c on c.job_id = j.id
+    where c.closed_at is null and j.status = 'processing'
+      and (j.input ? 'webhook' or exists (select 1 from webhook_subscriptions s where s.api_key_id = j.api_key_id and s.status = 'active' and 'PAGE_SCRAPED' = any(s.events)))
+    order by c.created_at limit 200`;
+  const live = new Set(jobs.map((j) => j.id as string));
+  for (const id of cursors.keys()) if (!live.has(id)) cursors.delete(id);
+  let written = 0;
+  for (const j of jobs) {
+    const job: PageJob = { id: j.id as string, apiKeyId: j.api_key_id as string };
+    const hook = (j.webhook as FirecrawlWebhookInput | null) ?? undefined;
+    const pages = await pageTaskPages(sql, job.id, cursors.get(job.id) ?? '0', 200);
+    if (pages.length === 0) continue;
+    const subs = await subscribersOf(sql, box, job.apiKeyId, ['PAGE_SCRAPED']);
+    const messages = pageMessages(job, hook, subs, box, pages);
+    written += (await sql.begin((tx) => emitMessages(tx, boss, box, messages))).length;
+    cursors.set(job.id, pages[pages.length - 1]!.key.slice('page:'.length));
+  }
+  return written;
 }

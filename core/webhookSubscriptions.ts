@@ -2,7 +2,7 @@
 // events it wants. Each gets a token at creation, sent with every event as
 // x-knowledgesdk-webhook-token and stored sealed under SECRETS_KEY when set.
 import { randomBytes } from 'node:crypto';
-import type { Db } from './platform/db.js';
+import type { Db, Sql } from './platform/db.js';
 import { randomBase62 } from './ids.js';
 import type { SecretBox } from './secretBox.js';
 
@@ -47,17 +47,23 @@ export const newSubscriptionId = () => `wh_${randomBase62(20)}`;
 const newToken = () => `whtok_${randomBytes(24).toString('base64url')}`;
 
 /** Create a subscription; returns it with its token (in clear, for the client). */
-export async function createSubscription(db: Db, box: SecretBox, p: { apiKeyId: string; url: string; events: AccountEvent[]; displayName: string | null }): Promise<Subscription & { token: string }> {
+export async function createSubscription(sql: Sql, box: SecretBox, p: { apiKeyId: string; url: string; events: AccountEvent[]; displayName: string | null }): Promise<Subscription & { token: string }> {
   const id = newSubscriptionId();
   const token = newToken();
-  const [row] = await db`
-    insert into webhook_subscriptions (id, api_key_id, url, events, display_name, token)
-    select ${id}, ${p.apiKeyId}, ${p.url}, ${p.events}::text[], ${p.displayName}, ${box.seal(token, id)}
-    where (select count(*) from webhook_subscriptions where api_key_id = ${p.apiKeyId}) < ${MAX_SUBSCRIPTIONS_PER_KEY}
-    returning *`;
+  const [row] = await sql.begin(async (tx) => {
+    // One creation per key at a time, so concurrent ones cannot all pass the count.
+    await tx`select pg_advisory_xact_lock(${SUBSCRIBE_LOCK}, hashtext(${p.apiKeyId}))`;
+    return tx`
+      insert into webhook_subscriptions (id, api_key_id, url, events, display_name, token)
+      select ${id}, ${p.apiKeyId}, ${p.url}, ${p.events}::text[], ${p.displayName}, ${box.seal(token, id)}
+      where (select count(*) from webhook_subscriptions where api_key_id = ${p.apiKeyId}) < ${MAX_SUBSCRIPTIONS_PER_KEY}
+      returning *`;
+  });
   if (!row) throw new TooManySubscriptionsError();
   return { ...toSubscription(row), token };
 }
+
+const SUBSCRIBE_LOCK = 0x77687362; // "whsb"
 
 export async function listSubscriptions(db: Db, apiKeyId: string): Promise<Subscription[]> {
   const rows = await db`select * from webhook_subscriptions where api_key_id = ${apiKeyId} order by created_at, id`;

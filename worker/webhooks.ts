@@ -30,7 +30,7 @@ import {
   type WebhookEntry,
   type WebhookTask,
 } from '../core/webhookDeliveries.js';
-import { fanOutFinalEvent } from '../core/webhookEvents.js';
+import { fanOutFinalEvent, relayPageEvents } from '../core/webhookEvents.js';
 import { getMessage } from '../core/webhookMessages.js';
 import { firecrawlSignature, signatureHeader } from '../core/webhookSignature.js';
 import { subscriptionToken } from '../core/webhookSubscriptions.js';
@@ -49,9 +49,13 @@ export interface WebhookSenderOptions {
   random?: () => number;
   /** Opens the signing secrets (encrypted at rest when SECRETS_KEY is set). */
   secrets?: SecretBox;
+  /** Interval of the page relay (relayPageEvents); 1 s by default. */
+  pageRelayMs?: number;
 }
 
 const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
+/** How often running page-task crawls' finished pages are relayed to webhooks. */
+const PAGE_RELAY_MS = 1000;
 
 /** The body KnowledgeSDK clients expect; built from the job's final state, so identical on every attempt. */
 export function webhookPayload(job: Job) {
@@ -129,14 +133,39 @@ export class WebhookSender {
     );
   }
 
-  start(): Promise<void> {
-    return this.claims.start();
+  async start(): Promise<void> {
+    await this.claims.start();
+    this.relayPages();
   }
 
   /** Stop fetching and let attempts under way finish (each is bounded by the timeout). */
   async stop(): Promise<void> {
+    this.relayStopped = true;
+    if (this.relayTimer) clearTimeout(this.relayTimer);
+    await this.relayRun;
     await this.claims.stop();
     await this.claims.drain();
+  }
+
+  private relayStopped = false;
+  private relayTimer: NodeJS.Timeout | null = null;
+  private relayRun: Promise<void> = Promise.resolve();
+  /** Per running page-task crawl, the last page outcome relayed by this sender. */
+  private readonly relayCursors = new Map<string, string>();
+
+  /** Every PAGE_RELAY_MS, the pages running page-task crawls finished since, to their subscriptions and Firecrawl webhooks. */
+  private relayPages(): void {
+    if (this.relayStopped) return;
+    this.relayTimer = setTimeout(() => {
+      this.relayRun = relayPageEvents(this.sql, this.boss, this.box, this.relayCursors)
+        .then(
+          (n) => {
+            if (n > 0) this.logger.debug('page webhook events queued', { messages: n });
+          },
+          (err: unknown) => this.logger.warn('relaying page webhook events failed; the crawl’s end sends them', { error: err instanceof Error ? err.message : String(err) }),
+        )
+        .finally(() => this.relayPages());
+    }, this.options.pageRelayMs ?? PAGE_RELAY_MS);
   }
 
   private async deliver(entry: WebhookEntry): Promise<void> {

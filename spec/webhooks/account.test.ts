@@ -24,7 +24,8 @@ const webhookFull = z.object({
 });
 const envelope = z.object({ event: z.string(), payload: z.record(z.string(), z.unknown()), timestamp: z.iso.datetime(), version: z.literal(1) });
 
-const SCHEDULE = { WEBHOOK_RETRY_SCHEDULE: '100ms,100ms,100ms', WEBHOOK_TIMEOUT: '400ms', WORKER_POLL_INTERVAL: '100ms' };
+// A generous attempt timeout: a loaded machine must not turn a receiver's 200 into a timeout.
+const SCHEDULE = { WEBHOOK_RETRY_SCHEDULE: '100ms,100ms,100ms', WEBHOOK_TIMEOUT: '5s', WORKER_POLL_INTERVAL: '100ms' };
 
 let stack: Stack;
 let siteUrl: string;
@@ -63,7 +64,7 @@ async function receiver(statuses: number[] = [200]) {
   return { url: `${server.url}/hook?tenant=secret-query`, received };
 }
 
-async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
+async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
@@ -171,7 +172,7 @@ test('a finished crawl announces each page and its completion; a failed job its 
   });
   const pages = forCrawl.filter((b) => b.event === 'PAGE_SCRAPED');
   assert.deepEqual(pages.map((p) => p.payload.url).sort(), [`${siteUrl}/`, `${siteUrl}/about`]);
-  assert.ok(pages.every((p) => p.payload.status === 'done' && p.payload.total === 2));
+  assert.ok(pages.every((p) => p.payload.status === 'done' && p.payload.title));
   const completed = forCrawl.find((b) => b.event === 'EXTRACTION_COMPLETED')!;
   assert.equal(completed.payload.status, 'completed');
   assert.equal((completed.payload.result as { knowledgeItems: unknown[] }).knowledgeItems.length, 2);

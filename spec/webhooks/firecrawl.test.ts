@@ -35,7 +35,7 @@ before(async () => {
     }),
   );
   siteUrl = site.url;
-  stack = await startStack({ worker: true, config: { WEBHOOK_RETRY_SCHEDULE: '100ms,100ms,100ms', WEBHOOK_TIMEOUT: '1s', WORKER_POLL_INTERVAL: '100ms', CRAWL_HOST_DELAY: '0' } });
+  stack = await startStack({ worker: true, config: { WEBHOOK_RETRY_SCHEDULE: '100ms,100ms,100ms', WEBHOOK_TIMEOUT: '5s', WORKER_POLL_INTERVAL: '100ms', CRAWL_HOST_DELAY: '0' } });
   await stack.startWebhookSender();
   app = new Firecrawl({ apiKey: stack.key, apiUrl: `${stack.baseUrl}/firecrawl` });
 });
@@ -64,7 +64,7 @@ async function receiver(failFirst: string[] = []) {
   return { url: `${server.url}/firecrawl-hook`, received, events: () => received.map((r) => firecrawlEvent.parse(JSON.parse(r.body))) };
 }
 
-async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
@@ -162,4 +162,34 @@ test('a bad webhook is a 400 naming its field, and nothing is started', async ()
   }
   await assert.rejects(app.startCrawl(`${siteUrl}/`, { webhook: { url: 'https://hooks.example.com/', events: ['nope' as 'page'] } }), SdkError);
   assert.equal((await stack.sql`select count(*)::int as n from jobs`)[0]!.n, before);
+});
+
+test('a crawl run as page tasks announces each page while it is still running, and each page once', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const site = await startHttpServer(
+    fixtureSite({
+      '/': `<!doctype html><html><head><title>Live home</title></head><body><article><h1>Live home</h1><p>The home page links to a page that answers only when the test lets it, so the crawl is still running while its first pages are announced.</p><a href="/slow">slow</a> <a href="/quick">quick</a></article></body></html>`,
+      '/quick': articlePage('Quick page', 'A page that answers at once and is announced before the crawl ends.'),
+      '/slow': (_req, res) => {
+        void gate.then(() => res.writeHead(200, { 'content-type': 'text/html' }).end(articlePage('Slow page', 'The page that holds the crawl open until the test has seen the others announced.')));
+      },
+    }),
+  );
+  const tasks = await startStack({ worker: true, config: { CRAWL_PAGE_TASKS: 'true', WORKER_POLL_INTERVAL: '100ms', CRAWL_HOST_DELAY: '0' } });
+  await tasks.startWebhookSender();
+  const client = new Firecrawl({ apiKey: tasks.key, apiUrl: `${tasks.baseUrl}/firecrawl` });
+  const hook = await receiver();
+  const started = await client.startCrawl(`${site.url}/`, { limit: 5, webhook: { url: hook.url, events: ['page', 'completed'] } });
+  const pageOf = (e: z.infer<typeof firecrawlEvent>) => new URL(e.data[0]!.metadata.sourceURL).pathname;
+  await waitFor(() => hook.events().some((e) => e.type === 'crawl.page' && pageOf(e) === '/quick'));
+  assert.equal((await tasks.waitForStatus(started.id, ['processing'])).status, 'processing', 'announced while the crawl runs');
+  assert.ok(!hook.events().some((e) => e.type === 'crawl.completed'));
+  release();
+  await waitFor(() => hook.events().some((e) => e.type === 'crawl.completed'));
+  await waitFor(() => hook.events().filter((e) => e.type === 'crawl.page').length === 3);
+  await new Promise((r) => setTimeout(r, 500));
+  const pages = hook.events().filter((e) => e.type === 'crawl.page');
+  assert.deepEqual(pages.map(pageOf).sort(), ['/', '/quick', '/slow']);
+  assert.equal(new Set(pages.map((p) => p.webhookId)).size, 3);
 });

@@ -1,112 +1,76 @@
 // A small pool of worker threads that run extractPage (parse + extract) off
-// the calling thread's event loop: POST /v1/scrape uses it, so a 5 MB page
-// costs the API a copy of the HTML, not seconds of blocked requests. Pages
-// wait in one FIFO queue for a free thread; a thread that dies is replaced
-// and only its page fails.
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+// the calling thread's event loop: POST /v1/scrape and the worker's crawls use
+// it, so a 5 MB or hostile page costs the caller a copy of the HTML, not
+// seconds of a blocked event loop (requests, heartbeats, claims). Each page
+// has a time limit and each thread a heap limit: a page past either fails
+// too_complex, and only that page.
 import { PageTooComplexError, type ExtractedPage } from './extraction/index.js';
-import { startThread } from './threads.js';
+import { PipelineError } from './page/errors.js';
+import { defaultPoolThreads, ThreadPool } from './threads.js';
 
 export interface ExtractRequest {
-  id: number;
   html: string;
   baseUrl: string;
 }
 
-export type ExtractReply = { id: number; ok: true; page: ExtractedPage } | { id: number; ok: false; name: string; message: string; depth?: number };
-
-interface Task {
-  request: ExtractRequest;
-  resolve(page: ExtractedPage): void;
-  reject(err: Error): void;
-}
-
-interface Slot {
-  worker: Worker;
-  task: Task | null;
-}
+/** Longest a page may take to extract (the extractor is near-linear: real pages take milliseconds, 5 MB ones well under a second). */
+export const EXTRACT_TIME_LIMIT_MS = 30_000;
+/** Heap of an extraction thread: a page at the fetch cap parses into far less. */
+export const EXTRACT_THREAD_HEAP_MB = 512;
 
 /** Threads a pool starts by default: one core is left to the event loop and the database driver. */
-export const defaultExtractThreads = () => Math.max(1, Math.min(4, availableParallelism() - 1));
-
-/** The thread's Worker; from source (tsx) the entry is .ts and the thread registers tsx itself (Node 20 skips --import preloads in threads). */
-function spawn(): Worker {
-  return startThread(import.meta.url, 'extractThread');
-}
-
-function toError(reply: Extract<ExtractReply, { ok: false }>): Error {
-  if (reply.name === 'PageTooComplexError' && reply.depth !== undefined) return new PageTooComplexError(reply.depth);
-  const err = new Error(reply.message);
-  err.name = reply.name;
-  return err;
-}
+export const defaultExtractThreads = defaultPoolThreads;
 
 export class ExtractPool {
-  private readonly slots: Slot[] = [];
-  private readonly queue: Task[] = [];
-  private nextId = 1;
-  private closed = false;
+  private readonly pool: ThreadPool<ExtractRequest, ExtractedPage>;
 
-  constructor(private readonly size = defaultExtractThreads()) {}
-
-  /** extractPage(html, baseUrl) on a pool thread; same result, same PageTooComplexError. */
-  extract(html: string, baseUrl: string): Promise<ExtractedPage> {
-    if (this.closed) return Promise.reject(new Error('the extraction pool is closed'));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ request: { id: this.nextId++, html, baseUrl }, resolve, reject });
-      this.dispatch();
+  constructor(size = defaultExtractThreads(), limits: { timeLimitMs?: number; heapMb?: number } = {}) {
+    const timeLimitMs = limits.timeLimitMs ?? EXTRACT_TIME_LIMIT_MS;
+    this.pool = new ThreadPool({
+      callerUrl: import.meta.url,
+      entry: 'extractThread',
+      label: 'extraction',
+      size,
+      timeLimitMs,
+      heapMb: limits.heapMb ?? EXTRACT_THREAD_HEAP_MB,
+      toError: (reply) => {
+        const depth = reply.props?.['depth'];
+        if (reply.name === 'PageTooComplexError' && typeof depth === 'number') return new PageTooComplexError(depth);
+        return Object.assign(new Error(reply.message), { name: reply.name });
+      },
+      limitError: (kind) =>
+        new PipelineError('too_complex', kind === 'time' ? `the page took longer than ${timeLimitMs / 1000} s to extract; it is refused` : 'the page needs too much memory to extract; it is refused', false),
     });
+  }
+
+  /** extractPage(html, baseUrl) on a pool thread; same result, same PageTooComplexError; PipelineError too_complex past a limit. */
+  extract(html: string, baseUrl: string): Promise<ExtractedPage> {
+    return this.pool.run({ html, baseUrl });
   }
 
   /** Threads running a page now, and pages waiting for one. */
   get load(): { busy: number; queued: number } {
-    return { busy: this.slots.filter((s) => s.task).length, queued: this.queue.length };
+    return this.pool.load;
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const t of this.queue.splice(0)) t.reject(new Error('the extraction pool is closed'));
-    await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
+  close(): Promise<void> {
+    return this.pool.close();
   }
+}
 
-  private dispatch(): void {
-    while (this.queue.length) {
-      let slot = this.slots.find((s) => !s.task);
-      if (!slot && this.slots.length < this.size) slot = this.start();
-      if (!slot) return;
-      const task = this.queue.shift()!;
-      slot.task = task;
-      slot.worker.ref(); // a page in progress keeps the process alive; an idle pool does not
-      slot.worker.postMessage(task.request);
-    }
-  }
+let shared: ExtractPool | null = null;
+let sharedLimits: { timeLimitMs?: number } = {};
 
-  private start(): Slot {
-    const slot: Slot = { worker: spawn(), task: null };
-    const finish = (fn: (task: Task) => void) => {
-      const task = slot.task;
-      slot.task = null;
-      slot.worker.unref();
-      if (task) fn(task);
-    };
-    slot.worker.on('message', (reply: ExtractReply) => {
-      if (slot.task?.request.id !== reply.id) return;
-      finish((task) => (reply.ok ? task.resolve(reply.page) : task.reject(toError(reply))));
-      this.dispatch();
-    });
-    // A thread that dies (out of memory, say) fails its page only; the next page gets a new thread.
-    const lost = (err: Error) => {
-      const i = this.slots.indexOf(slot);
-      if (i < 0) return;
-      this.slots.splice(i, 1);
-      finish((task) => task.reject(err));
-      if (!this.closed) this.dispatch();
-    };
-    slot.worker.on('error', (err) => lost(err));
-    slot.worker.on('exit', (code) => lost(new Error(`the extraction thread exited (code ${code})`)));
-    slot.worker.unref();
-    this.slots.push(slot);
-    return slot;
-  }
+/** The shared pool's per-page time limit (EXTRACT_TIME_LIMIT, set by the worker at start); a running pool is replaced. */
+export function setSharedExtractLimits(limits: { timeLimitMs?: number }): void {
+  sharedLimits = limits;
+  const old = shared;
+  shared = null;
+  void old?.close();
+}
+
+/** extractPage on the process's shared pool (started on first use; idle threads never hold the process open). */
+export function extractOffThread(html: string, baseUrl: string): Promise<ExtractedPage> {
+  shared ??= new ExtractPool(defaultExtractThreads(), sharedLimits);
+  return shared.extract(html, baseUrl);
 }

@@ -44,8 +44,8 @@ export interface AppDeps {
 }
 
 /** Idle pool threads are unref'd: the pool needs no closing and never holds the process open. */
-function poolExtractor(): Extractor {
-  const pool = new ExtractPool();
+function poolExtractor(timeLimitMs: number): Extractor {
+  const pool = new ExtractPool(undefined, { timeLimitMs });
   return (html, baseUrl) => pool.extract(html, baseUrl);
 }
 
@@ -56,7 +56,7 @@ export function appBrowser(config: Config, logger: Logger): BrowserService {
   return browser;
 }
 
-export function createApp({ config, sql, boss, logger, knowledge, client, extract = poolExtractor(), browser = appBrowser(config, logger) }: AppDeps): Express {
+export function createApp({ config, sql, boss, logger, knowledge, client, extract = poolExtractor(config.extractTimeLimitMs), browser = appBrowser(config, logger) }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);

@@ -13,6 +13,7 @@ import os from 'node:os';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks.js';
 import { secretBox } from '../core/secretBox.js';
 import { createBrowserService, setSharedBrowser } from '../core/browser/index.js';
+import { setSharedExtractLimits } from '../core/extractPool.js';
 
 export { outboundOptions };
 
@@ -49,6 +50,8 @@ export async function startWorker(runtime: Runtime, pipeline?: Pipeline): Promis
   // Load the model and open the index before claiming anything: a missing model fails here, not in every job.
   if (!pipeline) await runtime.knowledge.index();
   const client = createOutboundClient(outboundOptions(config));
+  // Crawled pages are extracted on the shared pool's threads (core/extractPool.ts), each within EXTRACT_TIME_LIMIT.
+  setSharedExtractLimits({ timeLimitMs: config.extractTimeLimitMs });
   // Rendering (core/browser): logs which browser is in use; Chromium itself starts on the first page that needs it.
   const browser = createBrowserService({ browser: config.browser, outbound: outboundOptions(config), logger: runtime.logger });
   setSharedBrowser(browser);

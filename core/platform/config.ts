@@ -142,6 +142,8 @@ const envSchema = z.object({
   TYPESENSE_COLLECTION: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').default('gleaner_chunks'),
 
   EXTRACT_SYNC_TIMEOUT: duration('30s'),
+  // A page's extraction on its pool thread (worker crawls, /v1/scrape): past this it fails too_complex and the thread is replaced.
+  EXTRACT_TIME_LIMIT: duration('30s'),
   SYNC_CONCURRENCY: int(32, 1, 10_000),
   SYNC_CONCURRENCY_PER_KEY: int(4, 1, 10_000),
 });
@@ -256,6 +258,8 @@ export interface Config {
   typesense: { url: string; apiKey: string; collection: string } | undefined;
   /** How long POST /v1/extract waits for the job before answering 202. */
   extractSyncTimeoutMs: number;
+  /** Longest one page's extraction may run on its thread before it fails too_complex. */
+  extractTimeLimitMs: number;
   /** The outbound client's limits; the address policy comes from allowPrivateNetworks. */
   fetch: Omit<OutboundOptions, 'allowPrivateNetworks' | 'lookup' | 'isAddressAllowed'>;
 }
@@ -397,6 +401,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? { url: e.TYPESENSE_URL, apiKey: e.TYPESENSE_API_KEY, collection: e.TYPESENSE_COLLECTION }
         : undefined,
     extractSyncTimeoutMs: e.EXTRACT_SYNC_TIMEOUT,
+    extractTimeLimitMs: e.EXTRACT_TIME_LIMIT,
     fetch: {
       userAgent: e.FETCH_USER_AGENT,
       connectTimeoutMs: e.FETCH_CONNECT_TIMEOUT,

@@ -39,7 +39,8 @@
 //   - Page fetches (failures included) are bounded by `maxFetches`, so a
 //     site of broken links cannot keep a job busy.
 import { createHash } from 'node:crypto';
-import { extractPage, type ExtractedPage } from '../../../core/extraction/index.js';
+import type { ExtractedPage } from '../../../core/extraction/index.js';
+import { extractOffThread } from '../../../core/extractPool.js';
 import type { JobInput } from '../../../core/jobs/index.js';
 import { clientMessage, logDetail } from '../../../core/outbound/clientMessage.js';
 import { OutboundError, type FetchedResponse, type OutboundClient } from '../../../core/outbound/index.js';
@@ -590,7 +591,8 @@ class CrawlEngine {
 
     let content: ExtractedPage;
     try {
-      content = extractPage(page.html, page.url);
+      // On a pool thread with time and heap limits: a hostile page fails itself (too_complex), never stalls this worker's heartbeats and claims.
+      content = await extractOffThread(page.html, page.url);
     } catch (err) {
       this.states.set(c.key, 'done');
       this.states.set(finalKey, 'done');

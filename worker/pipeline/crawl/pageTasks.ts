@@ -26,7 +26,7 @@ import {
   type PageTask,
 } from '../../../core/crawlTasks/index.js';
 import type { Db, Sql } from '../../../core/platform/db.js';
-import { extractPage } from '../../../core/extraction/index.js';
+import { extractOffThread } from '../../../core/extractPool.js';
 import type { JobInput } from '../../../core/jobs/index.js';
 import type { Knowledge } from '../../../core/modelAndIndex.js';
 import type { Logger } from '../../../core/platform/logger.js';
@@ -356,7 +356,8 @@ export class PageTaskRunner {
       const [other] = await this.sql`select 1 from crawl_pages where job_id = ${task.jobId} and url_key = ${finalKey}`;
       if (other) throw new Skip('skipped', 'duplicate', `redirected to ${finalKey}, a page of this crawl`);
     }
-    const content = extractPage(page.html, page.url);
+    // On a pool thread with time and heap limits: a hostile page fails itself (too_complex), never stalls this worker's heartbeats and claims.
+    const content = await extractOffThread(page.html, page.url);
 
     const discovered = parent.scope.followLinks ? this.discoverable(parent, content.links, task.depth + 1) : [];
     const facts: PageFacts = {};

@@ -162,7 +162,9 @@ export class WebhookSender {
           (n) => {
             if (n > 0) this.logger.debug('page webhook events queued', { messages: n });
           },
-          (err: unknown) => this.logger.warn('relaying page webhook events failed; the crawl’s end sends them', { error: err instanceof Error ? err.message : String(err) }),
+          (err: unknown) => {
+            this.logger.warn('relaying page webhook events failed; the crawl’s end sends them', { error: err instanceof Error ? err.message : String(err) });
+          },
         )
         .finally(() => this.relayPages());
     }, this.options.pageRelayMs ?? PAGE_RELAY_MS);

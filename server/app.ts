@@ -89,7 +89,7 @@ export function createApp({ config, sql, boss, logger, knowledge, client, extrac
   // Firecrawl's API shapes (own auth and error bodies), on the same key limits as /v1.
   app.use(
     '/firecrawl',
-    firecrawlRouter({ sql, boss, logger, client, extract, syncLimit, rateLimit: limiter, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, maxPagesPerJob: config.crawl.maxPagesPerJob, bodyLimitBytes: config.api.bodyLimitBytes, secrets: secretBox(config.webhooks.secretsKey) }),
+    firecrawlRouter({ sql, boss, logger, client, extract, syncLimit, rateLimit: limiter, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, maxPagesPerJob: maxPagesLimit(config.crawl), bodyLimitBytes: config.api.bodyLimitBytes, secrets: secretBox(config.webhooks.secretsKey) }),
   );
   app.use('/v1', requireApiKey(sql), limiter, requireJson, express.json({ limit: config.api.bodyLimitBytes, strict: true }));
   app.use(extractRouter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxPages: maxPagesLimit(config.crawl), maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, syncTimeoutMs: config.extractSyncTimeoutMs, syncLimit }));

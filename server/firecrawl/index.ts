@@ -6,6 +6,8 @@
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
 import { sharedBrowser, type BrowserService } from '../../core/browser/index.js';
+import { needsOneWorker } from '../../worker/pipeline/crawl/scope.js';
+import { MAX_PAGES_IN_ONE_WORKER } from '../schemas.js';
 import { checkUrlSyntax } from '../../core/outbound/ssrf.js';
 import type { CrawlScopeInput, JobInput } from '../../core/jobs/index.js';
 import type { Logger } from '../../core/platform/logger.js';
@@ -20,7 +22,7 @@ import { FirecrawlError, firecrawlErrorHandler } from './errors.js';
 import { activeCrawls, cancel, errorsOf, ownJob, parseOrFail, startJob, statusPage, type JobDeps, type JobKind } from './jobs.js';
 import { mapSite } from './map.js';
 import { requestedFormats, scrapeDocument } from './scrape.js';
-import { MAX_CRAWL_LIMIT, batchScrapeSchema, crawlSchema, mapSchema, scrapeSchema, type BatchScrapeRequest, type CrawlRequest, type MapRequest, type ScrapeOptions, type ScrapeRequest } from './schemas.js';
+import { batchScrapeSchema, crawlSchema, mapSchema, scrapeSchema, type BatchScrapeRequest, type CrawlRequest, type MapRequest, type ScrapeOptions, type ScrapeRequest } from './schemas.js';
 import type { Sql } from '../../core/platform/db.js';
 import type { Boss } from '../../core/queue/index.js';
 import { plainBox, type SecretBox } from '../../core/secretBox.js';
@@ -36,7 +38,7 @@ export interface FirecrawlDeps {
   allowPrivateNetworks: boolean;
   maxAttempts: number;
   maxJobsInFlight: number;
-  /** MAX_PAGES_PER_JOB: a crawl's limit is at most this (and MAX_CRAWL_LIMIT), and defaults to it. */
+  /** The largest crawl limit (server/schemas.ts maxPagesLimit: MAX_PAGES_PER_JOB with page tasks, else 20), and the default; at most 20 for a crawl kept on one worker. */
   maxPagesPerJob: number;
   /** The /v1 routes' limiter itself: one budget per key whichever API it calls. */
   rateLimit: RequestHandler;
@@ -91,9 +93,15 @@ export function crawlInput(body: CrawlRequest, maxPages: number): JobInput {
   const path = new URL(body.url).pathname.replace(/\/+$/, '');
   const below = body.crawlEntireDomain !== true && body.allowBackwardLinks !== true && path !== '' && !path.includes('*') ? [`${path}/**`] : [];
   const scope = crawlScopeOf(body);
+  // One worker carries at most MAX_PAGES_IN_ONE_WORKER pages; page tasks any worker claims carry the rest.
+  const cap = needsOneWorker({ scope }) ? Math.min(maxPages, MAX_PAGES_IN_ONE_WORKER) : maxPages;
+  if (body.limit !== undefined && body.limit > cap) {
+    const why = `must be at most ${cap} with delay, maxConcurrency or maxDiscoveryDepth (such a crawl runs on one worker)`;
+    throw new FirecrawlError(400, `invalid body: limit: ${why}`, [{ field: 'limit', message: why }], 'BAD_REQUEST');
+  }
   return {
     url: body.url,
-    maxPages: body.limit ?? maxPages,
+    maxPages: body.limit ?? cap,
     ...(Object.keys(scope).length ? { scope } : {}),
     ...(below.length ? { includePatterns: below } : {}),
     ...(body.includePaths?.length ? { includePathRegexes: body.includePaths } : {}),
@@ -125,7 +133,7 @@ export function firecrawlRouter(deps: FirecrawlDeps): Router {
   const router = Router();
   const select = deps.select ?? new DocumentPool().select;
   const browser = deps.browser ?? sharedBrowser;
-  const maxCrawlPages = Math.min(MAX_CRAWL_LIMIT, deps.maxPagesPerJob);
+  const maxCrawlPages = deps.maxPagesPerJob;
   const jobDeps: JobDeps = { sql: deps.sql, boss: deps.boss, maxAttempts: deps.maxAttempts, maxJobsInFlight: deps.maxJobsInFlight };
   const box = deps.secrets ?? plainBox;
   const hookFor = (res: Response) => ({ allowPrivateNetworks: deps.allowPrivateNetworks, box, apiKeyId: (res.locals.apiKey as ApiKey).id });
@@ -213,7 +221,7 @@ export function firecrawlRouter(deps: FirecrawlDeps): Router {
     for (const kind of ['crawl', 'batch/scrape'] as const) {
       router.get(`/${v}/${kind}/:id`, async (req, res) => {
         const job = await ownJob(jobDeps, res, String(req.params.id), true);
-        res.json(statusPage(job, req, v, kind));
+        res.json(await statusPage(jobDeps, job, req, v, kind));
       });
       router.delete(`/${v}/${kind}/:id`, async (req, res) => {
         const job = await ownJob(jobDeps, res, String(req.params.id), false);

@@ -14,6 +14,7 @@ import { validate } from '../validation.js';
 import { FirecrawlError } from './errors.js';
 import type { FirecrawlDocument } from './scrape.js';
 import { statusQuerySchema } from './schemas.js';
+import { listCrawlItems } from '../../core/crawlTasks/index.js';
 
 /** Documents on one status page unless ?limit= says otherwise. */
 export const STATUS_PAGE_SIZE = 10;
@@ -128,14 +129,18 @@ function documentOf(item: ResultItem): FirecrawlDocument {
  * sends null on the last one, v1 leaves the key out (its client pages while
  * the key is present).
  */
-export function statusPage(job: Job, req: Request, version: 'v1' | 'v2', kind: JobKind) {
+export async function statusPage(deps: JobDeps, job: Job, req: Request, version: 'v1' | 'v2', kind: JobKind) {
   const query = parseOrFail<{ skip: number; limit?: number }>(statusQuerySchema, req.query, 'query');
   const size = query.limit ?? STATUS_PAGE_SIZE;
-  const { items } = resultOf(job);
+  // One more than the page, so a further page shows; the job's result inlines only the first RESULT_INLINE_ITEMS.
+  const live = kind === 'crawl' ? await pageTaskItems(deps.sql, job.id, query.skip + size + 1) : [];
+  const items = live.length ? live : resultOf(job).items;
   const progress = (job.progress ?? {}) as { pagesIndexed?: number; totalPages?: number };
   const done = job.status === 'completed';
-  const completed = done ? items.length : (progress.pagesIndexed ?? 0);
-  const total = done ? items.length : Math.max(progress.totalPages ?? 0, completed);
+  const pagesScraped = (job.result as { pagesScraped?: unknown } | null)?.pagesScraped;
+  const doneCount = live.length && typeof pagesScraped === 'number' ? Math.max(pagesScraped, items.length) : items.length;
+  const completed = done ? doneCount : (progress.pagesIndexed ?? 0);
+  const total = done ? doneCount : Math.max(progress.totalPages ?? 0, completed);
   const data = items.slice(query.skip, query.skip + size).map(documentOf);
   const more = query.skip + size < items.length;
   const next = more ? `${req.protocol}://${req.get('host')}/firecrawl/${version}/${kind}/${job.id}?skip=${query.skip + size}${query.limit ? `&limit=${query.limit}` : ''}` : null;
@@ -150,6 +155,24 @@ export function statusPage(job: Job, req: Request, version: 'v1' | 'v2', kind: J
     data,
     ...(job.status === 'failed' && job.error ? { error: job.error.message } : {}),
   };
+}
+
+/**
+ * A crawl run as page tasks: its first `upTo` documents from its pages (as
+ * they are done, while it runs too); none for a crawl that ran on one worker.
+ * Bounded by the crawl's pages (MAX_PAGES_PER_JOB).
+ */
+async function pageTaskItems(sql: Sql, jobId: string, upTo: number): Promise<ResultItem[]> {
+  const out: ResultItem[] = [];
+  let after: string | undefined;
+  while (out.length < upTo) {
+    const want = Math.min(1000, upTo - out.length);
+    const batch = await listCrawlItems(sql, { jobId, limit: want, ...(after ? { after } : {}) });
+    out.push(...batch);
+    if (batch.length < want) break;
+    after = batch[batch.length - 1]!.cursor;
+  }
+  return out;
 }
 
 /** Pages that failed, in Firecrawl's errors shape; robots.txt refusals listed apart. */

@@ -3,7 +3,8 @@
 // validate with (./schemas.ts); responses are Firecrawl's shapes.
 import { z } from 'zod';
 import type { RouteSpec } from '../openapi.js';
-import { MAX_CRAWL_LIMIT, batchScrapeSchema, crawlSchema, mapSchema, scrapeSchema, statusQuerySchema } from './schemas.js';
+import { MAX_PAGES_IN_ONE_WORKER } from '../schemas.js';
+import { batchScrapeSchema, crawlSchema, mapSchema, scrapeSchema, statusQuerySchema } from './schemas.js';
 
 const fcError = z
   .object({
@@ -55,7 +56,7 @@ const badRequest = { '400': fail('validation error, or an option Gleaner does no
 
 /** Every /firecrawl route, for v1 and v2 (their shapes differ only where noted). */
 export function firecrawlRouteSpecs(opts: { allowPrivateNetworks: boolean; maxPages?: number }): RouteSpec[] {
-  const maxPages = Math.min(MAX_CRAWL_LIMIT, opts.maxPages ?? MAX_CRAWL_LIMIT);
+  const maxPages = opts.maxPages ?? MAX_PAGES_IN_ONE_WORKER;
   const tag = 'firecrawl';
   const specs: RouteSpec[] = [];
   for (const v of ['v1', 'v2'] as const) {

@@ -7,11 +7,6 @@ import { MAX_SELECTORS, selectorProblem } from '../../core/extraction/selection.
 import { pathRegexProblem } from '../../core/pathRegex.js';
 
 
-/**
- * Pages one crawl may return: the API's cap on a job's maxPages (as on
- * /v1/extract) until crawls run as page tasks; MAX_PAGES_PER_JOB lowers it.
- */
-export const MAX_CRAWL_LIMIT = 20;
 /** URLs one batch scrape may name (urls[] on /v1/extract). */
 export const MAX_BATCH_URLS = 20;
 

@@ -25,11 +25,11 @@ interface Site {
  * page of another site; /a → /a/b → /a/b/c; the sitemap lists /s, which only
  * it names, and /s links to /s/child. /q's text carries its query.
  */
-async function startChainSite(opts: { external?: () => string; latencyMs?: number; name?: string } = {}): Promise<Site> {
+async function startChainSite(opts: { external?: () => string; latencyMs?: number; name?: string; wide?: number } = {}): Promise<Site> {
   const site: Site = { server: undefined as unknown as TestServer, log: [], inFlight: 0, maxInFlight: 0 };
   const page = (title: string, links: string[]) => articlePage(title, `${title} page of the ${opts.name ?? 'chain'} site. ${links.map((l) => `<a href="${l}">${l}</a>`).join(' ')}`);
   const pages: Record<string, (query: string) => string> = {
-    '/': () => page('Home', ['/a', '/q?x=1', '/q?x=2', ...(opts.external ? [opts.external()] : [])]),
+    '/': () => page('Home', ['/a', '/q?x=1', '/q?x=2', ...(opts.external ? [opts.external()] : []), ...Array.from({ length: opts.wide ?? 0 }, (_, i) => `/w/${i + 1}`)]),
     '/a': () => page('Level one', ['/a/b']),
     '/a/b': () => page('Level two', ['/a/b/c']),
     '/a/b/c': () => page('Level three', []),
@@ -51,7 +51,8 @@ async function startChainSite(opts: { external?: () => string; latencyMs?: numbe
       const origin = site.server.url;
       if (url.pathname === '/robots.txt') return void res.writeHead(200, { 'content-type': 'text/plain' }).end(`User-agent: *\nAllow: /\nSitemap: ${origin}/sitemap.xml\n`);
       if (url.pathname === '/sitemap.xml') return void res.writeHead(200, { 'content-type': 'application/xml' }).end(`<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>${origin}/s</loc></url></urlset>`);
-      const render = pages[url.pathname];
+      const wide = /^\/w\/(\d+)$/.exec(url.pathname);
+      const render = wide ? () => page(`Wide page number ${wide[1]}`, []) : pages[url.pathname];
       if (!render) return void res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not found</h1>');
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(render(url.search));
     };
@@ -66,7 +67,8 @@ let stack: Stack;
 let app: Firecrawl;
 
 before(async () => {
-  stack = await startStack({ worker: true, config: { CRAWL_HOST_DELAY: '0', CRAWL_PAGE_TASKS: 'true' } });
+  // Few documents inline in a crawl's result, so status pages must read a page-task crawl's pages beyond them.
+  stack = await startStack({ worker: true, config: { CRAWL_HOST_DELAY: '0', CRAWL_PAGE_TASKS: 'true', RESULT_INLINE_ITEMS: '5' } });
   app = new Firecrawl({ apiKey: stack.key, apiUrl: `${stack.baseUrl}/firecrawl` });
 });
 
@@ -167,6 +169,26 @@ describe('crawl scope options', () => {
     const ok = await stack.request('POST', '/firecrawl/v2/crawl', { body: { url: 'http://127.0.0.1:9/', limit: 1, ignoreRobotsTxt: false, regexOnFullURL: false, prompt: null, robotsUserAgent: null, deduplicateSimilarURLs: true } });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     await stack.request('DELETE', `/firecrawl/v2/crawl/${ok.body.id}`);
+  });
+});
+
+describe('crawl limit', () => {
+  test('above 20 as page tasks: the waiter pages through every document, past those the result inlines', async () => {
+    const site = await startChainSite({ wide: 30 });
+    const crawled = await app.crawl(`${site.server.url}/`, { limit: 25, sitemap: 'skip', pollInterval: 1 });
+    assert.equal(crawled.status, 'completed');
+    assert.equal(crawled.total, 25);
+    assert.equal(crawled.data.length, 25);
+    assert.equal(new Set(pathsOf(crawled.data)).size, 25);
+    const page = await stack.request('GET', `/firecrawl/v1/crawl/${crawled.id}?skip=20&limit=10`);
+    assert.equal(page.body.data.length, 5);
+    assert.equal(page.body.next, undefined, 'v1 leaves next out on the last page');
+  });
+
+  test('a crawl kept on one worker (delay, maxConcurrency, maxDiscoveryDepth) takes at most 20', async () => {
+    const res = await stack.request('POST', '/firecrawl/v2/crawl', { body: { url: 'http://127.0.0.1:9/', limit: 21, maxConcurrency: 2 } });
+    assert.equal(res.status, 400);
+    assert.match(res.body.error, /^invalid body: limit: must be at most 20 with delay, maxConcurrency or maxDiscoveryDepth/);
   });
 });
 

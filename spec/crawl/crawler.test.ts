@@ -309,8 +309,9 @@ describe('robots.txt', () => {
     await crawl(site, { maxPages: 3, includePatterns: ['/', '/about', '/pricing'] }, { hostDelayMs: 0, hostConcurrency: 2 });
     const starts = site.requests.map((r) => r.start);
     assert.ok(starts.length >= 4);
-    // robots.txt itself (the first request) does not start the clock.
-    for (let i = 2; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 1]! >= 280, `gap ${starts[i]! - starts[i - 1]!} ms`);
+    // robots.txt itself (the first request) does not start the clock. Arrivals at the server jitter by tens of ms on a
+    // loaded machine (276 ms was seen for a held 300 ms delay); without the delay the gaps would be a few ms.
+    for (let i = 2; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 1]! >= 240, `gap ${starts[i]! - starts[i - 1]!} ms`);
   });
 });
 
@@ -387,10 +388,10 @@ describe('politeness', () => {
     assert.equal(site.maxInFlight(), 1);
     const starts = site.requests.map((r) => r.start);
     assert.ok(starts.length >= 6);
-    // Measured where the server sees requests arrive; a few ms of jitter between two arrivals is allowed.
-    // robots.txt (the first request) does not start the clock.
+    // Measured where the server sees requests arrive: two arrivals jitter by tens of ms on a loaded machine, so 80 % of
+    // the delay is the bound (without the delay the gaps are a few ms). robots.txt (the first request) does not start the clock.
     assert.equal(site.requests[0]?.path, '/robots.txt');
-    for (let i = 2; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 1]! >= 110, `gap ${Math.round(starts[i]! - starts[i - 1]!)} ms between ${site.requests[i - 1]!.path} and ${site.requests[i]!.path}`);
+    for (let i = 2; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 1]! >= 96, `gap ${Math.round(starts[i]! - starts[i - 1]!)} ms between ${site.requests[i - 1]!.path} and ${site.requests[i]!.path}`);
   });
 
   it('never has more than hostConcurrency requests in flight', async () => {

@@ -72,13 +72,13 @@ async function run(workers: number, fair: number): Promise<Record<string, unknow
     const crawler = (await createApiKey(sql, 'crawler')).apiKey.id;
     const other = (await createApiKey(sql, 'other')).apiKey.id;
     // Through core, as the API's POST /v1/extract/async would (the API still caps maxPages at 20).
-    const { job } = await createJob(sql, boss, { apiKeyId: crawler, input: { url: `${site.baseUrl}/`, maxPages: PAGES }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
+    const { job } = await createJob(sql, { apiKeyId: crawler, input: { url: `${site.baseUrl}/`, maxPages: PAGES }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
     const waits: number[] = [];
     if (fair > 0) {
       // One-page jobs of another key while the crawl runs: creation → start.
       await sleep(3000);
       for (let i = 0; i < fair; i++) {
-        const single = await createJob(sql, boss, { apiKeyId: other, input: { url: `${site.baseUrl}/p/${i}?single=${i}` }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
+        const single = await createJob(sql, { apiKeyId: other, input: { url: `${site.baseUrl}/p/${i}?single=${i}` }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
         for (;;) {
           const j = await getJob(sql, { jobId: single.job.id, withResult: false });
           if (j && j.status !== 'pending' && j.startedAt) {

@@ -46,7 +46,7 @@ const { apiKey } = await createApiKey(db.sql, 'bench');
 const first = worker();
 const ids: string[] = [];
 for (let i = 0; i < JOBS; i++) {
-  const { job } = await createJob(db.sql, boss, { apiKeyId: apiKey.id, input: { url: `${base}/p${i}` }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
+  const { job } = await createJob(db.sql, { apiKeyId: apiKey.id, input: { url: `${base}/p${i}` }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
   ids.push(job.id);
 }
 const waitUntil = async (check: () => Promise<boolean>, ms: number) => {

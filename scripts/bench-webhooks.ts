@@ -48,7 +48,7 @@ const worker = await startWorker(runtime, singlePagePipeline(pageClient));
 const { apiKey } = await createApiKey(db.sql, 'bench');
 const ids: string[] = [];
 for (let i = 0; i < JOBS; i++) {
-  const { job } = await createJob(db.sql, boss, { apiKeyId: apiKey.id, input: { url: siteUrl }, callbackUrl: hookUrl, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
+  const { job } = await createJob(db.sql, { apiKeyId: apiKey.id, input: { url: siteUrl }, callbackUrl: hookUrl, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
   ids.push(job.id);
   await new Promise((r) => setTimeout(r, 20)); // a steady trickle, 50 jobs/s
 }

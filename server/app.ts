@@ -26,6 +26,7 @@ import { ExtractPool } from '../core/extractPool.js';
 import type { Extractor } from '../core/page/scrape.js';
 import { SyncLimit } from './syncLimit.js';
 import { firecrawlRouter } from './firecrawl/index.js';
+import { JobCreator } from '../core/jobs/index.js';
 import { secretBox } from '../core/secretBox.js';
 
 export interface AppDeps {
@@ -57,6 +58,8 @@ export function appBrowser(config: Config, logger: Logger): BrowserService {
 }
 
 export function createApp({ config, sql, boss, logger, knowledge, client, extract = poolExtractor(config.extractTimeLimitMs), browser = appBrowser(config, logger) }: AppDeps): Express {
+  // One job writer for the process: submissions of every route that arrive together share a statement.
+  const jobs = new JobCreator(sql);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -89,10 +92,10 @@ export function createApp({ config, sql, boss, logger, knowledge, client, extrac
   // Firecrawl's API shapes (own auth and error bodies), on the same key limits as /v1.
   app.use(
     '/firecrawl',
-    firecrawlRouter({ sql, boss, logger, client, extract, syncLimit, rateLimit: limiter, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, maxPagesPerJob: maxPagesLimit(config.crawl), bodyLimitBytes: config.api.bodyLimitBytes, secrets: secretBox(config.webhooks.secretsKey) }),
+    firecrawlRouter({ sql, boss, jobs, logger, client, extract, syncLimit, rateLimit: limiter, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, maxPagesPerJob: maxPagesLimit(config.crawl), bodyLimitBytes: config.api.bodyLimitBytes, secrets: secretBox(config.webhooks.secretsKey) }),
   );
   app.use('/v1', requireApiKey(sql), limiter, requireJson, express.json({ limit: config.api.bodyLimitBytes, strict: true }));
-  app.use(extractRouter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxPages: maxPagesLimit(config.crawl), maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, syncTimeoutMs: config.extractSyncTimeoutMs, syncLimit }));
+  app.use(extractRouter({ sql, boss, jobs, allowPrivateNetworks: config.allowPrivateNetworks, maxPages: maxPagesLimit(config.crawl), maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, syncTimeoutMs: config.extractSyncTimeoutMs, syncLimit }));
   app.use(jobsRouter({ sql, boss, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey }));
   app.use(crawlPagesRouter({ sql }));
   app.use(scrapeRouter({ client, logger, allowPrivateNetworks: config.allowPrivateNetworks, limit: syncLimit, extract, browser }));
@@ -100,7 +103,7 @@ export function createApp({ config, sql, boss, logger, knowledge, client, extrac
   app.use(
     knowledgeSdkRouter({
       sql,
-      submit: jobSubmitter({ sql, boss, allowPrivateNetworks: config.allowPrivateNetworks, maxPages: maxPagesLimit(config.crawl), maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey }),
+      submit: jobSubmitter({ jobs, allowPrivateNetworks: config.allowPrivateNetworks, maxPages: maxPagesLimit(config.crawl), maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey }),
       knowledge,
       client,
       extract,

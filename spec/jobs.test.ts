@@ -27,7 +27,7 @@ before(async () => {
 
 const newJob = async (maxAttempts = 3) =>
   (
-    await createJob(stack.sql, stack.boss, {
+    await createJob(stack.sql, {
       apiKeyId: stack.apiKeyId,
       input: { url: 'https://example.com/' },
       callbackUrl: null,
@@ -70,7 +70,7 @@ test('a failure inside the enqueue transaction leaves neither the job nor the qu
   const before = await stack.sql`select count(*)::int as n from jobs`;
   const queued = await stack.sql`select count(*)::int as n from pgboss.job`;
   await assert.rejects(
-    createJob(stack.sql, stack.boss, {
+    createJob(stack.sql, {
       apiKeyId: 'key_does_not_exist', // foreign key violation after nothing else has failed
       input: { url: 'https://example.com/' },
       callbackUrl: null,

@@ -16,7 +16,7 @@ before(async () => {
 });
 
 async function processingJob(opts: { maxAttempts?: number; callbackUrl?: string } = {}) {
-  const { job } = await createJob(stack.sql, stack.boss, {
+  const { job } = await createJob(stack.sql, {
     apiKeyId: stack.apiKeyId,
     input: { url: 'https://example.com/' },
     callbackUrl: opts.callbackUrl ?? null,
@@ -121,7 +121,7 @@ test('a silent job on its last attempt fails as abandoned; a heartbeating one is
 });
 
 test('a pending job whose queue entry was lost is re-queued', async () => {
-  const { job } = await createJob(stack.sql, stack.boss, {
+  const { job } = await createJob(stack.sql, {
     apiKeyId: stack.apiKeyId,
     input: { url: 'https://example.com/' },
     callbackUrl: null,

@@ -26,7 +26,7 @@ before(async () => {
 });
 
 const enqueue = async (url: string) =>
-  (await createJob(stack.sql, stack.boss, { apiKeyId: stack.apiKeyId, input: { url }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 })).job;
+  (await createJob(stack.sql, { apiKeyId: stack.apiKeyId, input: { url }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 })).job;
 
 /** A runner whose JSON log lines are captured. */
 async function runnerWithLog(overrides: Record<string, string>) {

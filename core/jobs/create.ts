@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db, Sql } from '../platform/db.js';
 import { newJobId } from '../ids.js';
 import { jsonb, wellFormedJson } from '../platform/jsonb.js';
-import { JOBS_CHANNEL, insertJobEntries, wakeWorkers, type Boss } from '../queue/index.js';
+import { JOBS_CHANNEL, insertJobEntries, wakeWorkers } from '../queue/index.js';
 import { isDataError } from '../platform/sqlErrors.js';
 import { jobEvents } from './move.js';
 import { IdempotencyConflictError, TooManyJobsInFlightError, toJob, type Job, type JobInput } from './model.js';
@@ -34,16 +34,14 @@ export interface CreateJobParams {
 
 /**
  * Records the job as pending with its creation event and enqueues it, in one
- * statement, then wakes the workers. Submissions that arrive while others are
- * being written share a statement and its commit (JobCreator). With an
- * idempotency key already used by the same API key, returns that job
- * (replayed) or throws IdempotencyConflictError when the request body differs.
+ * statement of its own, then wakes the workers. With an idempotency key
+ * already used by the same API key, returns that job (replayed) or throws
+ * IdempotencyConflictError when the request body differs. The API submits
+ * through a JobCreator instead, so submissions that arrive together share a
+ * statement and its commit.
  */
-export async function createJob(sql: Sql, _boss: Boss, p: CreateJobParams): Promise<{ job: Job; replayed: boolean }> {
-  if (p.idempotencyKey) return createOne(sql, p);
-  let creator = creators.get(sql);
-  if (!creator) creators.set(sql, (creator = new JobCreator(sql)));
-  return { job: await creator.create(p), replayed: false };
+export function createJob(sql: Sql, p: CreateJobParams): Promise<{ job: Job; replayed: boolean }> {
+  return createOne(sql, p);
 }
 
 /**
@@ -95,28 +93,34 @@ interface Submission {
   reject: (err: unknown) => void;
 }
 
-const creators = new WeakMap<Sql, JobCreator>();
 /** Statements in flight at once: enough to keep commits overlapping, few enough to leave the pool to reads. */
 const MAX_STATEMENTS = 4;
 const MAX_BATCH = 200;
 
 /**
- * Writes submissions (without an idempotency key) in batches: up to
- * MAX_STATEMENTS statements in flight, and what arrives while they all are
- * waits for the next one free, so an idle service answers at once and a busy
- * one commits many jobs per flush. Each statement is all or nothing; if the
+ * createJob for a process that submits many: one per API process, made by its
+ * owner (createApp). Submissions without an idempotency key are written in
+ * batches: up to MAX_STATEMENTS statements in flight, and what arrives while
+ * they all are waits for the next one free, so an idle service answers at once
+ * and a busy one commits many jobs per flush. Each statement is all or nothing; if the
  * database refuses one for its data, its submissions are written again one by
  * one, so a bad one fails alone. Any other failure (a dropped connection, a
  * timeout) may have come after the commit: retrying would create the jobs
  * twice, so every submission in it gets the error.
  */
-class JobCreator {
+export class JobCreator {
   private waiting: Submission[] = [];
   private statements = 0;
 
   constructor(private readonly sql: Sql) {}
 
-  create(p: CreateJobParams): Promise<Job> {
+  /** As createJob; a submission with an idempotency key is written on its own (its replay check needs the row). */
+  async create(p: CreateJobParams): Promise<{ job: Job; replayed: boolean }> {
+    if (p.idempotencyKey) return createOne(this.sql, p);
+    return { job: await this.batched(p), replayed: false };
+  }
+
+  private batched(p: CreateJobParams): Promise<Job> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ p, resolve, reject });
       this.dispatch();

@@ -1,6 +1,6 @@
 // The job state machine: the only code that writes jobs.status and job_events.
 export * from './model.js';
-export { createJob, type CreateJobParams } from './create.js';
+export { createJob, JobCreator, type CreateJobParams } from './create.js';
 export { CompletionBatcher, completeJobs, type Completion } from './completions.js';
 export { claimNextJobs, failAttempt, releaseJob, heartbeat, retryDelayMs, type ClaimedJob } from './workerTransitions.js';
 export { cancelJob, retryJob } from './clientTransitions.js';

@@ -5,7 +5,7 @@
 // and worker run as separate processes. Default settings throughout.
 import { createApiKey } from '../../core/apiKeys.js';
 import { loadConfig, type Config } from '../../core/platform/config.js';
-import { createJob } from '../../core/jobs/index.js';
+import { JobCreator } from '../../core/jobs/index.js';
 import { createSilentLogger } from '../../core/platform/logger.js';
 import { openRuntime, type Runtime } from '../../core/platform/runtime.js';
 import type { Pipeline } from '../../worker/pipeline/types.js';
@@ -30,11 +30,13 @@ export async function gleanerStack(databaseUrl: string, overrides: Record<string
   const api = await openRuntime(config, logger, { role: 'api', supervise: false });
   const { apiKey } = await createApiKey(api.sql, 'bench');
   let worker: { runtime: Runtime; stop(): Promise<void> } | null = null;
+  // Submitted as the API submits: concurrent submissions share statements.
+  const jobs = new JobCreator(api.sql);
   return {
     api,
     apiKeyId: apiKey.id,
     async submit(url = 'https://example.com/') {
-      const { job } = await createJob(api.sql, api.boss, {
+      const { job } = await jobs.create({
         apiKeyId: apiKey.id,
         input: { url },
         callbackUrl: null,

@@ -9,7 +9,7 @@ import { sharedBrowser, type BrowserService } from '../../core/browser/index.js'
 import { needsOneWorker } from '../../worker/pipeline/crawl/scope.js';
 import { MAX_PAGES_IN_ONE_WORKER } from '../schemas.js';
 import { checkUrlSyntax } from '../../core/outbound/ssrf.js';
-import type { CrawlScopeInput, JobInput } from '../../core/jobs/index.js';
+import type { CrawlScopeInput, JobInput, JobCreator } from '../../core/jobs/index.js';
 import type { Logger } from '../../core/platform/logger.js';
 import type { OutboundClient } from '../../core/outbound/index.js';
 import { OutboundError } from '../../core/outbound/index.js';
@@ -31,6 +31,7 @@ import { announceStarted, webhookInput } from './webhook.js';
 export interface FirecrawlDeps {
   sql: Sql;
   boss: Boss;
+  jobs: JobCreator;
   logger: Logger;
   client: OutboundClient;
   extract: Extractor;
@@ -134,7 +135,7 @@ export function firecrawlRouter(deps: FirecrawlDeps): Router {
   const select = deps.select ?? new DocumentPool().select;
   const browser = deps.browser ?? sharedBrowser;
   const maxCrawlPages = deps.maxPagesPerJob;
-  const jobDeps: JobDeps = { sql: deps.sql, boss: deps.boss, maxAttempts: deps.maxAttempts, maxJobsInFlight: deps.maxJobsInFlight };
+  const jobDeps: JobDeps = { sql: deps.sql, boss: deps.boss, jobs: deps.jobs, maxAttempts: deps.maxAttempts, maxJobsInFlight: deps.maxJobsInFlight };
   const box = deps.secrets ?? plainBox;
   const hookFor = (res: Response) => ({ allowPrivateNetworks: deps.allowPrivateNetworks, box, apiKeyId: (res.locals.apiKey as ApiKey).id });
   const schemas = {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
 import type { Sql } from '../../core/platform/db.js';
-import { cancelJob, createJob, getJob, IdempotencyConflictError, listJobs, TooManyJobsInFlightError, type Job, type JobInput } from '../../core/jobs/index.js';
+import { cancelJob, getJob, IdempotencyConflictError, JobCreator, listJobs, TooManyJobsInFlightError, type Job, type JobInput } from '../../core/jobs/index.js';
 import type { Boss } from '../../core/queue/index.js';
 import { idempotencyKeySchema, jobIdSchema } from '../schemas.js';
 import { validate } from '../validation.js';
@@ -26,6 +26,8 @@ export type JobKind = 'crawl' | 'batch/scrape';
 export interface JobDeps {
   sql: Sql;
   boss: Boss;
+  /** The API process's job writer (createApp makes one). */
+  jobs: JobCreator;
   maxAttempts: number;
   maxJobsInFlight: number;
 }
@@ -58,7 +60,7 @@ export async function startJob(deps: JobDeps, req: Request, res: Response, input
   const rawKey = req.header('x-idempotency-key');
   const idempotencyKey = rawKey === undefined ? null : parseOrFail<string>(idempotencyKeySchema, rawKey, 'x-idempotency-key');
   try {
-    const { job, replayed } = await createJob(deps.sql, deps.boss, {
+    const { job, replayed } = await deps.jobs.create({
       apiKeyId: apiKey.id,
       input,
       callbackUrl: null,

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Router, type Request, type Response } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
 import type { Sql } from '../../core/platform/db.js';
-import { createJob, getJob, IdempotencyConflictError, TooManyJobsInFlightError, type Job, type JobInput } from '../../core/jobs/index.js';
+import { getJob, IdempotencyConflictError, JobCreator, TooManyJobsInFlightError, type Job, type JobInput } from '../../core/jobs/index.js';
 import type { Boss } from '../../core/queue/index.js';
 import { HttpError } from '../errors.js';
 import { extractRequestSchema, idempotencyKeySchema } from '../schemas.js';
@@ -27,6 +27,8 @@ function canonicalJson(value: unknown): string {
 export interface ExtractRouterDeps {
   sql: Sql;
   boss: Boss;
+  /** The API process's job writer (createApp makes one). */
+  jobs: JobCreator;
   allowPrivateNetworks: boolean;
   /** The largest maxPages a job may ask for (maxPagesLimit). */
   maxPages: number;
@@ -56,7 +58,7 @@ export async function waitForFinish(sql: Sql, jobId: string, apiKeyId: string, t
 export type SubmitJob = (req: Request, res: Response, admit?: () => void, extra?: Partial<JobInput>) => Promise<{ job: Job; replayed: boolean }>;
 
 /** POST /v1/extract's job submission, shared with the routes that take the same body (KnowledgeSDK's /v1/business). */
-export function jobSubmitter(deps: Pick<ExtractRouterDeps, 'sql' | 'boss' | 'allowPrivateNetworks' | 'maxPages' | 'maxAttempts' | 'maxJobsInFlight'>): SubmitJob {
+export function jobSubmitter(deps: Pick<ExtractRouterDeps, 'jobs' | 'allowPrivateNetworks' | 'maxPages' | 'maxAttempts' | 'maxJobsInFlight'>): SubmitJob {
   const schema = extractRequestSchema({ allowPrivateNetworks: deps.allowPrivateNetworks, maxPages: deps.maxPages });
 
   /** Validate, then (after `admit`, which may refuse) create the job or replay it; the response is left to the caller. */
@@ -70,7 +72,7 @@ export function jobSubmitter(deps: Pick<ExtractRouterDeps, 'sql' | 'boss' | 'all
     const { callbackUrl, ...rest } = body;
     const input: JobInput = { ...rest, ...extra };
     try {
-      const { job, replayed } = await createJob(deps.sql, deps.boss, {
+      const { job, replayed } = await deps.jobs.create({
         apiKeyId: apiKey.id,
         input,
         callbackUrl: callbackUrl ?? null,

@@ -17,7 +17,7 @@ const isWellFormed = (s: string) => (s as unknown as { isWellFormed(): boolean }
 async function newJobs(stack: Stack, urls: string[]): Promise<string[]> {
   const ids: string[] = [];
   for (const url of urls) {
-    const { job } = await createJob(stack.sql, stack.boss, { apiKeyId: stack.apiKeyId, input: { url }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
+    const { job } = await createJob(stack.sql, { apiKeyId: stack.apiKeyId, input: { url }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
     ids.push(job.id);
   }
   return ids;

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { test } from 'node:test';
 import postgres from 'postgres';
 import { createApiKey } from '../../core/apiKeys.js';
-import { createJob, TooManyJobsInFlightError, type CreateJobParams } from '../../core/jobs/index.js';
+import { JobCreator, TooManyJobsInFlightError, type CreateJobParams } from '../../core/jobs/index.js';
 import { listAllJobs } from '../../core/jobs/adminQueries.js';
 import { isDataError } from '../../core/platform/sqlErrors.js';
 import { createApp } from '../../server/app.js';
@@ -34,9 +34,10 @@ async function countByUrl(stack: Stack, prefix: string): Promise<Map<string, num
 
 test('a batch refused for one bad item is written item by item: the others are created, the bad one fails alone', async () => {
   const stack = await startStack();
+  const jobs = new JobCreator(stack.sql);
   // Submitted in one turn: the first four go as statements of their own, the next three wait and share one.
   const subs = Array.from({ length: 7 }, (_, i) =>
-    createJob(stack.sql, stack.boss, params(stack, `https://example.test/data/${i}`, i === 5 ? { maxAttempts: 2 ** 40 } : {})).then(
+    jobs.create(params(stack, `https://example.test/data/${i}`, i === 5 ? { maxAttempts: 2 ** 40 } : {})).then(
       () => 'created',
       (err: unknown) => (isDataError(err) ? 'refused' : `other: ${String(err)}`),
     ),
@@ -95,9 +96,10 @@ test('a batch whose connection drops after the commit is not written again item 
   const proxy = await commitThenCutProxy(new URL(stack.url), '"ord":2');
   const sql = postgres(proxy.url, { max: 8, ssl: false, onnotice: () => {} });
   onCleanup(() => sql.end({ timeout: 1 }));
+  const jobs = new JobCreator(sql);
   const outcomes = await Promise.all(
     Array.from({ length: 7 }, (_, i) =>
-      createJob(sql, stack.boss, params(stack, `https://example.test/cut/${i}`)).then(
+      jobs.create(params(stack, `https://example.test/cut/${i}`)).then(
         () => 'created',
         () => 'error',
       ),
@@ -170,11 +172,11 @@ test('the cap and idempotency hold for concurrent creates through two independen
   // Each pool has its own batcher with up to four statements in flight, so submissions made in one turn reach the database at once.
   const other = postgres(stack.url, { max: 10, onnotice: () => {} });
   onCleanup(() => other.end({ timeout: 1 }));
-  const pools = [stack.sql, other];
+  const pools = [new JobCreator(stack.sql), new JobCreator(other)];
   const capped = await createApiKey(stack.sql, 'capped-direct');
   const outcomes = await Promise.all(
     Array.from({ length: 50 }, (_, i) =>
-      createJob(pools[i % 2]!, stack.boss, { ...params(stack, `https://example.test/direct/${i}`), apiKeyId: capped.apiKey.id, maxInFlight: 3 }).then(
+      pools[i % 2]!.create({ ...params(stack, `https://example.test/direct/${i}`), apiKeyId: capped.apiKey.id, maxInFlight: 3 }).then(
         () => 'created',
         (err: unknown) => (err instanceof TooManyJobsInFlightError ? 'refused' : String(err)),
       ),
@@ -187,7 +189,7 @@ test('the cap and idempotency hold for concurrent creates through two independen
   const idem = await createApiKey(stack.sql, 'idempotent-direct');
   const replays = await Promise.all(
     Array.from({ length: 20 }, (_, i) =>
-      createJob(pools[i % 2]!, stack.boss, { ...params(stack, 'https://example.test/direct-once'), apiKeyId: idem.apiKey.id, idempotencyKey: 'k', requestHash: 'h', maxInFlight: 3 }),
+      pools[i % 2]!.create({ ...params(stack, 'https://example.test/direct-once'), apiKeyId: idem.apiKey.id, idempotencyKey: 'k', requestHash: 'h', maxInFlight: 3 }),
     ),
   );
   assert.equal(new Set(replays.map((r) => r.job.id)).size, 1);

@@ -27,7 +27,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 async function submit(): Promise<Job> {
-  const { job } = await createJob(stack.sql, stack.boss, {
+  const { job } = await createJob(stack.sql, {
     apiKeyId: stack.apiKeyId,
     input: { url: 'https://example.com/' },
     callbackUrl: null,

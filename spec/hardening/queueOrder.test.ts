@@ -15,7 +15,7 @@ const submit = async (stack: Stack, apiKeyId: string, n: number, tag: string): P
   const jobs: Job[] = [];
   // One at a time: each job its own creation time, so "first created" is well defined.
   for (let i = 0; i < n; i++) {
-    const { job } = await createJob(stack.sql, stack.boss, {
+    const { job } = await createJob(stack.sql, {
       apiKeyId,
       input: { url: `https://example.com/${tag}/${i}` },
       callbackUrl: null,

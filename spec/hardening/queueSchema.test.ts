@@ -14,7 +14,7 @@ import { startStack } from '../helpers/stack.js';
 
 test('finishing a queue entry is part of the caller’s transaction: rolled back, the entry is untouched', async () => {
   const stack = await startStack();
-  const { job } = await createJob(stack.sql, stack.boss, { apiKeyId: stack.apiKeyId, input: { url: 'https://example.com/' }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
+  const { job } = await createJob(stack.sql, { apiKeyId: stack.apiKeyId, input: { url: 'https://example.com/' }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
   const [held] = (await claimNextJobs(stack.sql, { workerId: 'w1', limit: 1 })).claimed;
   assert.equal(held?.job.id, job.id);
   const entry = async () => (await stack.sql`select state, output from pgboss.job where name = ${EXTRACT_QUEUE} and id = ${held!.entryId}`)[0]!;

@@ -18,7 +18,7 @@ test('a worker at the default settings reaps a 10-minute job from its cron tick 
 
   // Two jobs held by workers that are not there: both claimed by "w-gone".
   const held = async (path: string) => {
-    const { job } = await createJob(stack.sql, stack.boss, { apiKeyId: stack.apiKeyId, input: { url: `${site.url}${path}` }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
+    const { job } = await createJob(stack.sql, { apiKeyId: stack.apiKeyId, input: { url: `${site.url}${path}` }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
     const { claimed } = await claimNextJobs(stack.sql, { workerId: 'w-gone', limit: 10 });
     assert.ok(claimed.some((c) => c.job.id === job.id), 'the new job is claimed through its queue entry');
     return job.id;

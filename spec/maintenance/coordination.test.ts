@@ -16,7 +16,7 @@ before(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const submit = async () =>
-  (await createJob(stack.sql, stack.boss, { apiKeyId: stack.apiKeyId, input: { url: 'https://example.com/' }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 })).job;
+  (await createJob(stack.sql, { apiKeyId: stack.apiKeyId, input: { url: 'https://example.com/' }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 })).job;
 
 test('of five workers asking at once, one takes the pass; the next interval is free again', async () => {
   const takers = await Promise.all([1, 2, 3, 4, 5].map((w) => takePass(stack.sql, 'test-task', 60_000, `w${w}`)));

@@ -26,7 +26,7 @@ const chunk = (jobId: string, url: string): IndexedChunk => ({ id: `${url}#0`, j
 
 /** A job of `status` that ended `ageDays` ago (unfinished ones were created then), with events, two deliveries and a page in the index. */
 async function seed(status: JobStatus, ageDays: number, url = `https://r.example/${Math.random().toString(36).slice(2)}`) {
-  const { job } = await createJob(stack.sql, stack.boss, { apiKeyId: stack.apiKeyId, input: { url }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
+  const { job } = await createJob(stack.sql, { apiKeyId: stack.apiKeyId, input: { url }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
   const finished = ['completed', 'failed', 'cancelled'].includes(status);
   await stack.sql`
     update jobs set status = ${status}, attempts = 1,

@@ -65,14 +65,14 @@ function readmeConfigTable(): { names: string[]; default: string }[] {
     });
 }
 
-test("the README's configuration table lists exactly the variables core/config.ts reads", () => {
+test("the README's configuration table lists exactly the variables core/platform/config.ts reads", () => {
   const documented = readmeConfigTable().flatMap((r) => r.names);
   assert.deepEqual(documented.filter((n) => !configVariableNames.includes(n)), [], 'documented but not read');
   assert.deepEqual(configVariableNames.filter((n) => !documented.includes(n)), [], 'read but not documented');
   assert.equal(new Set(documented).size, documented.length, 'each variable documented once');
 });
 
-test("each default in the README's configuration table is the default core/config.ts applies", () => {
+test("each default in the README's configuration table is the default core/platform/config.ts applies", () => {
   const defaults = loadConfig({});
   const checked: string[] = [];
   for (const row of readmeConfigTable()) {

@@ -1,6 +1,6 @@
 // Maintenance passes are coordinated across workers (worker/maintenance/pass.ts),
 // the orphan check reads a bounded slice of the backlog per pass
-// (orphans.ts), and /metrics counts only live jobs exactly (core/metrics.ts).
+// (orphans.ts), and /metrics counts only live jobs exactly (core/platform/metrics.ts).
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { createJob, type BacklogCursor } from '../../core/jobs/index.js';

@@ -6,7 +6,7 @@
 // on the last run, fairness: one-page jobs of a second key submitted while the
 // crawl runs, from creation to start (p50/p95).
 //
-//   npx tsx scripts/bench-crawl.ts [--pages 1000] [--latency 100] [--workers 1,2,4] [--fair 20]
+//   npx tsx scripts/bench-crawl.ts [--pages 1000] [--latency 100] [--workers 1,2,4] [--fair 20] [--api-rss]
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -29,6 +29,8 @@ const PAGES = Number(arg('pages', '1000'));
 const LATENCY = Number(arg('latency', '100'));
 const WORKERS = arg('workers', '1,2,4').split(',').map(Number);
 const FAIR = Number(arg('fair', '20'));
+/** After each crawl: the API's RSS serving its job and items (--api-rss). */
+const API_RSS = process.argv.includes('--api-rss');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function peakRssMb(pid: number): number {
@@ -38,6 +40,49 @@ function peakRssMb(pid: number): number {
     return Math.round(kb / 1024);
   } catch {
     return 0;
+  }
+}
+
+function rssMb(pid: number): number {
+  try {
+    return Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The API's memory while it serves a finished crawl: an API process on the
+ * crawl's database answers GET /v1/jobs/{id} 50 times and pages through
+ * every item of GET /v1/jobs/{id}/items 5 times (100 a page).
+ */
+async function apiRss(env: Record<string, string>, key: string, jobId: string): Promise<Record<string, unknown>> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const api = spawnService('server/main.ts', { ...env, PORT: String(port), HOST: '127.0.0.1', CREATE_INITIAL_KEY: 'false' }, { label: 'api' });
+  try {
+    await api.waitForLog((l) => l.message === 'API listening', 120_000, "'API listening'");
+    const base = `http://127.0.0.1:${port}`;
+    const get = async (path: string) => {
+      const res = await fetch(`${base}${path}`, { headers: { 'x-api-key': key } });
+      if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+      return (await res.json()) as Record<string, unknown>;
+    };
+    await get(`/v1/jobs/${jobId}`);
+    const idleMb = rssMb(api.child.pid!);
+    let items = 0;
+    for (let i = 0; i < 50; i++) await get(`/v1/jobs/${jobId}`);
+    for (let round = 0; round < 5; round++) {
+      items = 0;
+      let cursor: string | undefined;
+      do {
+        const page = await get(`/v1/jobs/${jobId}/items?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        items += (page.items as unknown[]).length;
+        cursor = (page.nextCursor as string | null | undefined) ?? undefined;
+      } while (cursor);
+    }
+    return { apiRssAfterFirstGetMb: idleMb, apiRssAfterServingMb: rssMb(api.child.pid!), apiPeakRssMb: peakRssMb(api.child.pid!), itemsPagedPerRound: items };
+  } finally {
+    await api.stop('SIGTERM');
   }
 }
 
@@ -63,15 +108,18 @@ async function run(workers: number, fair: number): Promise<Record<string, unknow
       CRAWL_HOST_DELAY: '0',
       MAX_PAGES_PER_JOB: String(PAGES),
       WORKER_CONCURRENCY: '8',
+      // The crawl's key may fill every page slot: this measures throughput, not the per-key cap.
+      CRAWL_RUNNING_PAGES_PER_KEY: String(8 * workers),
       WORKER_POLL_INTERVAL: '200ms',
       ALLOW_PRIVATE_NETWORKS: 'true',
       LOG_LEVEL: 'info',
     };
     for (let i = 0; i < workers; i++) procs.push(spawnService('worker/main.ts', env, { label: `worker-${i}` }));
     for (const p of procs) await p.waitForLog((l) => l.message === 'worker started', 180_000, "'worker started'");
-    const crawler = (await createApiKey(sql, 'crawler')).apiKey.id;
+    const crawlerKey = await createApiKey(sql, 'crawler');
+    const crawler = crawlerKey.apiKey.id;
     const other = (await createApiKey(sql, 'other')).apiKey.id;
-    // Through core, as the API's POST /v1/extract/async would (the API still caps maxPages at 20).
+    // Through core, as the API's POST /v1/extract/async would.
     const { job } = await createJob(sql, { apiKeyId: crawler, input: { url: `${site.baseUrl}/`, maxPages: PAGES }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
     const waits: number[] = [];
     if (fair > 0) {
@@ -111,6 +159,7 @@ async function run(workers: number, fair: number): Promise<Record<string, unknow
       pagesFetched: pageHits.length,
       indexedOnce: indexed!.urls === progress!.pages_done && indexed!.chunks === progress!.chunks_indexed,
       workerPeakRssMb: procs.map((p) => peakRssMb(p.child.pid!)),
+      ...(API_RSS ? await apiRss(env, crawlerKey.key, job.id) : {}),
       ...(waits.length > 0 ? { fairnessStartMs: { p50: percentile(waits, 50), p95: percentile(waits, 95), max: Math.max(...waits) } } : {}),
     };
     await boss.stop({ graceful: false, wait: true });

@@ -3,7 +3,7 @@ import { before, describe, test } from 'node:test';
 import { createSilentLogger } from '../core/platform/logger.js';
 import { createApp } from '../server/app.js';
 import { buildOpenApi, toOpenApiPath } from '../server/openapi.js';
-import { extractRequestSchema } from '../server/schemas.js';
+import { extractRequestSchema, maxPagesLimit } from '../server/schemas.js';
 import { testConfig } from './helpers/config.js';
 import { errorDetails } from './helpers/errors.js';
 import { startStack, type Stack } from './helpers/stack.js';
@@ -171,12 +171,12 @@ describe('POST /v1/extract/async request body', () => {
     const zodShape = extractRequestSchema({ allowPrivateNetworks: false }).shape;
     assert.deepEqual(Object.keys(s.properties).sort(), Object.keys(zodShape).sort());
     assert.equal(s.properties.maxPages.type, 'integer');
-    assert.equal(s.properties.maxPages.maximum, 20);
+    assert.equal(s.properties.maxPages.maximum, maxPagesLimit(stack.config.crawl));
     assert.equal(s.properties.urls.minItems, 1);
   });
 
   test('the document and the validation agree on sample bodies', () => {
-    const schema = extractRequestSchema({ allowPrivateNetworks: false });
+    const schema = extractRequestSchema({ allowPrivateNetworks: false, maxPages: maxPagesLimit(stack.config.crawl) });
     const url = 'https://example.com/a';
     const bodies: unknown[] = [
       {},
@@ -184,6 +184,7 @@ describe('POST /v1/extract/async request body', () => {
       { url, maxPages: 1 },
       { url, maxPages: 20 },
       { url, maxPages: 21 },
+      { url, maxPages: maxPagesLimit(stack.config.crawl) + 1 },
       { url, maxPages: 0 },
       { url, maxPages: 2.5 },
       { url, maxPages: '3' },

@@ -99,7 +99,7 @@ function oneFieldWrong() {
   const extractCases = [
     { field: 'url', path: ['url'], bad: badUrl },
     { field: 'callbackUrl', path: ['callbackUrl'], bad: badUrl },
-    { field: 'maxPages', path: ['maxPages'], bad: fc.constantFrom(0, 21, -1, 1.5, '3', true, null) },
+    { field: 'maxPages', path: ['maxPages'], bad: fc.constantFrom(0, 100_001, -1, 1.5, '3', true, null) }, // 100,001: over any server's limit
     { field: 'singlePage', path: ['singlePage'], bad: fc.constantFrom('true', 1, 0, null, 'yes') },
     { field: 'includePatterns.0', path: ['includePatterns', 0], bad: badPattern },
     { field: 'includePatterns', path: ['includePatterns'], bad: fc.constantFrom('/docs/*', 7, null, Array.from({ length: 21 }, (_, i) => `/p${i}`)) },

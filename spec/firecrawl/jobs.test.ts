@@ -157,7 +157,7 @@ describe('crawl', () => {
     const regex = await expectSdkError(app.startCrawl(site.baseUrl, { includePaths: ['(a)\\1'] }));
     assert.match(regex.message, /includePaths\.0: is not a valid regular expression/);
     const limit = await expectSdkError(app.startCrawl(site.baseUrl, { limit: 100_000 }));
-    assert.match(limit.message, /limit: must be at most 20/);
+    assert.match(limit.message, /limit: must be at most \d+/);
     const other = new Firecrawl({ apiKey: 'gl_wrong', apiUrl: `${stack.baseUrl}/firecrawl` });
     assert.equal((await expectSdkError(other.getCrawlStatus(crawlId))).status, 401);
   });

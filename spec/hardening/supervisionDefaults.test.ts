@@ -51,7 +51,7 @@ test('a worker at the default settings reaps a 10-minute job from its cron tick 
   const silentEvents = await listJobEvents(stack.sql, silent);
   assert.deepEqual(silentEvents.map((e) => e.toStatus), ['pending', 'processing', 'pending', 'processing', 'completed']);
   assert.equal((silentEvents[2]!.detail as { reason?: string }).reason, 'rescued');
-  assert.ok(worker.logs.some((l) => l.message === 'job rescued from a silent worker' && l.jobId === silent));
+  await worker.waitForLog((l) => l.message === 'job rescued from a silent worker' && l.jobId === silent, 30_000, 'the rescue log line');
   t.diagnostic(`silent job rescued and completed ${((Date.now() - started) / 1000).toFixed(1)} s after the worker was spawned`);
 
   // Reap: pg-boss's cron puts a tick on the queue each minute; the worker's handler fails the job as stale.
@@ -60,7 +60,8 @@ test('a worker at the default settings reaps a 10-minute job from its cron tick 
   const last = (await listJobEvents(stack.sql, hung)).at(-1)!;
   assert.deepEqual([last.fromStatus, last.toStatus], ['processing', 'failed']);
   assert.deepEqual(last.detail, { reason: 'stale', staleAfterMs: 600_000 });
-  assert.ok(worker.logs.some((l) => l.message === 'job reaped as stale' && l.jobId === hung), 'reaped by the worker process, not by this test');
+  // The log line follows the reaper's commit, so it may arrive just after the status is seen.
+  await worker.waitForLog((l) => l.message === 'job reaped as stale' && l.jobId === hung, 30_000, 'the worker process reaping the job (not this test)');
   t.diagnostic(`hung job reaped ${((Date.now() - started) / 1000).toFixed(1)} s after the worker was spawned`);
   assert.equal((await getJob(stack.sql, { jobId: silent }))?.status, 'completed');
 

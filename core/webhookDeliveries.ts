@@ -84,7 +84,12 @@ export async function recordAttempt(tx: Db, a: Omit<DeliveryAttempt, 'createdAt'
 
 export async function listDeliveries(db: Db, jobId: string): Promise<DeliveryAttempt[]> {
   const rows = await db`select * from webhook_deliveries where job_id = ${jobId} order by id`;
-  return rows.map((r) => ({
+  return rows.map(deliveryAttemptOf);
+}
+
+/** A webhook_deliveries row as the API shows it. */
+export function deliveryAttemptOf(r: Record<string, any>): DeliveryAttempt {
+  return {
     jobId: r.job_id,
     event: r.event,
     webhookId: r.webhook_id,
@@ -96,7 +101,7 @@ export async function listDeliveries(db: Db, jobId: string): Promise<DeliveryAtt
     outcome: r.outcome,
     nextAttemptAt: r.next_attempt_at,
     createdAt: r.created_at,
-  }));
+  };
 }
 
 export type RedeliverResult = { queued: true; webhookId: string } | { queued: false; webhookId: string; attempt: number; state: string } | null;

@@ -7,7 +7,7 @@ import type { Db, Sql } from './platform/db.js';
 import { randomBase62 } from './ids.js';
 import { WEBHOOK_QUEUE, type Boss } from './queue/index.js';
 import type { SecretBox } from './secretBox.js';
-import { enqueueWebhooks, type DeliveryAttempt } from './webhookDeliveries.js';
+import { deliveryAttemptOf, enqueueWebhooks, type DeliveryAttempt } from './webhookDeliveries.js';
 
 export type MessageSource = 'account' | 'firecrawl';
 
@@ -98,19 +98,7 @@ export async function listSubscriptionDeliveries(db: Db, subscriptionId: string,
     select d.* from webhook_deliveries d join webhook_messages m on m.id = d.message_id
     where m.subscription_id = ${subscriptionId}
     order by d.id desc limit ${limit}`;
-  return rows.reverse().map((r) => ({
-    jobId: r.job_id,
-    event: r.event,
-    webhookId: r.webhook_id,
-    attempt: r.attempt,
-    url: r.url,
-    statusCode: r.status_code,
-    durationMs: r.duration_ms,
-    error: r.error,
-    outcome: r.outcome,
-    nextAttemptAt: r.next_attempt_at,
-    createdAt: r.created_at,
-  }));
+  return rows.reverse().map(deliveryAttemptOf);
 }
 
 export type MessageRedelivery = { queued: true; webhookId: string } | { queued: false; webhookId: string; attempt: number; state: string } | null;

@@ -30,9 +30,9 @@ const pathPattern = z.string().min(1, 'must not be empty').max(200, 'must be at 
 /** maxPages while one worker runs each crawl (CRAWL_PAGE_TASKS=false): what one process carries in one job. */
 export const MAX_PAGES_IN_ONE_WORKER = 20;
 
-/** The largest maxPages a job may ask for: MAX_PAGES_PER_JOB when crawls run as page tasks any worker claims, else 20. */
+/** The largest maxPages a job may ask for: MAX_PAGES_PER_JOB when crawls run as page tasks any worker claims, else 20 (or MAX_PAGES_PER_JOB when lower). */
 export function maxPagesLimit(crawl: { pageTasks: boolean; maxPagesPerJob: number }): number {
-  return crawl.pageTasks ? crawl.maxPagesPerJob : MAX_PAGES_IN_ONE_WORKER;
+  return crawl.pageTasks ? crawl.maxPagesPerJob : Math.min(MAX_PAGES_IN_ONE_WORKER, crawl.maxPagesPerJob);
 }
 
 /** `maxPages`: the server's limit (maxPagesLimit), 20 when not given. */

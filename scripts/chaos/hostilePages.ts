@@ -22,7 +22,10 @@ export const hostilePages: Scenario = {
 
 const MAX_BYTES = 2 * 1024 * 1024;
 const TOTAL_TIMEOUT_MS = 3000;
-const RSS_BOUND = 512 * 1024 * 1024;
+// The worker starts at 350–390 MB with the embedding model loaded; since crawled pages are extracted on a worker
+// thread (its own isolate: about 50 MB at boot), the pages here take it to about 545 MB. A 50 MB body or a decompressed
+// bomb read past the 2 MB limit would add 50–100 MB on top of that.
+const RSS_BOUND = 640 * 1024 * 1024;
 
 /** Stream `total` bytes (Infinity: forever) in 64 KB chunks, respecting back-pressure, until the client goes away. */
 function stream(res: http.ServerResponse, total: number, chunk = Buffer.alloc(64 * 1024, 'a')): void {

@@ -1,4 +1,4 @@
-// The chaos scenarios (scripts/chaos/) that are fast at a reduced load, each
+// The chaos scenarios (chaos/) that are fast at a reduced load, each
 // against real processes: worker SIGKILLs, a PostgreSQL outage, a receiver
 // down, hostile pages, the SSRF matrix and abuse (the last one also scans
 // every process's output of this file for keys and secrets).
@@ -10,8 +10,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startEmbeddedPostgres } from '../core/platform/embeddedPostgres.js';
 import { createSilentLogger } from '../core/platform/logger.js';
-import { scenarios } from '../scripts/chaos/index.js';
-import { held } from '../scripts/chaos/types.js';
+import { scenarios } from '../chaos/index.js';
+import { held } from '../chaos/types.js';
 
 let logDir: string;
 let pgServerUrl: string;

@@ -347,7 +347,7 @@ describe('browser', () => {
     }
     // The CLI, on the same database, over the same window.
     const since = new Date(generatedAt.getTime() - 24 * 3_600_000).toISOString();
-    const cli = await runScript('scripts/report.ts', ['jobs-by-status', '--json', '--since', since], { DATABASE_URL: stack.url, LOG_LEVEL: 'error' }, 60_000);
+    const cli = await runScript('cli/report.ts', ['jobs-by-status', '--json', '--since', since], { DATABASE_URL: stack.url, LOG_LEVEL: 'error' }, 60_000);
     assert.equal(cli.code, 0, cli.stderr);
     const fromCli = Object.fromEntries(JSON.parse(cli.stdout).rows.map((r: { status: string; jobs: number }) => [r.status, r.jobs]));
     assert.deepEqual(shown, fromCli);

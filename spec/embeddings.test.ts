@@ -20,9 +20,9 @@ import { EmbeddingModelUnavailableError } from '../core/embeddings/errors.js';
 import { coreOf, loadEmbedder } from '../core/embeddings/load.js';
 import type { Embedder } from '../core/embeddings/types.js';
 import { createSilentLogger } from '../core/platform/logger.js';
-import { makePassages, rawOnnxVectors, watchEventLoop } from '../scripts/bench-embedding.js';
-import { DEFAULT_SEED, ensureTestModel } from '../scripts/lib/testModel.js';
-import { buildOnnxModel, decodeOnnxModel, OPSET } from '../scripts/lib/testModelGraph.js';
+import { makePassages, rawOnnxVectors, watchEventLoop } from '../bench/embedding.js';
+import { DEFAULT_SEED, ensureTestModel } from '../testing/testModel.js';
+import { buildOnnxModel, decodeOnnxModel, OPSET } from '../testing/testModelGraph.js';
 import { testConfig } from './helpers/config.js';
 
 const logger = createSilentLogger();

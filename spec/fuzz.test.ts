@@ -1,4 +1,4 @@
-// The API fuzzed in-process with fast-check (scripts/chaos/fuzz.ts) across
+// The API fuzzed in-process with fast-check (chaos/fuzz.ts) across
 // every route with full-Unicode text: no 5xx, every 4xx a JSON
 // {statusCode, error, message, code, details}, every validation_error naming
 // fields that exist, a request with one field wrong a 400 naming that field, a
@@ -8,7 +8,7 @@
 // server process.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fuzzApi, statusSummary } from '../scripts/chaos/fuzz.js';
+import { fuzzApi, statusSummary } from '../chaos/fuzz.js';
 import { startStack } from './helpers/stack.js';
 
 const RUNS = 2000;

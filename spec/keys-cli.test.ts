@@ -14,7 +14,7 @@ before(async () => {
   db = await createTestDatabase();
 });
 
-const keys = (...args: string[]) => runScript('scripts/keys.ts', args, { DATABASE_URL: db.url }, 30_000);
+const keys = (...args: string[]) => runScript('cli/keys.ts', args, { DATABASE_URL: db.url }, 30_000);
 
 describe('keys CLI', () => {
   let key: string;

@@ -77,7 +77,7 @@ describe('the service logs no URL query strings', () => {
         '/scraped': articlePage('Scraped', 'A page scraped synchronously through the API with a token in its URL.'),
       }),
     );
-    const service = spawnScript('scripts/start.ts', [], {
+    const service = spawnScript('cli/start.ts', [], {
       DATABASE_URL: db.url,
       PORT: '0',
       ALLOW_PRIVATE_NETWORKS: 'true',

@@ -216,7 +216,7 @@ describe('npm start on a persistent embedded database', () => {
   }
 
   async function start(label: 'cold' | 'warm'): Promise<void> {
-    service = spawnScript('scripts/start.ts', [], env());
+    service = spawnScript('cli/start.ts', [], env());
     const ready = await service.waitForLog((l) => l.message === 'ready', 120_000, "'ready'");
     const listening = service.logs.find((l) => l.message === 'API listening');
     assert.ok(listening, 'API listening is logged before ready');
@@ -254,7 +254,7 @@ describe('npm start on a persistent embedded database', () => {
     assert.ok(pidBefore && pidAlive(pidBefore));
     assert.deepEqual(await postmastersFor(pgData), [pidBefore]);
 
-    const cli = await runScript('scripts/keys.ts', ['create', '--name', 'attached'], { DATA_DIR: dataDir });
+    const cli = await runScript('cli/keys.ts', ['create', '--name', 'attached'], { DATA_DIR: dataDir });
     assert.equal(cli.code, 0, cli.stderr);
     const lines = cli.stdout.trimEnd().split('\n');
     cliKey = lines.at(-1)!;
@@ -314,7 +314,7 @@ describe('npm start on a persistent embedded database', () => {
     'a busy PORT stops start-up with exit 1 and leaves no embedded server running',
     async () => {
       const blocker = await startHttpServer((_req, res) => res.end());
-      const run = await runScript('scripts/start.ts', [], { ...env(), PORT: String(blocker.port) }, 60_000);
+      const run = await runScript('cli/start.ts', [], { ...env(), PORT: String(blocker.port) }, 60_000);
       assert.equal(run.code, 1, run.stderr);
       assert.match(run.stderr, /^gleaner failed to start: .*EADDRINUSE/m);
       assert.doesNotMatch(run.stderr, STACK_TRACE);
@@ -331,14 +331,14 @@ describe('bad configuration', () => {
   const unreachable = 'postgres://nobody:secret-pw@127.0.0.1:1/none';
 
   const cases: { script: string; env: Record<string, string>; name: RegExp }[] = [
-    { script: 'scripts/start.ts', env: { PORT: 'abc' }, name: /PORT: must be a number/ },
+    { script: 'cli/start.ts', env: { PORT: 'abc' }, name: /PORT: must be a number/ },
     { script: 'worker/main.ts', env: { WORKER_CONCURRENCY: '0' }, name: /WORKER_CONCURRENCY: must be at least 1/ },
     { script: 'server/main.ts', env: { SHUTDOWN_GRACE: 'soon' }, name: /SHUTDOWN_GRACE: must be a duration/ },
-    { script: 'scripts/keys.ts', env: { ALLOW_PRIVATE_NETWORKS: 'maybe' }, name: /ALLOW_PRIVATE_NETWORKS: must be true or false/ },
+    { script: 'cli/keys.ts', env: { ALLOW_PRIVATE_NETWORKS: 'maybe' }, name: /ALLOW_PRIVATE_NETWORKS: must be true or false/ },
   ];
   for (const c of cases) {
     test(`${c.script} with ${Object.entries(c.env).map(([k, v]) => `${k}=${v}`).join(' ')} exits 1 naming the variable`, async () => {
-      const args = c.script === 'scripts/keys.ts' ? ['list'] : [];
+      const args = c.script === 'cli/keys.ts' ? ['list'] : [];
       const run = await runScript(c.script, args, { DATABASE_URL: unreachable, LOG_LEVEL: 'info', ...c.env }, 30_000);
       assert.equal(run.code, 1, run.stderr);
       assert.match(run.stderr, /Invalid configuration/);
@@ -351,7 +351,7 @@ describe('bad configuration', () => {
   test('a busy PORT stops start-up with exit 1 instead of running without an API', async () => {
     const db = await createTestDatabase();
     const blocker = await startHttpServer((_req, res) => res.end());
-    const run = await runScript('scripts/start.ts', [], { DATABASE_URL: db.url, PORT: String(blocker.port), LOG_LEVEL: 'info' }, 30_000);
+    const run = await runScript('cli/start.ts', [], { DATABASE_URL: db.url, PORT: String(blocker.port), LOG_LEVEL: 'info' }, 30_000);
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stderr, /^gleaner failed to start: .*EADDRINUSE/m);
     assert.doesNotMatch(run.stderr, STACK_TRACE);
@@ -359,7 +359,7 @@ describe('bad configuration', () => {
   });
 
   test('a malformed DATABASE_URL is named but never echoed', async () => {
-    const run = await runScript('scripts/start.ts', [], { DATABASE_URL: 'mysql://root:hunter2@db/x' }, 30_000);
+    const run = await runScript('cli/start.ts', [], { DATABASE_URL: 'mysql://root:hunter2@db/x' }, 30_000);
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stderr, /DATABASE_URL: must be a postgres/);
     assert.ok(!run.stderr.includes('hunter2'));

@@ -299,7 +299,7 @@ describe('report figures', () => {
 });
 
 describe('report CLI', () => {
-  const cli = (...args: string[]) => runScript('scripts/report.ts', args, { DATABASE_URL: db.url }, 30_000);
+  const cli = (...args: string[]) => runScript('cli/report.ts', args, { DATABASE_URL: db.url }, 30_000);
 
   test('--list lists all eight with their descriptions', async () => {
     const run = await cli('--list');

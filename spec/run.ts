@@ -10,7 +10,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { startEmbeddedPostgres } from '../core/platform/embeddedPostgres.js';
 import { createSilentLogger } from '../core/platform/logger.js';
-import { ensureTestModel } from '../scripts/lib/testModel.js';
+import { ensureTestModel } from '../testing/testModel.js';
 import { DEFAULT_TEST_MODEL_DIR } from './helpers/config.js';
 
 const root = path.resolve(import.meta.dirname, '..');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createApiKey } from '../../core/apiKeys.js';
 import { getCrawlProgress, listCrawlItems } from '../../core/crawlTasks/index.js';
-import { startGeneratedSite, type GeneratedSite } from '../../scripts/lib/generatedSite.js';
+import { startGeneratedSite, type GeneratedSite } from '../../testing/generatedSite.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { spawnScript, type ServiceProcess } from '../helpers/processes.js';
 import { startStack, type Stack } from '../helpers/stack.js';

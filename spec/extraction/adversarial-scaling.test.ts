@@ -2,11 +2,11 @@
 // at 8n is compared with the time at n in the same process (best of 3, runs
 // interleaved). A linear pass grows ~8x, a quadratic one ~64x; the bound (24x)
 // leaves room for garbage collection on a busy machine without a timed limit.
-// Timings are reported by scripts/bench-adversarial.ts.
+// Timings are reported by bench/adversarial.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { extractPage } from '../../core/extraction/index.js';
-import { HOSTILE_SHAPES, scaling } from '../../scripts/lib/hostilePages.js';
+import { HOSTILE_SHAPES, scaling } from '../../testing/hostilePages.js';
 
 const FACTOR = 8;
 const MAX_RATIO = 3 * FACTOR;

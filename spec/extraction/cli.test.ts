@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const script = join(root, 'scripts', 'extract.ts');
+const script = join(root, 'cli', 'extract.ts');
 
 interface Run {
   code: number;

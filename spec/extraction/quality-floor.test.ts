@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { extractPage } from '../../core/extraction/index.js';
-import { DEFAULT_DEV_DIR, loadCases, loadPages, metrics, scoreCase, sumCounts } from '../../scripts/lib/extractionDevSet.js';
+import { DEFAULT_DEV_DIR, loadCases, loadPages, metrics, scoreCase, sumCounts } from '../../testing/extractionDevSet.js';
 
 /** F on the slice, measured when the rules last changed. */
 const RECORDED_F = 0.962;

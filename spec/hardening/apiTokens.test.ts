@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { describe, test } from 'node:test';
-import { freePort } from '../../scripts/bench/apiProcess.js';
+import { freePort } from '../../bench/suite/apiProcess.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { spawnScript } from '../helpers/processes.js';
 import { startStack } from '../helpers/stack.js';

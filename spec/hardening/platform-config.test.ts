@@ -16,7 +16,7 @@ before(async () => {
 test('STALE_AFTER=5s npm run reap runs and reaps a job processing for longer', async () => {
   const { job } = await createJob(stack.sql, { apiKeyId: stack.apiKeyId, input: { url: 'https://example.com/' }, callbackUrl: null, idempotencyKey: null, requestHash: null, maxAttempts: 3 });
   await stack.sql`update jobs set status = 'processing', attempts = 1, started_at = now() - interval '10 seconds', heartbeat_at = now() where id = ${job.id}`;
-  const run = await runScript('scripts/reap.ts', [], { DATABASE_URL: stack.url, STALE_AFTER: '5s', LOG_LEVEL: 'error' }, 120_000);
+  const run = await runScript('cli/reap.ts', [], { DATABASE_URL: stack.url, STALE_AFTER: '5s', LOG_LEVEL: 'error' }, 120_000);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, new RegExp(`reaped ${job.id} `));
   assert.match(run.stdout, /1 stale job\(s\) reaped \(stale after 5 s\)/);

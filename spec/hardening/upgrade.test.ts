@@ -130,7 +130,7 @@ test('two `npm run migrate` processes started at once against an empty database:
   });
   await held;
   const env = { DATABASE_URL: db.url, LOG_LEVEL: 'warn' };
-  const procs = [spawnScript('scripts/migrate.ts', [], env), spawnScript('scripts/migrate.ts', [], env)];
+  const procs = [spawnScript('cli/migrate.ts', [], env), spawnScript('cli/migrate.ts', [], env)];
   const deadline = Date.now() + 60_000;
   for (;;) {
     const waiting = (await db.sql`select count(*)::int as n from pg_locks where not granted and pid <> pg_backend_pid()`)[0]!.n;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { loadConfig, type Config } from '../../core/platform/config.js';
 
-/** Where spec/run.ts writes the stand-in embedding model (see scripts/make-test-model.ts). */
+/** Where spec/run.ts writes the stand-in embedding model (see testing/make-test-model.ts). */
 export const DEFAULT_TEST_MODEL_DIR = path.resolve(import.meta.dirname, '../../.test-data/model');
 
 /** The service's config as tests use it: loopback allowed, short timeouts and delays. */

@@ -1,9 +1,9 @@
 // A realistic, deterministic day of activity for the dashboard: API keys, jobs
 // over the last 24 hours (busier in some hours), their events and webhook
 // deliveries, a few open and near-stale jobs. Set-based SQL written straight
-// into the tables (like scripts/bench-reports.ts), so thousands of jobs seed
+// into the tables (like bench/reports.ts), so thousands of jobs seed
 // in well under a second. Used by spec/dashboard.test.ts and
-// scripts/screenshot-dashboard.ts.
+// testing/screenshot-dashboard.ts.
 import { createApiKey, type ApiKey } from '../../core/apiKeys.js';
 import type { Sql } from '../../core/platform/db.js';
 

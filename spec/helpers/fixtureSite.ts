@@ -5,7 +5,7 @@
 // and the sitemaps, and a log of every request for assertions on what was
 // (not) fetched and when.
 import type http from 'node:http';
-import { FIXTURE_SITE_DIR, FIXTURE_SITE_EXTRAS, staticSiteHandler } from '../../scripts/lib/staticSite.js';
+import { FIXTURE_SITE_DIR, FIXTURE_SITE_EXTRAS, staticSiteHandler } from '../../testing/staticSite.js';
 import { startHttpServer } from './http.js';
 
 export { FIXTURE_SITE_DIR };

@@ -1,13 +1,13 @@
-// Real child processes for the entry points (scripts/start.ts, worker/main.ts,
-// scripts/keys.ts): spawn with a clean environment, read their JSON log lines,
+// Real child processes for the entry points (cli/start.ts, worker/main.ts,
+// cli/keys.ts): spawn with a clean environment, read their JSON log lines,
 // stop them with a signal, and kill whatever is left when the test file ends.
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { spawnService, type Exit, type ServiceProcess } from '../../scripts/lib/serviceProcess.js';
+import { spawnService, type Exit, type ServiceProcess } from '../../testing/serviceProcess.js';
 import { onCleanup } from './cleanup.js';
 
-export { childEnv, projectRoot, type Exit, type LogLine, type ServiceProcess } from '../../scripts/lib/serviceProcess.js';
+export { childEnv, projectRoot, type Exit, type LogLine, type ServiceProcess } from '../../testing/serviceProcess.js';
 
 /** Spawn `node --import tsx <script> ...args` in the project root; SIGKILLed when the test file ends if still alive. */
 export function spawnScript(script: string, args: string[], env: Record<string, string>): ServiceProcess {

@@ -10,9 +10,9 @@ import type onnxProto from 'onnx-proto';
 import { EmbeddingModelUnavailableError } from '../../core/embeddings/errors.js';
 import { loadEmbedder, MODEL_FILES } from '../../core/embeddings/load.js';
 import { createSilentLogger } from '../../core/platform/logger.js';
-import { rawOnnxVectors } from '../../scripts/bench-embedding.js';
-import { ensureTestModel } from '../../scripts/lib/testModel.js';
-import { decodeOnnxModel } from '../../scripts/lib/testModelGraph.js';
+import { rawOnnxVectors } from '../../bench/embedding.js';
+import { ensureTestModel } from '../../testing/testModel.js';
+import { decodeOnnxModel } from '../../testing/testModelGraph.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { testConfig } from '../helpers/config.js';
 

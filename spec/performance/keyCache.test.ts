@@ -92,7 +92,7 @@ describe('two API processes', () => {
 
   test('a key revoked with the keys CLI is refused by both, long before a cached entry could expire', async (t) => {
     const ms = await refusedEverywhere('cli-revoked', async (id) => {
-      const run = await runScript('scripts/keys.ts', ['revoke', id], { DATABASE_URL: db.url }, 60_000);
+      const run = await runScript('cli/keys.ts', ['revoke', id], { DATABASE_URL: db.url }, 60_000);
       assert.equal(run.code, 0, run.stderr);
     });
     t.diagnostic(`refused by both processes ${ms} ms after the revocation committed`);

@@ -1,7 +1,7 @@
 // Synthetic, deterministic unit vectors for the search index tests: the index
 // is tested independently of the embedding model.
 import type { IndexedChunk } from '../../core/search/types.js';
-import { mulberry32 } from '../../scripts/lib/seededRandom.js';
+import { mulberry32 } from '../../testing/seededRandom.js';
 
 export const DIMENSION = 384;
 

@@ -31,7 +31,7 @@ function checkBudget(work: MatchWork, pending: number): void {
  * links could otherwise cost seconds per page, page after page. Ordinary
  * patterns take tens to hundreds of steps per URL (1,000 URLs of 50 segments
  * against five patterns: 1M steps); spending all of this takes
- * 1.5–3 s (scripts/bench-adversarial.ts).
+ * 1.5–3 s (bench/adversarial.ts).
  */
 export const DEFAULT_FILTER_STEPS = 100_000_000;
 

@@ -120,7 +120,7 @@ const envSchema = z.object({
   CRAWL_HOST_DELAY: duration('250ms'),
   MAX_PAGES_PER_JOB: int(1000, 1, 100_000),
   // Crawls that discover pages fan out into page tasks any worker claims (off: one worker runs the crawl).
-  CRAWL_PAGE_TASKS: bool(false),
+  CRAWL_PAGE_TASKS: bool(true),
   // Page tasks one key may have running at once over all workers: one key's 10,000-page crawl leaves page slots for others.
   CRAWL_RUNNING_PAGES_PER_KEY: int(8, 1, 100_000),
   RESULT_INLINE_ITEMS: int(100, 1, 1000),

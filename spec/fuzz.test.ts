@@ -12,6 +12,10 @@ import { fuzzApi, statusSummary } from '../chaos/fuzz.js';
 import { startStack } from './helpers/stack.js';
 
 const RUNS = 2000;
+// A fixed seed by default: the checks that the generator reaches given routes are then about the generator, not luck
+// (at random, GET /v1/webhooks/secret went unreached once in CI). GLEANER_FUZZ_SEED=<n> explores other inputs;
+// `npm run chaos` fuzzes the server process at random.
+const SEED = Number(process.env.GLEANER_FUZZ_SEED ?? 20261203);
 const BODY_LIMIT = 16 * 1024;
 
 test(`${RUNS} generated requests on every route: no 5xx, every 4xx names its problem (and its field) as JSON, 413 and 415 where due`, async (t) => {
@@ -21,8 +25,8 @@ test(`${RUNS} generated requests on every route: no 5xx, every 4xx names its pro
   assert.equal(job.status, 202);
   // Valid searches (an unknown field is ignored) embed their query: load the model before the clock of each request starts.
   assert.equal((await stack.request('POST', '/v1/search', { body: { query: 'warm up the model' } })).status, 200);
-  const outcome = await fuzzApi({ baseUrl: stack.baseUrl, key: stack.key, bodyLimitBytes: BODY_LIMIT, jobIds: [job.body.jobId] }, { numRuns: RUNS });
-  t.diagnostic(`${outcome.requests} requests in ${outcome.ms} ms: ${statusSummary(outcome)}; ${outcome.oversized} oversized, ${outcome.wrongType} not JSON; one field wrong: ${[...outcome.oneFieldWrong].map(([r, n]) => `${n}× ${r}`).join(', ')}`);
+  const outcome = await fuzzApi({ baseUrl: stack.baseUrl, key: stack.key, bodyLimitBytes: BODY_LIMIT, jobIds: [job.body.jobId] }, { numRuns: RUNS, seed: SEED });
+  t.diagnostic(`seed ${SEED}: ${outcome.requests} requests in ${outcome.ms} ms: ${statusSummary(outcome)}; ${outcome.oversized} oversized, ${outcome.wrongType} not JSON; one field wrong: ${[...outcome.oneFieldWrong].map(([r, n]) => `${n}× ${r}`).join(', ')}`);
   assert.deepEqual(outcome.violations, [], `${outcome.violationCount} violations`);
   assert.ok(outcome.requests >= RUNS * 0.95, `only ${outcome.requests} of ${RUNS} requests could be sent`);
   assert.ok(![...outcome.statuses.keys()].some((s) => s >= 500 && s !== 502 && s !== 504), 'no 5xx but a scrape’s upstream failure');

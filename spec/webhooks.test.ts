@@ -1,7 +1,6 @@
 // Callback delivery end to end: real worker, real receivers on 127.0.0.1 that
 // verify every request with the standardwebhooks package.
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { before, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { getJob } from '../core/jobs/index.js';
@@ -10,6 +9,7 @@ import { rescueOnce } from '../worker/maintenance/rescuer.js';
 import { testConfig } from './helpers/config.js';
 import { assertDocumented, documentedCompletedWebhook, documentedFailedWebhook } from './helpers/documented.js';
 import { articlePage, fixtureSite, startHttpServer, type TestServer } from './helpers/http.js';
+import { startReceiver, waitFor as waitUntil } from './helpers/receiver.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 let stack: Stack;
@@ -30,25 +30,10 @@ before(async () => {
   await stack.startWebhookSender();
 });
 
-interface Received {
-  headers: Record<string, string>;
-  body: string;
-}
-
 /** A receiver that answers with `statuses` in turn (the last one repeats), recording every request. */
 async function receiver(statuses: (number | 'hang')[], extraHeaders: Record<string, string> = {}) {
-  const received: Received[] = [];
-  const server = await startHttpServer((req: IncomingMessage, res: ServerResponse) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      received.push({ headers: req.headers as Record<string, string>, body });
-      const status = statuses[Math.min(received.length - 1, statuses.length - 1)]!;
-      if (status === 'hang') return; // never answers
-      res.writeHead(status, extraHeaders).end('ok');
-    });
-  });
-  return { url: `${server.url}/hook`, received };
+  const { baseUrl, received } = await startReceiver((_body, seen) => statuses[Math.min(seen.length - 1, statuses.length - 1)]!, extraHeaders);
+  return { url: `${baseUrl}/hook`, received };
 }
 
 async function submitWithCallback(callbackUrl: string, page = '/page') {
@@ -57,15 +42,7 @@ async function submitWithCallback(callbackUrl: string, page = '/page') {
   return res.body.jobId as string;
 }
 
-async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = <T>(fn: () => Promise<T | undefined | false>, timeoutMs = 10_000) => waitUntil(fn, timeoutMs);
 
 const finalDelivery = (jobId: string) =>
   waitFor(async () => {

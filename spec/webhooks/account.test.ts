@@ -3,13 +3,13 @@
 // isolation, and events delivered through the durable queue to real receivers
 // on 127.0.0.1, verified with the standardwebhooks package.
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { before, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
 import { createApiKey } from '../../core/apiKeys.js';
 import { errorCode, errorDetails as details } from '../helpers/errors.js';
 import { articlePage, fixtureSite, startHttpServer } from '../helpers/http.js';
+import { startReceiver, waitFor as waitUntil } from '../helpers/receiver.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 // KnowledgeSDK's WebhookFull (src/api/webhooks.ts of its Node client), plus the token Gleaner hands out at creation.
@@ -45,34 +45,13 @@ before(async () => {
   await stack.startWebhookSender();
 });
 
-interface Received {
-  headers: Record<string, string>;
-  body: string;
-}
-
 /** A receiver answering `statuses` in turn (the last repeats), recording every request. */
 async function receiver(statuses: number[] = [200]) {
-  const received: Received[] = [];
-  const server = await startHttpServer((req: IncomingMessage, res: ServerResponse) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      received.push({ headers: req.headers as Record<string, string>, body });
-      res.writeHead(statuses[Math.min(received.length - 1, statuses.length - 1)]!).end('ok');
-    });
-  });
-  return { url: `${server.url}/hook?tenant=secret-query`, received };
+  const { baseUrl, received } = await startReceiver((_body, seen) => statuses[Math.min(seen.length - 1, statuses.length - 1)]!);
+  return { url: `${baseUrl}/hook?tenant=secret-query`, received };
 }
 
-async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = <T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000) => waitUntil(fn, timeoutMs);
 
 async function subscribe(url: string, events: string[], key = stack.key) {
   const res = await stack.request('POST', '/v1/webhooks', { key, body: { url, events, displayName: 'Test hook', apiKeyId: 'ignored by Gleaner' } });

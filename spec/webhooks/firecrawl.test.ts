@@ -5,11 +5,11 @@
 // client's headers and metadata, and the durable queue's retries and redelivery.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { before, test } from 'node:test';
 import Firecrawl, { SdkError } from '@mendable/firecrawl-js';
 import { z } from 'zod';
 import { articlePage, fixtureSite, startHttpServer } from '../helpers/http.js';
+import { startReceiver, waitFor as waitUntil } from '../helpers/receiver.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 // Firecrawl's webhook payload (apps/api/src/services/webhook: {success, type, id, webhookId, data, error?, metadata?}).
@@ -40,39 +40,19 @@ before(async () => {
   app = new Firecrawl({ apiKey: stack.key, apiUrl: `${stack.baseUrl}/firecrawl` });
 });
 
-interface Received {
-  headers: Record<string, string>;
-  body: string;
-}
-
 /** A receiver that answers 500 to the first request of each `failFirst` type, 200 to everything else. */
 async function receiver(failFirst: string[] = []) {
-  const received: Received[] = [];
   const failed = new Set<string>();
-  const server = await startHttpServer((req: IncomingMessage, res: ServerResponse) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      received.push({ headers: req.headers as Record<string, string>, body });
-      const type = (JSON.parse(body) as { type: string }).type;
-      if (failFirst.includes(type) && !failed.has(type)) {
-        failed.add(type);
-        res.writeHead(500).end();
-      } else res.writeHead(200).end('ok');
-    });
+  const { baseUrl, received } = await startReceiver((body) => {
+    const type = (JSON.parse(body) as { type: string }).type;
+    if (!failFirst.includes(type) || failed.has(type)) return 200;
+    failed.add(type);
+    return 500;
   });
-  return { url: `${server.url}/firecrawl-hook`, received, events: () => received.map((r) => firecrawlEvent.parse(JSON.parse(r.body))) };
+  return { url: `${baseUrl}/firecrawl-hook`, received, events: () => received.map((r) => firecrawlEvent.parse(JSON.parse(r.body))) };
 }
 
-async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = <T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000) => waitUntil(fn, timeoutMs);
 
 const secret = async () => (await stack.request('GET', '/v1/webhooks/secret')).body.secret as string;
 const signed = (key: string, body: string) => `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;

@@ -26,14 +26,9 @@ export interface NewMessage {
   dedupKey: string;
 }
 
-export interface Message {
+/** A stored message: the new message's addressing, its body as sent and its headers unsealed. */
+export interface Message extends Pick<NewMessage, 'apiKeyId' | 'jobId' | 'subscriptionId' | 'source' | 'event' | 'url'> {
   id: string;
-  apiKeyId: string;
-  jobId: string | null;
-  subscriptionId: string | null;
-  source: MessageSource;
-  event: string;
-  url: string;
   headers: Record<string, string>;
   body: string;
   createdAt: Date;

@@ -6,7 +6,7 @@
 import type { Sql } from '../platform/db.js';
 import { wellFormedJson } from '../platform/jsonb.js';
 import type { Logger } from '../platform/logger.js';
-import { EXTRACT_QUEUE, WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, insertQueueEntries, wakeWorkers } from '../queue/index.js';
+import { EXTRACT_QUEUE, WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, completeEntries, insertQueueEntries, wakeWorkers } from '../queue/index.js';
 import { isDataError } from '../platform/sqlErrors.js';
 import { moveStatement, refused } from './move.js';
 import { capResult } from './resultCap.js';
@@ -64,8 +64,7 @@ export async function completeJobs(
       set: sql`result = i.result, error = null, completed_at = now(), heartbeat_at = null, progress = coalesce(i.progress, j.progress)`,
       workerId: sql`i.worker_id`,
     })}, entries as (
-      update pgboss.job set completed_on = now(), state = 'completed', output = null
-      where name = ${EXTRACT_QUEUE} and id = any(array(select entry from input)) and state = 'active'
+      ${completeEntries(sql, EXTRACT_QUEUE, sql`array(select entry from input)`)}
     ), webhooks as (
       ${insertQueueEntries(
         sql,

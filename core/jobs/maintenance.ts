@@ -2,7 +2,7 @@
 // changes (with events, queue clean-up and webhooks) in one transaction that
 // skips rows another sweeper holds, so any number may run at once.
 import type { Db, Sql } from '../platform/db.js';
-import { EXTRACT_QUEUE } from '../queue/index.js';
+import { EXTRACT_QUEUE, entryLost } from '../queue/index.js';
 import type { Boss } from '../queue/index.js';
 import type { Job } from './model.js';
 import { enqueueAttempt, enqueueFinalWebhooks, finishQueueEntry, moveMany } from './move.js';
@@ -106,12 +106,9 @@ export async function requeueOrphanedJobs(
       ), orphans as (
         select j.id, j.queue_job_id from slice
         join jobs j on j.id = slice.id
-        left join pgboss.job q on q.name = ${EXTRACT_QUEUE} and q.id = j.queue_job_id
         where j.status = 'pending'
           and j.updated_at < now() - ${p.orphanAfterMs} * interval '1 millisecond'
-          and (q.id is null
-               or q.state in ('completed', 'failed', 'cancelled')
-               or (q.state = 'active' and q.started_on < now() - ${p.orphanAfterMs} * interval '1 millisecond'))
+          and ${entryLost(tx, EXTRACT_QUEUE, tx`j.queue_job_id`, p.orphanAfterMs)}
         for update of j skip locked
       )
       select 'orphan' as kind, id, queue_job_id, null as created_at, null::int as n from orphans

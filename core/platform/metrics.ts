@@ -4,7 +4,7 @@
 import client from 'prom-client';
 import type { Sql } from './db.js';
 import { sameSecret } from '../sameSecret.js';
-import { EXTRACT_QUEUE } from '../queue/index.js';
+import { EXTRACT_QUEUE, queueDepth } from '../queue/index.js';
 
 export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry, prefix: 'gleaner_' });
@@ -63,8 +63,7 @@ function databaseRegistry(sql: Sql): client.Registry {
   const figures = async () => {
     if (cache && Date.now() - cache.at < 5000) return cache;
     const rows = await jobCounts(sql);
-    const [depth] = await sql`select count(*)::int as n from pgboss.job where name = ${EXTRACT_QUEUE} and state < 'active' and start_after <= now()`;
-    cache = { at: Date.now(), rows, depth: depth!.n as number };
+    cache = { at: Date.now(), rows, depth: await queueDepth(sql, EXTRACT_QUEUE) };
     return cache;
   };
   new client.Gauge({

@@ -9,3 +9,5 @@ export * from './dueEntries.js';
 export * from './claimEntries.js';
 export * from './settleEntries.js';
 export * from './claimPageTasks.js';
+export * from './lostEntries.js';
+export * from './depth.js';

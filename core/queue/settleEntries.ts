@@ -11,9 +11,19 @@ import type { Fragment } from './schema.js';
  */
 export async function completeQueueEntries(db: Db, queue: string, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await db`
+  await db`${completeEntries(db, queue, db`${ids}::uuid[]`)}`;
+}
+
+/**
+ * The body of an UPDATE (for a CTE, or a statement of its own) that completes
+ * the entries of `ids` (an expression of type uuid[]) still active, as
+ * completeQueueEntries does: a batch of completions finishes its entries in
+ * the statement that moves its jobs (core/jobs/completions.ts).
+ */
+export function completeEntries(db: Db, queue: string, ids: Fragment): Fragment {
+  return db`
     update pgboss.job set completed_on = now(), state = 'completed', output = null
-    where name = ${queue} and id = any(${ids}::uuid[]) and state = 'active'`;
+    where name = ${queue} and id = any(${ids}) and state = 'active'`;
 }
 
 /**

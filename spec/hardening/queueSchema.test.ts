@@ -81,3 +81,42 @@ test('start-up refuses a pg-boss schema version the queue SQL was not written fo
   assert.match(run.stderr, /^gleaner failed to start: the database has pg-boss schema version \d+, but Gleaner's queue SQL/m);
   assert.doesNotMatch(run.stderr, /\n\s+at /);
 });
+
+test('pg-boss installs the tables, columns, states and keys that core/queue/ reads and writes', async () => {
+  const db = await createTestDatabase();
+  const boss = await startQueue(db.url, { expireInSeconds: 660, supervise: false, poolSize: 2 }, createSilentLogger());
+  await boss.stop({ graceful: false, wait: true });
+  // Every column a statement in core/queue/ names, with its type: a pg-boss
+  // release that renames, drops or retypes one fails here, not in production.
+  const expected: Record<string, Record<string, string>> = {
+    job: {
+      id: 'uuid', name: 'text', data: 'jsonb', priority: 'int4', state: 'job_state', start_after: 'timestamptz', created_on: 'timestamptz',
+      started_on: 'timestamptz', completed_on: 'timestamptz', expire_in: 'interval', keep_until: 'timestamptz', retry_limit: 'int4',
+      retry_count: 'int4', retry_delay: 'int4', retry_backoff: 'bool', policy: 'text', dead_letter: 'text', output: 'jsonb',
+    },
+    queue: {
+      name: 'text', partition_name: 'text', policy: 'text', retry_limit: 'int4', retry_delay: 'int4', retry_backoff: 'bool',
+      expire_seconds: 'int4', retention_minutes: 'int4', dead_letter: 'text',
+    },
+    version: { version: 'int4' },
+  };
+  const columns = await db.sql`
+    select table_name, column_name, udt_name from information_schema.columns
+    where table_schema = 'pgboss' and table_name in ('job', 'queue', 'version')`;
+  for (const [table, want] of Object.entries(expected)) {
+    const found = Object.fromEntries(columns.filter((c) => c.table_name === table).map((c) => [c.column_name, c.udt_name]));
+    for (const [column, type] of Object.entries(want)) assert.equal(found[column], type, `pgboss.${table}.${column} is ${type}`);
+  }
+  // The states in pg-boss's order: `state < 'active'` means waiting (created or retry), the last three mean ended.
+  const states = await db.sql`select e.enumlabel from pg_enum e join pg_type t on t.oid = e.enumtypid join pg_namespace n on n.oid = t.typnamespace where n.nspname = 'pgboss' and t.typname = 'job_state' order by e.enumsortorder`;
+  assert.deepEqual(states.map((s) => s.enumlabel), ['created', 'retry', 'active', 'completed', 'cancelled', 'failed']);
+  // An entry is one row per (name, id) (core/queue/lostEntries.ts looks one up by it), and each queue keeps its own partition (claimEntries.ts).
+  const [key] = await db.sql`
+    select array_agg(a.attname::text order by k.ord) as columns from pg_constraint c
+    cross join lateral unnest(c.conkey) with ordinality k(attnum, ord)
+    join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.attnum
+    where c.conrelid = 'pgboss.job'::regclass and c.contype = 'p'`;
+  assert.deepEqual([...(key!.columns as string[])].sort(), ['id', 'name']);
+  const [partitioned] = await db.sql`select relkind::text from pg_class where oid = 'pgboss.job'::regclass`;
+  assert.equal(partitioned!.relkind, 'p', 'pgboss.job is partitioned by queue');
+});

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { getJob } from '../core/jobs/index.js';
-import { listDeliveries } from '../core/webhookDeliveries.js';
+import { listDeliveries } from '../core/webhooks/deliveries.js';
 import { rescueOnce } from '../worker/maintenance/rescuer.js';
 import { testConfig } from './helpers/config.js';
 import { assertDocumented, documentedCompletedWebhook, documentedFailedWebhook } from './helpers/documented.js';

@@ -5,7 +5,7 @@
 // resumes the schedule; a crash during an attempt leaves the queue entry
 // active until it expires and pg-boss hands it out again (at-least-once; the
 // webhook-id lets receivers de-duplicate).
-import { signingSecrets } from '../core/apiKeys.js';
+import { signingSecrets } from '../core/webhooks/secrets.js';
 import { clientMessage, logDetail } from '../core/outbound/clientMessage.js';
 import type { Sql } from '../core/platform/db.js';
 import { plainBox, type SecretBox } from '../core/secretBox.js';
@@ -29,11 +29,11 @@ import {
   type MessageTask,
   type WebhookEntry,
   type WebhookTask,
-} from '../core/webhookDeliveries.js';
-import { fanOutFinalEvent, relayPageEvents } from '../core/webhookEvents.js';
-import { getMessage } from '../core/webhookMessages.js';
-import { firecrawlSignature, signatureHeader } from '../core/webhookSignature.js';
-import { subscriptionToken } from '../core/webhookSubscriptions.js';
+} from '../core/webhooks/deliveries.js';
+import { fanOutFinalEvent, relayPageEvents } from '../core/webhooks/events.js';
+import { getMessage } from '../core/webhooks/messages.js';
+import { firecrawlSignature, signatureHeader } from '../core/webhooks/signature.js';
+import { subscriptionToken } from '../core/webhooks/subscriptions.js';
 import { ClaimLoop } from './claimLoop.js';
 
 export interface WebhookSenderOptions {

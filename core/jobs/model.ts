@@ -31,7 +31,7 @@ export interface JobInput {
   scope?: CrawlScopeInput;
   /** KnowledgeSDK's /v1/business routes: the result's `business` carries the full business profile. */
   profile?: boolean;
-  /** Firecrawl's `webhook` (server/firecrawl/webhook.ts): its events are sent through the webhook queue (core/webhookEvents.ts). */
+  /** Firecrawl's `webhook` (server/firecrawl/webhook.ts): its events are sent through the webhook queue (core/webhooks/events.ts). */
   webhook?: {
     url: string;
     type: 'crawl' | 'batch_scrape';
@@ -45,6 +45,8 @@ export interface JobInput {
 export interface CrawlScopeInput {
   /** Link hops from the start page followed; the start page and sitemap URLs are 0. */
   maxDiscoveryDepth?: number;
+  /** Path segments a crawled URL may have (Firecrawl v1's maxDepth plus the start URL's own; worker/pipeline/crawl/urls.ts pathDepth). */
+  maxPathDepth?: number;
   /** include (default): sitemaps and links; skip: links only; only: sitemap URLs, links not followed. */
   sitemap?: 'include' | 'skip' | 'only';
   /** site (default): the start URL's site; subdomains: and its subdomains; any: external hosts too. */

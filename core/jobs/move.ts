@@ -10,7 +10,7 @@ import type { Db } from '../platform/db.js';
 import { jsonb } from '../platform/jsonb.js';
 import type { Logger } from '../platform/logger.js';
 import { EXTRACT_QUEUE, JOBS_CHANNEL, completeQueueEntries, insertJobEntries, type Boss } from '../queue/index.js';
-import { enqueueWebhooks, jobsToAnnounce } from '../webhookDeliveries.js';
+import { enqueueWebhooks, jobsToAnnounce } from '../webhooks/deliveries.js';
 import { TRANSITIONS, toJob, type Job, type JobStatus } from './model.js';
 
 type Fragment = postgres.PendingQuery<postgres.Row[]>;

@@ -1,6 +1,6 @@
 // Start-up shared by every entry point: database (embedded or DATABASE_URL),
 // migrations, queue. Entry points compose this with the API and/or a worker.
-import { encryptStoredSecrets } from '../apiKeys.js';
+import { encryptStoredSecrets } from '../webhooks/secrets.js';
 import type { Config } from './config.js';
 import { openDatabase, type Database, type Sql } from './db.js';
 import type { Logger } from './logger.js';

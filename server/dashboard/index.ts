@@ -10,7 +10,7 @@ import { cancelJob, getJob, JOB_STATUSES, listJobEvents, retryJob } from '../../
 import type { Logger } from '../../core/platform/logger.js';
 import type { Boss } from '../../core/queue/index.js';
 import { runReport } from '../../core/reports.js';
-import { listDeliveries, redeliver } from '../../core/webhookDeliveries.js';
+import { listDeliveries, redeliver } from '../../core/webhooks/deliveries.js';
 import { jobIdSchema } from '../schemas.js';
 import { textProblem, validate } from '../validation.js';
 import { DASHBOARD_CSS, DASHBOARD_JS } from './assets.js';
@@ -259,7 +259,7 @@ export function dashboardRouter(deps: DashboardDeps & { adminToken: string }): R
     ...guarded(async (req, res) => {
       const job = await findJob(req, res);
       if (!job) return;
-      const retried = await retryJob(sql, boss, { jobId: job.id, apiKeyId: job.apiKeyId, extraAttempts: config.worker.maxAttempts });
+      const retried = await retryJob(sql, { jobId: job.id, apiKeyId: job.apiKeyId, extraAttempts: config.worker.maxAttempts });
       deps.logger.info('dashboard action', { action: 'retry', jobId: job.id, ok: Boolean(retried) });
       back(res, job.id, retried ? 'done=retried' : 'error=not_retryable');
     }),

@@ -3,7 +3,7 @@ import type { ApiKey } from '../../core/apiKeys.js';
 import type { AdminJob } from '../../core/jobs/adminQueries.js';
 import { JOB_STATUSES, type Job, type JobEvent } from '../../core/jobs/index.js';
 import type { ReportResult } from '../../core/reports.js';
-import type { DeliveryAttempt } from '../../core/webhookDeliveries.js';
+import type { DeliveryAttempt } from '../../core/webhooks/deliveries.js';
 import type { AdminAuth } from './auth.js';
 import { formatInt, formatMs, html, statusBadge, time, truncate, type Html } from './html.js';
 

@@ -3,14 +3,14 @@
 // events by name, the headers as headers), kept in the job's input with the
 // headers sealed, and sent through Gleaner's webhook queue: `started` when the
 // job is accepted, its pages and `completed` / `failed` when it ends
-// (core/webhookEvents.ts), signed X-Firecrawl-Signature with the key's secret.
+// (core/webhooks/events.ts), signed X-Firecrawl-Signature with the key's secret.
 import type { Sql } from '../../core/platform/db.js';
 import type { Job, JobInput } from '../../core/jobs/index.js';
 import { checkUrlSyntax } from '../../core/outbound/ssrf.js';
 import type { Boss } from '../../core/queue/index.js';
 import type { SecretBox } from '../../core/secretBox.js';
-import { FIRECRAWL_EVENTS, firecrawlBody, firecrawlMessage, firecrawlWants, type FirecrawlWebhookType } from '../../core/webhookEvents.js';
-import { emitMessages } from '../../core/webhookMessages.js';
+import { FIRECRAWL_EVENTS, firecrawlBody, firecrawlMessage, firecrawlWants, type FirecrawlWebhookType } from '../../core/webhooks/events.js';
+import { emitMessages } from '../../core/webhooks/messages.js';
 import { FirecrawlError } from './errors.js';
 
 type RawWebhook = string | { url: string; headers?: Record<string, string>; metadata?: Record<string, unknown>; events?: string[] };

@@ -1,6 +1,6 @@
 // Request schemas of the account webhook routes (server/routes/webhooks.ts).
 import { z } from 'zod';
-import { ACCOUNT_EVENTS, UNSENT_ACCOUNT_EVENTS, type AccountEvent } from '../../core/webhookSubscriptions.js';
+import { ACCOUNT_EVENTS, UNSENT_ACCOUNT_EVENTS, type AccountEvent } from '../../core/webhooks/subscriptions.js';
 import { publicUrl } from '../schemas.js';
 
 /** The names KnowledgeSDK's own README uses for the same events. */

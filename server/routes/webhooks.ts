@@ -1,12 +1,13 @@
 import { Router, type Response } from 'express';
-import { getWebhookSecret, rotateWebhookSecret, type ApiKey } from '../../core/apiKeys.js';
+import type { ApiKey } from '../../core/apiKeys.js';
+import { getWebhookSecret, rotateWebhookSecret } from '../../core/webhooks/secrets.js';
 import type { Sql } from '../../core/platform/db.js';
 import type { Boss } from '../../core/queue/index.js';
 import { plainBox, type SecretBox } from '../../core/secretBox.js';
-import { listDeliveries, redeliver, type DeliveryAttempt } from '../../core/webhookDeliveries.js';
-import { accountBody } from '../../core/webhookEvents.js';
-import { emitMessages, listSubscriptionDeliveries, newMessageId, redeliverMessage, type MessageRedelivery } from '../../core/webhookMessages.js';
-import { TooManySubscriptionsError, createSubscription, deleteSubscription, getSubscription, listSubscriptions, type Subscription } from '../../core/webhookSubscriptions.js';
+import { listDeliveries, redeliver, type DeliveryAttempt } from '../../core/webhooks/deliveries.js';
+import { accountBody } from '../../core/webhooks/events.js';
+import { emitMessages, listSubscriptionDeliveries, newMessageId, redeliverMessage, type MessageRedelivery } from '../../core/webhooks/messages.js';
+import { TooManySubscriptionsError, createSubscription, deleteSubscription, getSubscription, listSubscriptions, type Subscription } from '../../core/webhooks/subscriptions.js';
 import { HttpError } from '../errors.js';
 import { ownJobFinder } from '../ownJob.js';
 import { parseOr400 } from '../validation.js';

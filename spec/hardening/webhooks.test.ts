@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { createApiKey } from '../../core/apiKeys.js';
-import { listDeliveries } from '../../core/webhookDeliveries.js';
+import { listDeliveries } from '../../core/webhooks/deliveries.js';
 import { parseRetryAfter, retryDelayMs } from '../../worker/webhooks.js';
 import { articlePage, fixtureSite, startHttpServer } from '../helpers/http.js';
 import { errorCode, errorDetails } from '../helpers/errors.js';

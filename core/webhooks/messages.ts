@@ -3,11 +3,11 @@
 // once, with the exact body every attempt sends, and queued in the same
 // transaction; its attempts go through the webhook queue, the sender's per-key
 // cap and the retry schedule like a job callback's (worker/webhooks.ts).
-import type { Db, Sql } from './platform/db.js';
-import { randomBase62 } from './ids.js';
-import { WEBHOOK_QUEUE, type Boss } from './queue/index.js';
-import type { SecretBox } from './secretBox.js';
-import { deliveryAttemptOf, enqueueWebhooks, type DeliveryAttempt } from './webhookDeliveries.js';
+import type { Db, Sql } from '../platform/db.js';
+import { randomBase62 } from '../ids.js';
+import { WEBHOOK_QUEUE, type Boss } from '../queue/index.js';
+import type { SecretBox } from '../secretBox.js';
+import { deliveryAttemptOf, enqueueWebhooks, type DeliveryAttempt } from './deliveries.js';
 
 export type MessageSource = 'account' | 'firecrawl';
 

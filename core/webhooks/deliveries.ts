@@ -1,7 +1,7 @@
 // The webhook_deliveries table (one row per attempt) and the webhook queue.
-import type { Db, Sql } from './platform/db.js';
-import type { Job } from './jobs/model.js';
-import { WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, bossDb, type Boss } from './queue/index.js';
+import type { Db, Sql } from '../platform/db.js';
+import type { Job } from '../jobs/model.js';
+import { WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, bossDb, type Boss } from '../queue/index.js';
 
 export type DeliveryOutcome = 'delivered' | 'retrying' | 'failed';
 
@@ -13,7 +13,7 @@ export interface JobWebhookTask {
   attempt: number;
 }
 
-/** A message to any URL (core/webhookMessages.ts), carrying its key for the per-key cap. */
+/** A message to any URL (core/webhooks/messages.ts), carrying its key for the per-key cap. */
 export interface MessageTask {
   messageId: string;
   apiKeyId: string;

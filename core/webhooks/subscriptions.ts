@@ -2,9 +2,9 @@
 // events it wants. Each gets a token at creation, sent with every event as
 // x-knowledgesdk-webhook-token and stored sealed under SECRETS_KEY when set.
 import { randomBytes } from 'node:crypto';
-import type { Db, Sql } from './platform/db.js';
-import { randomBase62 } from './ids.js';
-import type { SecretBox } from './secretBox.js';
+import type { Db, Sql } from '../platform/db.js';
+import { randomBase62 } from '../ids.js';
+import type { SecretBox } from '../secretBox.js';
 
 /** KnowledgeSDK's event names Gleaner sends. */
 export const ACCOUNT_EVENTS = ['EXTRACTION_COMPLETED', 'EXTRACTION_FAILED', 'PAGE_SCRAPED', 'TESTING_CONNECTION'] as const;

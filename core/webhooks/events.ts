@@ -5,13 +5,13 @@
 // naming the final event, so the fan-out may run again (a sender that died
 // after it) without sending anything twice, and a retried job's new final
 // state brings its own.
-import type { Db, Sql } from './platform/db.js';
-import type { Job, JobInput } from './jobs/model.js';
-import { listCrawlItems } from './crawlTasks/pageEvents.js';
-import type { Boss } from './queue/index.js';
-import type { SecretBox } from './secretBox.js';
-import { emitMessages, type NewMessage } from './webhookMessages.js';
-import { subscribersOf, type AccountEvent, type Subscription } from './webhookSubscriptions.js';
+import type { Db, Sql } from '../platform/db.js';
+import type { Job, JobInput } from '../jobs/model.js';
+import { listCrawlItems } from '../crawlTasks/pageEvents.js';
+import type { Boss } from '../queue/index.js';
+import type { SecretBox } from '../secretBox.js';
+import { emitMessages, type NewMessage } from './messages.js';
+import { subscribersOf, type AccountEvent, type Subscription } from './subscriptions.js';
 
 export type FirecrawlWebhookType = 'crawl' | 'batch_scrape';
 export type FirecrawlWebhookInput = NonNullable<JobInput['webhook']>;

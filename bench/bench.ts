@@ -5,7 +5,10 @@
 // bench-results.json in the working directory. `--cpu-prof DIR`: the accept
 // measurement's API child writes a CPU profile into DIR (read it with
 // `npx tsx bench/suite/cpuProfile.ts FILE`). `--service-env K=V` (repeatable)
-// adds a setting to the service the pipeline measurement starts.
+// adds a setting to the service the pipeline measurement starts. While
+// iterating: `--peers LABEL` (repeatable) keeps only the peers whose label
+// contains LABEL, `--modes drain` runs only the lifecycle's drain, and
+// `--out FILE` writes the results there instead of bench-results.json.
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -23,6 +26,9 @@ const { values: args } = parseArgs({
     runs: { type: 'string' },
     'cpu-prof': { type: 'string' },
     'service-env': { type: 'string', multiple: true },
+    peers: { type: 'string', multiple: true },
+    modes: { type: 'string' },
+    out: { type: 'string', default: 'bench-results.json' },
   },
 });
 const quick = args.quick!;
@@ -35,6 +41,11 @@ if (unknown.length) {
   process.exit(2);
 }
 const log = (m: string) => process.stderr.write(`${m}\n`);
+// --peers 'graphile-worker, concurrency 4' (repeatable): only the peers whose label contains one of these.
+const peerFilter = (args.peers ?? []).map((v) => v.trim()).filter(Boolean);
+const peerWanted = (c: Contender) => peerFilter.length === 0 || peerFilter.some((f) => c.name.includes(f));
+// --modes drain: the lifecycle measurement runs only its drain (or only its submit-while-draining: accept).
+const modes = args.modes ? (args.modes.split(',').map((v) => v.trim()) as ('accept' | 'drain')[]) : undefined;
 const serviceEnv = Object.fromEntries((args['service-env'] ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -63,14 +74,14 @@ for (const m of measurements.filter(wanted)) {
     continue;
   }
   log(`▶ ${m.name}: ${m.how(quick)}`);
-  const contenders: Contender[] = [m.gleaner, ...(args['gleaner-only'] ? [] : m.peers)];
+  const contenders: Contender[] = [m.gleaner, ...(args['gleaner-only'] ? [] : m.peers.filter(peerWanted))];
   const rows = new Map(m.rows.map((r) => [r.name, new Map<string, number[]>()]));
   results.set(m.name, rows);
   for (let run = 1; run <= runs; run++) {
     for (const c of contenders) {
       const t = Date.now();
       try {
-        const r = await c.run({ server, quick, run, log, cpuProfDir: args['cpu-prof'], serviceEnv });
+        const r = await c.run({ server, quick, run, log, cpuProfDir: args['cpu-prof'], serviceEnv, modes });
         for (const [row, value] of Object.entries(r.values)) {
           const byContender = rows.get(row);
           if (!byContender) throw new Error(`${c.name} reported an unknown row ${row}`);
@@ -85,7 +96,7 @@ for (const m of measurements.filter(wanted)) {
     }
   }
   // Written after every measurement, so a run that dies later keeps what it measured.
-  await writeFile('bench-results.json', JSON.stringify(summarize().output, null, 2) + '\n');
+  await writeFile(args.out!, JSON.stringify(summarize().output, null, 2) + '\n');
 }
 interface ResultRow {
   name: string;
@@ -127,10 +138,10 @@ function fmt(v: number): string {
 }
 
 const { output, table } = summarize();
-await writeFile('bench-results.json', JSON.stringify(output, null, 2) + '\n');
+await writeFile(args.out!, JSON.stringify(output, null, 2) + '\n');
 const minutes = ((Date.now() - startedAt) / 60_000).toFixed(1);
 console.log(`\n${machine}\nload average before ${loadBefore}, after ${load()}; ${runs} runs each, ${minutes} min${quick ? ', --quick' : ''}\n`);
 console.log(table.join('\n'));
 if (skipped.length) console.log(`\nnot measured: ${skipped.join('; ')}`);
 if (notes.length) console.log(`\nnotes:\n${notes.map((n) => `- ${n}`).join('\n')}`);
-console.log('\nwritten: bench-results.json');
+console.log(`\nwritten: ${args.out}`);

@@ -15,8 +15,8 @@ import { observedNoopPipeline } from './noopPipeline.js';
 import { graphileLabel, graphileLifecycle } from './peers/graphileWorker.js';
 import { pgBossLifecycle } from './peers/pgBoss.js';
 import { lifecycleJobs, PRODUCERS } from './settings.js';
-import { GLEANER, type Contender, type Measurement, type RunContext, type RunResult } from './types.js';
-import { concurrently, round, until } from './util.js';
+import { GLEANER, lifecycleModes, type Contender, type Measurement, type RunContext, type RunResult } from './types.js';
+import { concurrently, cpuPerJob, round, until } from './util.js';
 
 /** Gleaner's default WORKER_CONCURRENCY: the concurrency every peer is matched to. */
 export const DEFAULT_CONCURRENCY = loadConfig({ DATABASE_URL: 'postgres://localhost/unused' }).worker.concurrency;
@@ -77,9 +77,11 @@ async function gleanerLifecycle(ctx: RunContext, s: GleanerSettings, mode: 'acce
   try {
     let t0: number;
     let acceptMs: number;
+    let cpu: (jobs: number) => string;
     if (mode === 'accept') {
       await startWorkers();
       t0 = performance.now();
+      cpu = cpuPerJob(ctx.server);
       await concurrently(n, PRODUCERS, () => stack.submit());
       acceptMs = performance.now() - t0;
     } else {
@@ -87,17 +89,19 @@ async function gleanerLifecycle(ctx: RunContext, s: GleanerSettings, mode: 'acce
       await concurrently(n, PRODUCERS, () => stack.submit());
       acceptMs = performance.now() - tc;
       t0 = performance.now();
+      cpu = cpuPerJob(ctx.server);
       await startWorkers();
     }
     // In this process the pipeline counts its jobs; other processes' progress is read from the table.
     if (!children) await until(() => handled >= n, 600_000, 5);
     await until(async () => (await completed()) >= n, 600_000, children ? 10 : 2);
     const t1 = performance.now();
+    const cpuNote = cpu(n);
     // What the run must have produced: every job completed once, with its three events.
     const [check] = await sql`
       select (select count(*)::int from jobs where status = 'completed' and attempts = 1) as completed,
              (select count(*)::int from job_events) as events`;
-    const notes = [`${mode}: ${n} jobs submitted in ${round(acceptMs / 1000, 2)} s${mode === 'accept' ? ' while the worker ran' : ' before the worker started'}`];
+    const notes = [`${mode}: ${n} jobs submitted in ${round(acceptMs / 1000, 2)} s${mode === 'accept' ? ' while the worker ran' : ' before the worker started'}; ${cpuNote}${children ? ' (the workers are other processes)' : ''}`];
     if (check!.completed !== n || check!.events !== 3 * n) notes.push(`CHECK FAILED: ${check!.completed}/${n} completed once, ${check!.events}/${3 * n} events`);
     return { values: { [mode === 'accept' ? 'lifecycle' : 'lifecycle_drain']: n / ((t1 - t0) / 1000) }, notes };
   } finally {
@@ -111,9 +115,9 @@ function gleanerContender(name: string, s: GleanerSettings): Contender {
   return {
     name,
     async run(ctx) {
-      const accept = await gleanerLifecycle(ctx, s, 'accept');
-      const drain = await gleanerLifecycle(ctx, s, 'drain');
-      return { values: { ...accept.values, ...drain.values }, notes: [...(accept.notes ?? []), ...(drain.notes ?? [])] };
+      const results = [];
+      for (const mode of lifecycleModes(ctx)) results.push(await gleanerLifecycle(ctx, s, mode));
+      return { values: Object.assign({}, ...results.map((r) => r.values)), notes: results.flatMap((r) => r.notes ?? []) };
     },
   };
 }

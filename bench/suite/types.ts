@@ -28,6 +28,8 @@ export interface RunContext {
   cpuProfDir?: string;
   /** With --service-env K=V (repeatable): extra settings for the service the pipeline measurement starts (e.g. EMBEDDING_DTYPE=q8). */
   serviceEnv?: Record<string, string>;
+  /** With --modes: which of the lifecycle's two ways to run (submit while draining: accept; drain a backlog: drain); both by default. */
+  modes?: ('accept' | 'drain')[];
 }
 
 /** Values for some of the measurement's rows (row name → value), plus notes worth printing. */
@@ -54,3 +56,6 @@ export interface Measurement {
 }
 
 export const GLEANER = 'gleaner';
+
+/** The lifecycle's ways to run in this run (--modes), in their usual order. */
+export const lifecycleModes = (ctx: RunContext): ('accept' | 'drain')[] => (['accept', 'drain'] as const).filter((m) => !ctx.modes || ctx.modes.includes(m));

@@ -61,3 +61,19 @@ export function pickupResult(label: string, committed: Map<string, number>, star
   const { p50, p99, max } = latencySummary(counted.map(([id, t]) => Math.max(0, started.get(id)! - t)));
   return { values: { pickup_p50: p50, pickup_p99: p99 }, notes: [`${label} pickup max ${round(max, 2)} ms`] };
 }
+
+/**
+ * CPU per job over a stretch of a run: this process's (user + system, from
+ * process.cpuUsage) and the database server's (BenchServer.cpuMs), in µs per
+ * job. Unlike jobs/s, barely moved by other load on the machine.
+ */
+export function cpuPerJob(server: { cpuMs(): number }): (jobs: number) => string {
+  const own = process.cpuUsage();
+  const db = server.cpuMs();
+  return (jobs) => {
+    const used = process.cpuUsage(own);
+    const ownUs = (used.user + used.system) / jobs;
+    const dbUs = ((server.cpuMs() - db) * 1000) / jobs;
+    return `CPU per job: this process ${Math.round(ownUs)} µs, database ${Math.round(dbUs)} µs`;
+  };
+}

@@ -6,9 +6,9 @@
 // at once, and completions batched (`completeJobBatchDelay: 0`). Prepared
 // statements and LISTEN/NOTIFY are its defaults.
 import { Logger, makeWorkerUtils, run, type Runner, type WorkerUtils } from 'graphile-worker';
-import type { Contender, RunContext, RunResult } from '../types.js';
+import { lifecycleModes, type Contender, type RunContext, type RunResult } from '../types.js';
 import { lifecycleCapMs, lifecycleJobs, PICKUP_PER_SECOND, PICKUP_WARMUP, pickupJobs, PRODUCERS } from '../settings.js';
-import { concurrently, pickupResult, steadyRate, until } from '../util.js';
+import { concurrently, cpuPerJob, pickupResult, steadyRate, until } from '../util.js';
 
 const silent = new Logger(() => () => {});
 
@@ -60,20 +60,24 @@ async function graphileRun(ctx: RunContext, settings: GraphileSettings, mode: 'a
   const g = await graphile(ctx, `graphile_${mode}`, settings, () => void handled++);
   try {
     let t0: number;
+    let cpu: (jobs: number) => string;
     if (mode === 'accept') {
       await g.start();
       t0 = performance.now();
+      cpu = cpuPerJob(ctx.server);
       await concurrently(n, PRODUCERS, () => g.utils.addJob('noop', {}));
     } else {
       await g.utils.withPgClient((c) => c.query(`select graphile_worker.add_job('noop', '{}'::json) from generate_series(1, ${n})`));
       t0 = performance.now();
+      cpu = cpuPerJob(ctx.server);
       await g.start();
     }
     const finished = await until(() => handled >= n, lifecycleCapMs(ctx.quick), 5);
     // Batched completions are written after the task returns: the time runs until the table is empty.
     if (finished) await until(async () => (await g.remaining()) === 0, 60_000, 2);
     const rate = (finished ? n : handled) / ((performance.now() - t0) / 1000);
-    return { rate, note: finished ? undefined : `${mode}: capped at ${lifecycleCapMs(ctx.quick) / 1000} s, ${handled}/${n} done` };
+    const cpuNote = cpu(finished ? n : handled);
+    return { rate, note: `${mode}: ${finished ? '' : `capped at ${lifecycleCapMs(ctx.quick) / 1000} s, ${handled}/${n} done; `}${cpuNote}` };
   } finally {
     await g.close();
   }
@@ -85,9 +89,14 @@ export function graphileLifecycle(settings: GraphileSettings): Contender {
   return {
     name,
     async run(ctx): Promise<RunResult> {
-      const accept = await graphileRun(ctx, settings, 'accept');
-      const drain = await graphileRun(ctx, settings, 'drain');
-      return { values: { lifecycle: accept.rate, lifecycle_drain: drain.rate }, notes: [accept.note, drain.note].filter((n): n is string => !!n) };
+      const values: Record<string, number> = {};
+      const notes: string[] = [];
+      for (const mode of lifecycleModes(ctx)) {
+        const r = await graphileRun(ctx, settings, mode);
+        values[mode === 'accept' ? 'lifecycle' : 'lifecycle_drain'] = r.rate;
+        if (r.note) notes.push(r.note);
+      }
+      return { values, notes };
     },
   };
 }

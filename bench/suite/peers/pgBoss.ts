@@ -7,7 +7,7 @@
 // is empty; work() with batchSize N (N jobs every 0.5 s) is the other row.
 import PgBoss from 'pg-boss';
 import { lifecycleCapMs, lifecycleJobs, PICKUP_PER_SECOND, PICKUP_WARMUP, pickupJobs, PRODUCERS } from '../settings.js';
-import type { Contender, RunContext, RunResult } from '../types.js';
+import { lifecycleModes, type Contender, type RunContext, type RunResult } from '../types.js';
 import { concurrently, pickupResult, sleep, steadyRate, until } from '../util.js';
 
 const QUEUE = 'bench';
@@ -94,9 +94,14 @@ export function pgBossLifecycle(s: PgBossSettings): Contender {
   return {
     name: pgBossLabel(s),
     async run(ctx): Promise<RunResult> {
-      const accept = await pgBossRun(ctx, s, 'accept');
-      const drain = await pgBossRun(ctx, s, 'drain');
-      return { values: { lifecycle: accept.rate, lifecycle_drain: drain.rate }, notes: [accept.note, drain.note].filter((x): x is string => !!x) };
+      const values: Record<string, number> = {};
+      const notes: string[] = [];
+      for (const phase of lifecycleModes(ctx)) {
+        const r = await pgBossRun(ctx, s, phase);
+        values[phase === 'accept' ? 'lifecycle' : 'lifecycle_drain'] = r.rate;
+        if (r.note) notes.push(r.note);
+      }
+      return { values, notes };
     },
   };
 }

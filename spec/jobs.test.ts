@@ -133,7 +133,7 @@ test('illegal moves are refused and change nothing: completing a failed job, fai
 test('a stale worker (older attempt) cannot complete a job another worker now holds', async () => {
   const created = await newJob();
   const first = await claimNext(created.id, 'w1');
-  await releaseJob(stack.sql, stack.boss, stack.logger, { jobId: created.id, attempt: 1, workerId: 'w1', queueJobId: first.queueJobId, reason: 'test' });
+  await releaseJob(stack.sql, stack.logger, { jobId: created.id, attempt: 1, workerId: 'w1', queueJobId: first.queueJobId, reason: 'test' });
   const second = await claimNext(created.id, 'w2');
   assert.equal(second.job.attempts, 2);
   const stale = await completions.complete({ jobId: created.id, attempt: 1, workerId: 'w1', queueJobId: first.queueJobId, result: {} });
@@ -146,7 +146,7 @@ test('a stale worker (older attempt) cannot complete a job another worker now ho
 test('a superseded queue entry cannot claim the job', async () => {
   const created = await newJob();
   const { queueJobId } = await claimNext(created.id);
-  await releaseJob(stack.sql, stack.boss, stack.logger, { jobId: created.id, attempt: 1, workerId: 'w1', queueJobId, reason: 'test' });
+  await releaseJob(stack.sql, stack.logger, { jobId: created.id, attempt: 1, workerId: 'w1', queueJobId, reason: 'test' });
   // The released job is claimed once more, through its new entry only: the old one was finished at the release.
   const again = await claimNext(created.id, 'w3');
   assert.notEqual(again.queueJobId, queueJobId);
@@ -157,7 +157,7 @@ test('a superseded queue entry cannot claim the job', async () => {
 test('release gives the job back as pending without charging the attempt', async () => {
   const created = await newJob(1);
   const { queueJobId } = await claimNext(created.id);
-  const released = await releaseJob(stack.sql, stack.boss, stack.logger, { jobId: created.id, attempt: 1, workerId: 'w1', queueJobId, reason: 'worker shutdown' });
+  const released = await releaseJob(stack.sql, stack.logger, { jobId: created.id, attempt: 1, workerId: 'w1', queueJobId, reason: 'worker shutdown' });
   assert.equal(released?.status, 'pending');
   assert.equal(released?.attempts, 1);
   assert.equal(released?.maxAttempts, 2);
@@ -215,7 +215,7 @@ test('cancel is scoped to the owner; heartbeat reports the cancel to the worker'
   const cancelled = await cancelJob(stack.sql, stack.boss, { jobId: job.id, apiKeyId: stack.apiKeyId });
   assert.equal(cancelled?.status, 'cancelled');
   assert.deepEqual(await heartbeat(stack.sql, { jobId: job.id, attempt: 1 }), { held: false, status: "cancelled" });
-  const retried = await retryJob(stack.sql, stack.boss, { jobId: job.id, apiKeyId: stack.apiKeyId, extraAttempts: 3 });
+  const retried = await retryJob(stack.sql, { jobId: job.id, apiKeyId: stack.apiKeyId, extraAttempts: 3 });
   assert.equal(retried?.status, 'pending');
   assert.equal(retried?.maxAttempts, 4);
   await cancelJob(stack.sql, stack.boss, { jobId: job.id, apiKeyId: stack.apiKeyId });

@@ -21,7 +21,6 @@ const MAX_REPORTED_FAILURES = 50;
  */
 export async function startCrawlParent(
   sql: Sql,
-  boss: Boss,
   p: { jobId: string; attempt: number; queueJobId: string; apiKeyId: string; maxPages: number; maxDepth: number; maxAttempts: number; start: DiscoveredPage },
 ): Promise<boolean> {
   return sql.begin(async (tx) => {

@@ -32,7 +32,7 @@ export async function cancelJob(sql: Sql, boss: Boss, p: { jobId: string; apiKey
  * retried job is in flight again, so the key's cap applies as it does to a new
  * job (TooManyJobsInFlightError, nothing changed); `maxInFlight` 0 for no cap.
  */
-export async function retryJob(sql: Sql, boss: Boss, p: { jobId: string; apiKeyId: string; extraAttempts: number; maxInFlight?: number }): Promise<Job | null> {
+export async function retryJob(sql: Sql, p: { jobId: string; apiKeyId: string; extraAttempts: number; maxInFlight?: number }): Promise<Job | null> {
   const cap = p.maxInFlight ?? 0;
   return sql.begin(async (tx) => {
     const moved = await moveOne(tx, p.jobId, {

@@ -87,7 +87,6 @@ export interface BacklogCursor {
  */
 export async function requeueOrphanedJobs(
   sql: Sql,
-  boss: Boss,
   p: { orphanAfterMs: number; scan?: number; after?: BacklogCursor | null },
 ): Promise<{ requeued: string[]; next: BacklogCursor | null }> {
   const scan = p.scan ?? BATCH;

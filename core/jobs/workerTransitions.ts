@@ -117,7 +117,7 @@ export async function failAttempt(
  * processing → pending without charging the attempt: the worker is shutting
  * down and hands the job back for another worker to run at once.
  */
-export async function releaseJob(sql: Sql, boss: Boss, logger: Logger, p: Held & { reason: string }): Promise<Job | null> {
+export async function releaseJob(sql: Sql, logger: Logger, p: Held & { reason: string }): Promise<Job | null> {
   return sql.begin(async (tx) => {
     const moved = await moveOne(tx, p.jobId, {
       from: ['processing'],

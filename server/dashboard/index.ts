@@ -259,7 +259,7 @@ export function dashboardRouter(deps: DashboardDeps & { adminToken: string }): R
     ...guarded(async (req, res) => {
       const job = await findJob(req, res);
       if (!job) return;
-      const retried = await retryJob(sql, boss, { jobId: job.id, apiKeyId: job.apiKeyId, extraAttempts: config.worker.maxAttempts });
+      const retried = await retryJob(sql, { jobId: job.id, apiKeyId: job.apiKeyId, extraAttempts: config.worker.maxAttempts });
       deps.logger.info('dashboard action', { action: 'retry', jobId: job.id, ok: Boolean(retried) });
       back(res, job.id, retried ? 'done=retried' : 'error=not_retryable');
     }),

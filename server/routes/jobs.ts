@@ -80,7 +80,7 @@ export function jobsRouter(deps: { sql: Sql; boss: Boss; maxAttempts: number; ma
   router.post('/v1/jobs/:jobId/retry', async (req, res) => {
     const apiKey = res.locals.apiKey as ApiKey;
     const job = await ownJob(apiKey, req.params.jobId, res.locals);
-    const retried = await retryJob(sql, boss, { jobId: job.id, apiKeyId: apiKey.id, extraAttempts: deps.maxAttempts, maxInFlight: deps.maxJobsInFlight }).catch((err: unknown) => {
+    const retried = await retryJob(sql, { jobId: job.id, apiKeyId: apiKey.id, extraAttempts: deps.maxAttempts, maxInFlight: deps.maxJobsInFlight }).catch((err: unknown) => {
       throw err instanceof TooManyJobsInFlightError ? tooManyJobsInFlight(err) : err;
     });
     if (!retried) throw new HttpError(409, 'invalid_state', `job is ${job.status}; only failed or cancelled jobs can be retried`);

@@ -125,7 +125,7 @@ test('a rescued or released job keeps its place: it is claimed before the jobs c
 
   // Handed back at shutdown: again first in line.
   const held = second.claimed[0]!;
-  await releaseJob(stack.sql, stack.boss, stack.logger, { jobId: x!.id, attempt: held.job.attempts, workerId: 'w2', queueJobId: held.entryId, reason: 'worker shutdown' });
+  await releaseJob(stack.sql, stack.logger, { jobId: x!.id, attempt: held.job.attempts, workerId: 'w2', queueJobId: held.entryId, reason: 'worker shutdown' });
   const third = await claimNextJobs(stack.sql, { workerId: 'w3', limit: 1 });
   assert.deepEqual(third.claimed.map((c) => c.job.id), [x!.id]);
 });

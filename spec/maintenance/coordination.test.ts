@@ -66,7 +66,7 @@ test('the orphan check reads a bounded slice of the backlog per pass and carries
   let after: BacklogCursor | null = null;
   let passes = 0;
   do {
-    const r = await requeueOrphans(stack.sql, stack.boss, stack.logger, { orphanAfterMs: 60_000, after, scan: 10 });
+    const r = await requeueOrphans(stack.sql, stack.logger, { orphanAfterMs: 60_000, after, scan: 10 });
     found.push(r.requeued);
     after = r.next;
     passes++;

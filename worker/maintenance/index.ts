@@ -32,7 +32,7 @@ export async function startMaintenance(d: MaintenanceDeps): Promise<() => Promis
   const rescue = { rescueAfterMs: config.worker.rescueAfterMs };
   const tasks = [
     rescueTask(sql, boss, logger, rescue),
-    orphanTask(sql, boss, logger, { orphanAfterMs: config.worker.rescueAfterMs, intervalMs: rescueInterval(rescue) }),
+    orphanTask(sql, logger, { orphanAfterMs: config.worker.rescueAfterMs, intervalMs: rescueInterval(rescue) }),
     queueExpiryTask(boss),
     ...(config.crawl.pageTasks
       ? [

@@ -9,7 +9,6 @@
 import type { Sql } from '../../core/platform/db.js';
 import { requeueOrphanedJobs, type BacklogCursor } from '../../core/jobs/index.js';
 import type { Logger } from '../../core/platform/logger.js';
-import type { Boss } from '../../core/queue/index.js';
 import type { PeriodicTask } from './pass.js';
 
 /** Pending jobs looked at per pass. */
@@ -25,21 +24,20 @@ export interface OrphanOptions {
 /** One slice of the backlog after `after`; `next` is where the following slice starts (null: back to the beginning). */
 export async function requeueOrphans(
   sql: Sql,
-  boss: Boss,
   logger: Logger,
   p: { orphanAfterMs: number; after: BacklogCursor | null; scan?: number },
 ): Promise<{ requeued: string[]; next: BacklogCursor | null }> {
-  const result = await requeueOrphanedJobs(sql, boss, { orphanAfterMs: p.orphanAfterMs, after: p.after, scan: p.scan ?? ORPHAN_SCAN });
+  const result = await requeueOrphanedJobs(sql, { orphanAfterMs: p.orphanAfterMs, after: p.after, scan: p.scan ?? ORPHAN_SCAN });
   for (const jobId of result.requeued) logger.warn('pending job re-queued: its queue entry was lost', { jobId });
   return result;
 }
 
-export function orphanTask(sql: Sql, boss: Boss, logger: Logger, opts: OrphanOptions): PeriodicTask {
+export function orphanTask(sql: Sql, logger: Logger, opts: OrphanOptions): PeriodicTask {
   return {
     name: 'orphans',
     intervalMs: opts.intervalMs,
     async run(state) {
-      const { next } = await requeueOrphans(sql, boss, logger, { orphanAfterMs: opts.orphanAfterMs, after: (state as BacklogCursor | null) ?? null, scan: opts.scan });
+      const { next } = await requeueOrphans(sql, logger, { orphanAfterMs: opts.orphanAfterMs, after: (state as BacklogCursor | null) ?? null, scan: opts.scan });
       return next;
     },
   };

@@ -54,7 +54,7 @@ export async function rescueOnce(sql: Sql, boss: Boss, logger: Logger, opts: Res
   const requeued: string[] = [];
   let after = null;
   do {
-    const pass = await requeueOrphans(sql, boss, logger, { orphanAfterMs: opts.rescueAfterMs, after });
+    const pass = await requeueOrphans(sql, logger, { orphanAfterMs: opts.rescueAfterMs, after });
     requeued.push(...pass.requeued);
     after = pass.next;
   } while (after);

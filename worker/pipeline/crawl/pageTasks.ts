@@ -479,7 +479,7 @@ export function pageTaskCrawls(
     const url = cleanUrl(job.input.url);
     const key = url === null ? null : crawlScope(job.input).key(url);
     if (!discoversPages(job.input) || url === null || key === null) return null;
-    const started = await startCrawlParent(sql, boss, {
+    const started = await startCrawlParent(sql, {
       jobId: job.id,
       attempt: held.attempt,
       queueJobId: held.queueJobId,

@@ -8,13 +8,13 @@
 //   - facts: the site's metadata each page tells, the start page's sitemap
 //     count, and for /v1/business jobs each page's profile source; the
 //     parent's result reads them when the crawl closes.
-import { createHash } from 'node:crypto';
 import type { ProfilePage } from '../../../core/business/profile.js';
 import type { CrawlProgress } from '../../../core/crawlTasks/index.js';
 import type { Db, Sql } from '../../../core/platform/db.js';
 import type { Embedder } from '../../../core/embeddings/types.js';
 import { jsonb } from '../../../core/platform/jsonb.js';
 import { profileOfPages } from '../businessProfile.js';
+import { textHash } from './samePage.js';
 
 export type Identity = { identity: string; via: 'url' | 'canonical' | 'content' };
 
@@ -36,9 +36,7 @@ export interface PageFacts {
 export const urlIdentity = (key: string): string => `url:${key}`;
 
 /** Pages whose extracted text is the same (whitespace aside) are one page. */
-export function textIdentity(text: string): string {
-  return `text:${createHash('sha256').update(text.replace(/\s+/g, ' ').trim()).digest('base64url')}`;
-}
+export const textIdentity = (text: string): string => `text:${textHash(text)}`;
 
 /** Another page of the crawl that holds this URL (as its canonical URL or redirect target), if any. */
 export async function holderOf(db: Db, jobId: string, urlKey: string): Promise<string | null> {

@@ -40,12 +40,15 @@ import { classifyError } from '../errors.js';
 import { fetchPage } from '../fetchPage.js';
 import { chunkId, embeddingText, firstSentence, pageEvidence } from '../knowledge.js';
 import { profilePage } from '../../../core/business/profile.js';
+import { keyedUrl, linkSkip, readStartSitemaps } from './discovery.js';
 import { claimPage, crawlFactsResult, holderOf, releasePage, storePageFacts, textIdentity, urlIdentity, type Identity, type PageFacts } from './pageFacts.js';
 import type { UrlFilter } from './patterns.js';
+import { emptyContent, notHtml, offsiteRedirect, robotsDisallowed, robotsUnavailable, type Refusal } from './refusals.js';
 import { crawlScope, needsOneWorker, type CrawlScope } from './scope.js';
 import { loadRobots, parseRobots, type RobotsPolicy } from './robots.js';
-import { DEFAULT_SITEMAP_LIMITS, readSitemaps } from './sitemap.js';
-import { cleanUrl, hasNonHtmlExtension, hostOf, originOf, sameSite } from './urls.js';
+import { canonicalKey } from './samePage.js';
+import { DEFAULT_SITEMAP_LIMITS } from './sitemap.js';
+import { hostOf, originOf } from './urls.js';
 
 /** NOTIFY channel: page tasks were queued. */
 export const PAGES_CHANNEL = 'gleaner_pages';
@@ -99,6 +102,10 @@ class Skip {
     /** Links of a page that is not a page itself (a filtered start page) still count. */
     readonly discovered: DiscoveredPage[] = [],
   ) {}
+
+  static refused(state: Skip['state'], refusal: Refusal): Skip {
+    return new Skip(state, refusal.code, refusal.message);
+  }
 }
 
 /** A page that failed after its start page's sitemaps were read: their URLs are queued with the failure. */
@@ -107,10 +114,6 @@ class PageFailed {
     readonly cause: unknown,
     readonly discovered: DiscoveredPage[],
   ) {}
-}
-
-function isRoot(url: string): boolean {
-  return new URL(url).pathname === '/';
 }
 
 /** Whether a job's input is a crawl that discovers pages (not one page, not a list of URLs). */
@@ -319,10 +322,9 @@ export class PageTaskRunner {
   private discoverable(parent: Parent, urls: readonly string[], depth: number): DiscoveredPage[] {
     const found: DiscoveredPage[] = [];
     for (const raw of urls) {
-      const url = cleanUrl(raw);
-      const key = url === null ? null : parent.scope.key(url);
-      if (url === null || key === null || !parent.scope.inScope(url) || hasNonHtmlExtension(url) || !parent.filter(url)) continue;
-      found.push({ url, key, depth });
+      const link = keyedUrl(parent.scope, raw);
+      if (link === null || linkSkip(parent.scope, link.url) !== null) continue;
+      found.push({ ...link, depth });
     }
     return found;
   }
@@ -334,8 +336,8 @@ export class PageTaskRunner {
     const holder = await holderOf(this.sql, task.jobId, task.urlKey);
     if (holder !== null) throw new Skip('skipped', 'duplicate', `${task.urlKey} is the same page as ${holder} (canonical)`);
     const policy = await this.robotsFor(task.url, signal);
-    if (policy.status === 'unavailable') throw new Skip('failed', policy.unreachable?.code ?? 'robots_unavailable', `not crawled: ${policy.problem ?? 'robots.txt is unavailable'}`);
-    if (!policy.isAllowed(task.url)) throw new Skip(named ? 'failed' : 'skipped', 'robots_disallowed', `robots.txt disallows ${task.url}`);
+    if (policy.status === 'unavailable') throw new Skip('failed', policy.unreachable?.code ?? 'robots_unavailable', robotsUnavailable(policy).message);
+    if (!policy.isAllowed(task.url)) throw Skip.refused(named ? 'failed' : 'skipped', robotsDisallowed(task.url));
 
     const host = hostOf(task.url);
     const rendering = { mode: parent.input.render ?? 'auto', waitForMs: parent.input.waitFor, browser: this.options.browser };
@@ -347,12 +349,13 @@ export class PageTaskRunner {
       // Every worker leaves the host alone for its Retry-After (bounded), this page's retry included.
       const pause = busyHostPauseMs(err);
       if (pause !== null) await slowHost(this.sql, host, pause);
-      if (err instanceof OutboundError && err.code === 'unsupported_content_type') throw new Skip('failed', 'not_html', err.message);
+      const refusal = notHtml(err);
+      if (refusal) throw Skip.refused('failed', refusal);
       throw err;
     }
     const finalKey = parent.scope.key(page.url) ?? task.urlKey;
     if (finalKey !== task.urlKey) {
-      if (!named && !parent.scope.inScope(page.url)) throw new Skip('failed', 'offsite_redirect', `redirected to ${page.url}, which is on another site`);
+      if (!named && !parent.scope.inScope(page.url)) throw Skip.refused('failed', offsiteRedirect(page.url));
       const [other] = await this.sql`select 1 from crawl_pages where job_id = ${task.jobId} and url_key = ${finalKey}`;
       if (other) throw new Skip('skipped', 'duplicate', `redirected to ${finalKey}, a page of this crawl`);
     }
@@ -363,14 +366,13 @@ export class PageTaskRunner {
     const facts: PageFacts = {};
 
     if (!parent.filter(page.url)) throw new Skip('skipped', 'filtered', `${finalKey} is excluded by the crawl patterns`, discovered);
-    if (!content.text.trim()) return { outcome: { state: 'failed', error: { code: 'empty_content', message: `no text content found at ${page.url}` } }, discovered };
+    if (!content.text.trim()) return { outcome: { state: 'failed', error: emptyContent(page.url) }, discovered };
 
     // One page per URL after redirects, canonical URL and text (the one-worker crawl's rules, crawler.ts), whichever worker fetches it.
     const identities: Identity[] = [{ identity: urlIdentity(task.urlKey), via: 'url' }];
     if (finalKey !== task.urlKey) identities.push({ identity: urlIdentity(finalKey), via: 'url' });
-    const canonical = content.canonicalUrl === null ? null : parent.scope.key(content.canonicalUrl);
-    // A canonical pointing at the site root from another page is the classic misconfiguration that would fold a whole site into its home page.
-    if (canonical !== null && canonical !== finalKey && sameSite(canonical, page.url) && !(isRoot(canonical) && !isRoot(finalKey))) {
+    const canonical = canonicalKey(parent.scope, content.canonicalUrl, finalKey, page.url);
+    if (canonical !== null) {
       // The canonical URL wins when the crawl has it (to fetch, being fetched, or done); otherwise this page stands for it.
       const [own] = await this.sql`select 1 from crawl_pages where job_id = ${task.jobId} and url_key = ${canonical} and state in ('queued', 'running', 'done')`;
       if (own) throw new Skip('skipped', 'duplicate', `${finalKey} is the same page as ${canonical} (canonical)`, discovered);
@@ -423,14 +425,12 @@ export class PageTaskRunner {
 
   /** The start page's site's sitemap URLs (robots.txt Sitemap: lines, else /sitemap.xml). */
   private async sitemapUrls(start: string, policy: RobotsPolicy, signal: AbortSignal): Promise<string[]> {
-    const declared = new Set(policy.sitemaps);
-    const roots = policy.sitemaps.filter((u) => sameSite(u, start));
-    if (policy.sitemaps.length === 0) roots.push(new URL('/sitemap.xml', start).href);
     try {
-      const found = await readSitemaps(
-        roots,
+      const found = await readStartSitemaps(
+        start,
+        policy,
         (url) => this.limiter.run(hostOf(url), signal, () => this.client.fetch(url, { signal })),
-        async (url) => sameSite(url, start) && (declared.has(url) || (await this.robotsFor(url, signal)).isAllowed(url)),
+        (url) => this.robotsFor(url, signal),
         DEFAULT_SITEMAP_LIMITS,
         signal,
       );
@@ -476,10 +476,9 @@ export function pageTaskCrawls(
     ...(opts.heartbeatSql ? { heartbeatSql: opts.heartbeatSql } : {}),
   });
   const handOff = async (job: Parameters<NonNullable<RunnerOptions['handOff']>>[0], held: { attempt: number; queueJobId: string }) => {
-    const url = cleanUrl(job.input.url);
-    const key = url === null ? null : crawlScope(job.input).key(url);
-    if (!discoversPages(job.input) || url === null || key === null) return null;
-    const started = await startCrawlParent(sql, {
+    const start = keyedUrl(crawlScope(job.input), job.input.url);
+    if (!discoversPages(job.input) || start === null) return null;
+    const started = await startCrawlParent(sql, boss, {
       jobId: job.id,
       attempt: held.attempt,
       queueJobId: held.queueJobId,
@@ -487,7 +486,7 @@ export function pageTaskCrawls(
       maxPages: Math.min(job.input.maxPages ?? DEFAULT_CRAWL_PAGES, config.crawl.maxPagesPerJob),
       maxDepth: DEFAULT_CRAWL_DEPTH,
       maxAttempts: config.worker.maxAttempts,
-      start: { url, key, depth: 0 },
+      start: { ...start, depth: 0 },
     });
     if (started) wakeWorkers(sql, PAGES_CHANNEL);
     return started;

@@ -3,10 +3,8 @@
 import { OutboundError } from '../../../core/outbound/index.js';
 import type { RobotsPolicy } from './robots.js';
 
-export interface Refusal {
-  code: string;
-  message: string;
-}
+/** A type, not an interface: it stands where a record of errors (a page task's PageError) is expected. */
+export type Refusal = { code: string; message: string };
 
 /** A found URL that redirects off the crawl's scope (one the client named may go anywhere the address guard allows). */
 export const offsiteRedirect = (url: string): Refusal => ({ code: 'offsite_redirect', message: `redirected to ${url}, which is on another site` });

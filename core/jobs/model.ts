@@ -45,6 +45,8 @@ export interface JobInput {
 export interface CrawlScopeInput {
   /** Link hops from the start page followed; the start page and sitemap URLs are 0. */
   maxDiscoveryDepth?: number;
+  /** Path segments a crawled URL may have (Firecrawl v1's maxDepth plus the start URL's own; worker/pipeline/crawl/urls.ts pathDepth). */
+  maxPathDepth?: number;
   /** include (default): sitemaps and links; skip: links only; only: sitemap URLs, links not followed. */
   sitemap?: 'include' | 'skip' | 'only';
   /** site (default): the start URL's site; subdomains: and its subdomains; any: external hosts too. */

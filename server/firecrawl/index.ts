@@ -7,6 +7,7 @@ import express, { Router, type Request, type RequestHandler, type Response } fro
 import type { ApiKey } from '../../core/apiKeys.js';
 import { sharedBrowser, type BrowserService } from '../../core/browser/index.js';
 import { needsOneWorker } from '../../worker/pipeline/crawl/scope.js';
+import { pathDepth } from '../../worker/pipeline/crawl/urls.js';
 import { MAX_PAGES_IN_ONE_WORKER } from '../schemas.js';
 import { checkUrlSyntax } from '../../core/outbound/ssrf.js';
 import type { CrawlScopeInput, JobInput, JobCreator } from '../../core/jobs/index.js';
@@ -70,10 +71,13 @@ function checkJobScrapeOptions(options: Partial<ScrapeOptions> | undefined, pref
 
 /** A Firecrawl crawl's options as the crawl's scope (worker/pipeline/crawl/scope.ts), Gleaner's defaults left out. */
 function crawlScopeOf(body: CrawlRequest): CrawlScopeInput {
+  // v1's maxDepth counts path segments beyond the start URL's own (Firecrawl's getAdjustedMaxDepth).
+  const maxPathDepth = body.maxDepth === undefined ? undefined : body.maxDepth + (pathDepth(body.url) ?? 0);
   const sitemap = body.sitemap ?? (body.ignoreSitemap === true ? 'skip' : 'include');
   const hosts = body.allowExternalLinks === true ? 'any' : body.allowSubdomains === true ? 'subdomains' : 'site';
   return {
     ...(body.maxDiscoveryDepth !== undefined ? { maxDiscoveryDepth: body.maxDiscoveryDepth } : {}),
+    ...(maxPathDepth !== undefined ? { maxPathDepth } : {}),
     ...(sitemap !== 'include' ? { sitemap } : {}),
     ...(hosts !== 'site' ? { hosts } : {}),
     ...(body.ignoreQueryParameters === true ? { ignoreQueryParameters: true } : {}),
@@ -83,8 +87,9 @@ function crawlScopeOf(body: CrawlRequest): CrawlScopeInput {
 }
 
 /** A Firecrawl crawl as a Gleaner job's input; options Gleaner's crawler cannot honour are refused by name. */
-export function crawlInput(body: CrawlRequest, maxPages: number): JobInput {
-  if (body.maxDepth !== undefined) throw unsupported('maxDepth', 'not supported by Gleaner (v1\'s depth by slashes in the path); use maxDiscoveryDepth, or includePaths');
+export function crawlInput(body: CrawlRequest, maxPages: number, version: 'v1' | 'v2'): JobInput {
+  // Firecrawl v2 has no maxDepth (its API refuses the key); ignored, it would change what is crawled unnoticed.
+  if (body.maxDepth !== undefined && version === 'v2') throw unsupported('maxDepth', 'is Firecrawl v1\'s (path segments below the start URL, accepted at /firecrawl/v1/crawl); v2 uses maxDiscoveryDepth');
   if (body.ignoreRobotsTxt === true) throw unsupported('ignoreRobotsTxt', 'Gleaner always honours robots.txt');
   if (body.robotsUserAgent) throw unsupported('robotsUserAgent', 'Gleaner reads robots.txt as its own user agent (CRAWL_USER_AGENT)');
   if (body.regexOnFullURL === true) throw unsupported('regexOnFullURL', 'includePaths and excludePaths are matched against the URL\'s path');
@@ -200,7 +205,7 @@ export function firecrawlRouter(deps: FirecrawlDeps): Router {
 
     router.post(`/${v}/crawl`, async (req, res) => {
       const request = parseOrFail<CrawlRequest>(schemas.crawl, body(req));
-      const input = { ...crawlInput(request, maxCrawlPages), ...webhookInput(request.webhook, 'crawl', hookFor(res)) };
+      const input = { ...crawlInput(request, maxCrawlPages, v), ...webhookInput(request.webhook, 'crawl', hookFor(res)) };
       const job = await startJob(jobDeps, req, res, input, { kind: 'crawl', ...request });
       await announceStarted(deps.sql, deps.boss, box, job);
       res.json({ success: true, id: job.id, url: absoluteJobUrl(req, v, 'crawl', job.id) });

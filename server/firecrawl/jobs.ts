@@ -15,6 +15,7 @@ import { FirecrawlError } from './errors.js';
 import type { FirecrawlDocument } from './scrape.js';
 import { statusQuerySchema } from './schemas.js';
 import { listCrawlItems } from '../../core/crawlTasks/index.js';
+import { pathDepth } from '../../worker/pipeline/crawl/urls.js';
 
 /** Documents on one status page unless ?limit= says otherwise. */
 export const STATUS_PAGE_SIZE = 10;
@@ -217,6 +218,7 @@ function crawlOptionsOf(input: JobInput): Record<string, unknown> {
     allowExternalLinks: s.hosts === 'any',
     ignoreQueryParameters: s.ignoreQueryParameters === true,
     ...(s.maxDiscoveryDepth !== undefined ? { maxDiscoveryDepth: s.maxDiscoveryDepth } : {}),
+    ...(s.maxPathDepth !== undefined ? { maxDepth: s.maxPathDepth - (pathDepth(input.url) ?? 0) } : {}),
     ...(s.delayMs !== undefined ? { delay: s.delayMs / 1000 } : {}),
     ...(s.maxConcurrency !== undefined ? { maxConcurrency: s.maxConcurrency } : {}),
     scrapeOptions: { formats: ['markdown'], onlyMainContent: true },

@@ -9,6 +9,7 @@ import { createSilentLogger } from '../../core/platform/logger.js';
 import { createOutboundClient } from '../../core/outbound/index.js';
 import { runCrawl, type CrawlInput } from '../../worker/pipeline/crawl/crawler.js';
 import { crawlScope, needsOneWorker } from '../../worker/pipeline/crawl/scope.js';
+import { pathDepth } from '../../worker/pipeline/crawl/urls.js';
 import type { StepContext } from '../../worker/pipeline/types.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { articlePage, startHttpServer } from '../helpers/http.js';
@@ -42,6 +43,13 @@ describe('crawlScope', () => {
     assert.deepEqual([plain.withinDepth(50), noQuery.withinDepth(1), noQuery.withinDepth(2)], [true, true, false]);
     assert.deepEqual([plain.followLinks, plain.readSitemaps, noQuery.followLinks, noQuery.readSitemaps], [true, true, false, true]);
     assert.equal(crawlScope({ url: start, scope: { sitemap: 'skip' } }).readSitemaps, false);
+  });
+
+  test('maxPathDepth (v1 maxDepth): path segments as Firecrawl counts them, index pages and empty segments not counted', () => {
+    assert.deepEqual(['http://x.test/', 'http://x.test/index.html', 'http://x.test/docs/', 'http://x.test//docs//a/index.php', 'http://x.test/a/b/c?q=/d/e', 'not a url'].map(pathDepth), [0, 0, 1, 2, 3, null]);
+    const scope = crawlScope({ url: start, scope: { maxPathDepth: 2 } });
+    assert.deepEqual(['/docs', '/docs/a/', '/docs/a/index.html', '/docs/a/b'].map((p) => scope.filter(`http://example.com:8080${p}`)), [true, true, true, false]);
+    assert.equal(needsOneWorker({ scope: { maxPathDepth: 2 } }), false, 'a path depth holds on page tasks');
   });
 
   test('include/exclude globs and path regexes are one filter (an exclude wins)', () => {

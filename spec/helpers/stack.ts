@@ -12,7 +12,7 @@ import { createSilentLogger, type Logger } from '../../core/platform/logger.js';
 import { startQueue, type Boss } from '../../core/queue/index.js';
 import { appBrowser, createApp } from '../../server/app.js';
 import type { Sql } from '../../core/platform/db.js';
-import { createOutboundClient, type OutboundClient } from '../../core/outbound/index.js';
+import { createOutboundClient, type OutboundClient, type ResolveFn } from '../../core/outbound/index.js';
 import { openKnowledge, type Knowledge } from '../../core/modelAndIndex.js';
 import type { Pipeline } from '../../worker/pipeline/types.js';
 import { JobRunner } from '../../worker/runner.js';
@@ -38,10 +38,10 @@ export interface Stack {
   knowledge: Knowledge;
   /** The API's guarded outbound client. */
   client: OutboundClient;
-  /** A job runner; by default on the service's own pipeline (`knowledgePipeline`). */
-  startWorker(opts?: { pipeline?: Pipeline; config?: Config }): Promise<JobRunner>;
+  /** A job runner; by default on the service's own pipeline (`knowledgePipeline`). `lookup` resolves host names for its crawls (subdomains of localhost to 127.0.0.1, say). */
+  startWorker(opts?: { pipeline?: Pipeline; config?: Config; lookup?: ResolveFn }): Promise<JobRunner>;
   /** The service's pipeline (crawl, chunk, embed, index) on this stack's model, index and a client of its own. */
-  knowledgePipeline(config?: Config): Pipeline;
+  knowledgePipeline(config?: Config, lookup?: ResolveFn): Pipeline;
   startWebhookSender(opts?: { config?: Config; random?: () => number }): Promise<WebhookSender>;
   request(method: string, path: string, opts?: { body?: unknown; key?: string | null; headers?: Record<string, string>; rawBody?: string }): Promise<{ status: number; body: any; headers: Headers }>;
   waitForStatus(jobId: string, statuses: JobStatus[], timeoutMs?: number): Promise<Job>;
@@ -104,11 +104,11 @@ export async function startStack(opts: { config?: Record<string, string>; worker
       const workerId = `test:${process.pid}:${randomBase62(4)}`;
       let crawls: ReturnType<typeof pageTaskCrawls> | undefined;
       if (workerConfig.crawl.pageTasks && !w.pipeline) {
-        const crawlClient = createOutboundClient(outboundOptions(workerConfig));
+        const crawlClient = createOutboundClient({ ...outboundOptions(workerConfig), ...(w.lookup ? { lookup: w.lookup } : {}) });
         pipelineClients.push(crawlClient);
         crawls = pageTaskCrawls({ sql: db.sql, boss, logger, client: crawlClient, knowledge }, workerConfig, { workerId, heartbeatIntervalMs: 500 });
       }
-      const runner = new JobRunner(db.sql, boss, logger, w.pipeline ?? stack.knowledgePipeline(workerConfig), {
+      const runner = new JobRunner(db.sql, boss, logger, w.pipeline ?? stack.knowledgePipeline(workerConfig, w.lookup), {
         ...runnerOptions(workerConfig),
         heartbeatIntervalMs: 500,
         workerId,
@@ -123,8 +123,8 @@ export async function startStack(opts: { config?: Record<string, string>; worker
       stack.runner ??= runner;
       return runner;
     },
-    knowledgePipeline(pipelineConfig = config) {
-      const pipelineClient = createOutboundClient(outboundOptions(pipelineConfig));
+    knowledgePipeline(pipelineConfig = config, lookup) {
+      const pipelineClient = createOutboundClient({ ...outboundOptions(pipelineConfig), ...(lookup ? { lookup } : {}) });
       pipelineClients.push(pipelineClient);
       return knowledgePipeline({ client: pipelineClient, knowledge, options: knowledgePipelineOptions(pipelineConfig) });
     },

@@ -3,17 +3,17 @@
 // one-worker crawler and page tasks). Gleaner's defaults are its own crawl:
 // the start URL's site, links and sitemaps, queries kept. The Firecrawl API
 // sets the rest (server/firecrawl): allowSubdomains, allowExternalLinks,
-// sitemap skip|only, ignoreQueryParameters, maxDiscoveryDepth, delay,
-// maxConcurrency.
+// sitemap skip|only, ignoreQueryParameters, maxDiscoveryDepth, v1's maxDepth
+// (maxPathDepth), delay, maxConcurrency.
 import type { JobInput } from '../../../core/jobs/index.js';
 import { createPathRegexFilter } from '../../../core/pathRegex.js';
 import { createUrlFilter, type UrlFilter, type UrlFilterOptions } from './patterns.js';
-import { normalizeUrl, sameSite, siteOf } from './urls.js';
+import { normalizeUrl, pathDepth, sameSite, siteOf } from './urls.js';
 
 type ScopeInput = Pick<JobInput, 'url' | 'includePatterns' | 'excludePatterns' | 'includePathRegexes' | 'excludePathRegexes' | 'scope'>;
 
 export interface CrawlScope {
-  /** The crawl's patterns: include/exclude globs and path regexes (an exclude wins). */
+  /** The crawl's patterns: include/exclude globs and path regexes (an exclude wins), and the path depth (maxPathDepth). */
   filter: UrlFilter;
   /** Whether a discovered URL's host is one the crawl may go to: the start URL's site, its subdomains, or (allowExternalLinks) any. */
   inScope(url: string): boolean;
@@ -48,8 +48,10 @@ export function crawlScope(input: ScopeInput, opts: UrlFilterOptions = {}): Craw
   const hosts = scope.hosts ?? 'site';
   const start = input.url;
   const maxHops = scope.maxDiscoveryDepth;
+  const maxPath = scope.maxPathDepth;
+  const shallow = (url: string) => maxPath === undefined || (pathDepth(url) ?? Infinity) <= maxPath;
   return {
-    filter: (url) => globs(url) && regexes(url),
+    filter: (url) => globs(url) && regexes(url) && shallow(url),
     inScope: (url) => (hosts === 'any' ? siteOf(url) !== null : hosts === 'subdomains' ? underSite(url, start) : sameSite(url, start)),
     key: (url) => {
       const key = normalizeUrl(url);

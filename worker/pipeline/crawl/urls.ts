@@ -105,6 +105,17 @@ export function sameSite(a: string, b: string): boolean {
   return sa !== null && sa === siteOf(b);
 }
 
+/**
+ * Segments of a URL's path, as Firecrawl v1's maxDepth counts them: empty
+ * ones, index.php and index.html do not count (/ and /index.html are 0,
+ * /docs/ and /docs/api/ 1 and 2); null for no usable URL.
+ */
+export function pathDepth(url: string): number | null {
+  const parsed = parseWebUrl(url);
+  if (parsed === null) return null;
+  return parsed.pathname.split('/').filter((s) => s !== '' && s !== 'index.php' && s !== 'index.html').length;
+}
+
 /** Scheme, host and port: what one robots.txt governs. */
 export function originOf(url: string): string {
   return new URL(url).origin;

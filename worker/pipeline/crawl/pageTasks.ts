@@ -478,7 +478,7 @@ export function pageTaskCrawls(
   const handOff = async (job: Parameters<NonNullable<RunnerOptions['handOff']>>[0], held: { attempt: number; queueJobId: string }) => {
     const start = keyedUrl(crawlScope(job.input), job.input.url);
     if (!discoversPages(job.input) || start === null) return null;
-    const started = await startCrawlParent(sql, boss, {
+    const started = await startCrawlParent(sql, {
       jobId: job.id,
       attempt: held.attempt,
       queueJobId: held.queueJobId,

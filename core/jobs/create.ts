@@ -12,7 +12,7 @@ import { IdempotencyConflictError, TooManyJobsInFlightError, toJob, type Job, ty
  * `created` CTE gets its first event and its queue entry, and the statement
  * returns the jobs whose entry was written.
  */
-function eventsAndEntries(sql: Sql) {
+function eventsAndEntries(sql: Db) {
   return sql`event as (
       ${jobEvents(sql, sql`(select id as job_id, null::text as from_status, 'pending'::text as to_status, 0 as attempt, null::text as worker_id, null::jsonb as detail from created)`)}
     ), entry as (
@@ -55,6 +55,13 @@ export function lockedOpenJobs(db: Db, apiKeyId: string, limit: number) {
 
 /** One job in one statement: the cap check, the job, its event and its queue entry (one round trip, one commit). */
 async function createOne(sql: Sql, p: CreateJobParams): Promise<{ job: Job; replayed: boolean }> {
+  const created = await insertOne(sql, p);
+  if (!created.replayed) wakeWorkers(sql, JOBS_CHANNEL);
+  return created;
+}
+
+/** createOne's statement on a connection or in the caller's transaction; the caller wakes the workers once it is committed. */
+async function insertOne(sql: Db, p: CreateJobParams): Promise<{ job: Job; replayed: boolean }> {
   const id = newJobId();
   const queueJobId = randomUUID();
   const cap = p.maxInFlight ?? 0;
@@ -68,10 +75,7 @@ async function createOne(sql: Sql, p: CreateJobParams): Promise<{ job: Job; repl
       on conflict (api_key_id, idempotency_key) where idempotency_key is not null do nothing
       returning *
     ), ${eventsAndEntries(sql)}`;
-  if (row) {
-    wakeWorkers(sql, JOBS_CHANNEL);
-    return { job: toJob(row), replayed: false };
-  }
+  if (row) return { job: toJob(row), replayed: false };
   // Nothing inserted: the idempotency key was used before (a replay, even at
   // the cap, creates nothing) or the key is at its cap.
   const replay = p.idempotencyKey ? await replayed(sql, p) : null;
@@ -118,6 +122,21 @@ export class JobCreator {
   async create(p: CreateJobParams): Promise<{ job: Job; replayed: boolean }> {
     if (p.idempotencyKey) return createOne(this.sql, p);
     return { job: await this.batched(p), replayed: false };
+  }
+
+  /**
+   * As create, with `alongside` written in the new job's own transaction (a
+   * webhook's first message): both commit or neither does, so a crash between
+   * them cannot lose it. Not called for a replayed job. Written on its own.
+   */
+  async createWith(p: CreateJobParams, alongside: (tx: Db, job: Job) => Promise<unknown>): Promise<{ job: Job; replayed: boolean }> {
+    const created = await this.sql.begin(async (tx) => {
+      const r = await insertOne(tx, p);
+      if (!r.replayed) await alongside(tx, r.job);
+      return r;
+    });
+    if (!created.replayed) wakeWorkers(this.sql, JOBS_CHANNEL);
+    return created;
   }
 
   private batched(p: CreateJobParams): Promise<Job> {

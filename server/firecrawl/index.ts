@@ -27,7 +27,7 @@ import { batchScrapeSchema, crawlSchema, mapSchema, scrapeSchema, type BatchScra
 import type { Sql } from '../../core/platform/db.js';
 import type { Boss } from '../../core/queue/index.js';
 import { plainBox, type SecretBox } from '../../core/secretBox.js';
-import { announceStarted, webhookInput } from './webhook.js';
+import { startedAlongside, webhookInput } from './webhook.js';
 
 export interface FirecrawlDeps {
   sql: Sql;
@@ -206,16 +206,15 @@ export function firecrawlRouter(deps: FirecrawlDeps): Router {
     router.post(`/${v}/crawl`, async (req, res) => {
       const request = parseOrFail<CrawlRequest>(schemas.crawl, body(req));
       const input = { ...crawlInput(request, maxCrawlPages, v), ...webhookInput(request.webhook, 'crawl', hookFor(res)) };
-      const job = await startJob(jobDeps, req, res, input, { kind: 'crawl', ...request });
-      await announceStarted(deps.sql, deps.boss, box, job);
+      const job = await startJob(jobDeps, req, res, input, { kind: 'crawl', ...request }, startedAlongside(input, deps.boss, box));
       res.json({ success: true, id: job.id, url: absoluteJobUrl(req, v, 'crawl', job.id) });
     });
 
     router.post(`/${v}/batch/scrape`, async (req, res) => {
       const request = parseOrFail<BatchScrapeRequest>(schemas.batch, body(req));
       const { input, invalidURLs } = batchInput(request, deps.allowPrivateNetworks);
-      const job = await startJob(jobDeps, req, res, { ...input, ...webhookInput(request.webhook, 'batch_scrape', hookFor(res)) }, { kind: 'batch', ...request });
-      await announceStarted(deps.sql, deps.boss, box, job);
+      const jobInput = { ...input, ...webhookInput(request.webhook, 'batch_scrape', hookFor(res)) };
+      const job = await startJob(jobDeps, req, res, jobInput, { kind: 'batch', ...request }, startedAlongside(jobInput, deps.boss, box));
       res.json({ success: true, id: job.id, url: absoluteJobUrl(req, v, 'batch/scrape', job.id), ...(request.ignoreInvalidURLs ? { invalidURLs } : {}) });
     });
 

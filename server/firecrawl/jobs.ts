@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
-import type { Sql } from '../../core/platform/db.js';
+import type { Db, Sql } from '../../core/platform/db.js';
 import { cancelJob, getJob, IdempotencyConflictError, JobCreator, listJobs, TooManyJobsInFlightError, type Job, type JobInput } from '../../core/jobs/index.js';
 import type { Boss } from '../../core/queue/index.js';
 import { idempotencyKeySchema, jobIdSchema } from '../schemas.js';
@@ -55,13 +55,13 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Create the job (or replay it for a repeated x-idempotency-key with the same body). */
-export async function startJob(deps: JobDeps, req: Request, res: Response, input: JobInput, hashed: unknown): Promise<Job> {
+/** Create the job (or replay it for a repeated x-idempotency-key with the same body); `alongside` is written in the new job's transaction. */
+export async function startJob(deps: JobDeps, req: Request, res: Response, input: JobInput, hashed: unknown, alongside?: (tx: Db, job: Job) => Promise<unknown>): Promise<Job> {
   const apiKey = res.locals.apiKey as ApiKey;
   const rawKey = req.header('x-idempotency-key');
   const idempotencyKey = rawKey === undefined ? null : parseOrFail<string>(idempotencyKeySchema, rawKey, 'x-idempotency-key');
   try {
-    const { job, replayed } = await deps.jobs.create({
+    const params = {
       apiKeyId: apiKey.id,
       input,
       callbackUrl: null,
@@ -69,7 +69,8 @@ export async function startJob(deps: JobDeps, req: Request, res: Response, input
       requestHash: idempotencyKey ? createHash('sha256').update(`firecrawl\n${canonicalJson(hashed)}`).digest('hex') : null,
       maxAttempts: deps.maxAttempts,
       maxInFlight: deps.maxJobsInFlight,
-    });
+    };
+    const { job, replayed } = alongside ? await deps.jobs.createWith(params, alongside) : await deps.jobs.create(params);
     res.locals.jobId = job.id;
     if (replayed) res.setHeader('idempotent-replayed', 'true');
     return job;

@@ -1,10 +1,10 @@
 // Firecrawl's `webhook` on crawl and batch scrape: a URL or {url, headers,
 // metadata, events}. Checked here (the URL against the address policy, the
 // events by name, the headers as headers), kept in the job's input with the
-// headers sealed, and sent through Gleaner's webhook queue: `started` when the
-// job is accepted, its pages and `completed` / `failed` when it ends
+// headers sealed, and sent through Gleaner's webhook queue: `started` in the
+// transaction that accepts the job, its pages and `completed` / `failed` when it ends
 // (core/webhooks/events.ts), signed X-Firecrawl-Signature with the key's secret.
-import type { Sql } from '../../core/platform/db.js';
+import type { Db } from '../../core/platform/db.js';
 import type { Job, JobInput } from '../../core/jobs/index.js';
 import { checkUrlSyntax } from '../../core/outbound/ssrf.js';
 import type { Boss } from '../../core/queue/index.js';
@@ -57,9 +57,13 @@ export function webhookInput(raw: RawWebhook | undefined, type: FirecrawlWebhook
   };
 }
 
-/** Queue `<type>.started` for a job just accepted (written once per job, so an idempotent replay sends nothing new). */
-export async function announceStarted(sql: Sql, boss: Boss, box: SecretBox, job: Job): Promise<void> {
-  const hook = job.input.webhook;
-  if (!hook || !firecrawlWants(hook.events, hook.type, 'started')) return;
-  await sql.begin((tx) => emitMessages(tx, boss, box, [firecrawlMessage(job, hook, box, 'started', `fc:${job.id}:started`, firecrawlBody(hook, job.id, 'started', { success: true }))]));
+/**
+ * What queues `<type>.started` for a job being created, in the job's own
+ * transaction (JobCreator.createWith): the job and its first event commit
+ * together. Undefined when the job has no webhook that wants it.
+ */
+export function startedAlongside(input: JobInput, boss: Boss, box: SecretBox): ((tx: Db, job: Job) => Promise<unknown>) | undefined {
+  const hook = input.webhook;
+  if (!hook || !firecrawlWants(hook.events, hook.type, 'started')) return undefined;
+  return (tx, job) => emitMessages(tx, boss, box, [firecrawlMessage(job, hook, box, 'started', `fc:${job.id}:started`, firecrawlBody(hook, job.id, 'started', { success: true }))]);
 }

@@ -149,9 +149,10 @@ describe('crawl', () => {
   });
 
   test('options Gleaner cannot honour are 400s that name them', async () => {
-    const depth = await stack.request('POST', '/firecrawl/v1/crawl', { body: { url: site.baseUrl, maxDepth: 2 } });
+    // v2 has no maxDepth (v1's is accepted: spec/firecrawl/pageTaskScope.test.ts).
+    const depth = await stack.request('POST', '/firecrawl/v2/crawl', { body: { url: site.baseUrl, maxDepth: 2 } });
     assert.equal(depth.status, 400);
-    assert.match(depth.body.error, /maxDepth: not supported by Gleaner/);
+    assert.match(depth.body.error, /^maxDepth: is Firecrawl v1's/);
     const html = await expectSdkError(app.startCrawl(site.baseUrl, { scrapeOptions: { formats: ['html'] } }));
     assert.match(html.message, /scrapeOptions\.formats: .*html format is available from scrape only/);
     const regex = await expectSdkError(app.startCrawl(site.baseUrl, { includePaths: ['(a)\\1'] }));

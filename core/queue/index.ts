@@ -11,3 +11,5 @@ export * from './settleEntries.js';
 export * from './claimPageTasks.js';
 export * from './lostEntries.js';
 export * from './depth.js';
+export * from './claimWebhookEntries.js';
+export * from './liveEntries.js';

@@ -42,3 +42,17 @@ export function settleQueueEntries(db: Db, queue: string, rows: Fragment): Fragm
     from ${rows} e
     where q.name = ${queue} and q.id = e.id`;
 }
+
+/**
+ * Complete an entry only if it is still the activation its holder took
+ * (claimWebhookQueueEntries): once an entry expires and another holder takes
+ * it, the first holder's finish matches nothing. True when it matched.
+ */
+export async function finishActivation(db: Db, queue: string, entry: { id: string; retryCount: number; startedOn: string }): Promise<boolean> {
+  const rows = await db`
+    update pgboss.job set state = 'completed', completed_on = now(), output = null
+    where name = ${queue} and id = ${entry.id} and state = 'active'
+      and retry_count = ${entry.retryCount} and started_on = (${entry.startedOn}::text)::timestamptz
+    returning 1`;
+  return rows.length === 1;
+}

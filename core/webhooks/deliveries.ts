@@ -1,6 +1,7 @@
 // The webhook_deliveries table (one row per attempt) and the webhook queue.
 import type { Db, Sql } from '../platform/db.js';
 import type { Job } from '../jobs/model.js';
+import { claimWebhookQueueEntries, finishActivation, liveWebhookEntry } from '../queue/index.js';
 import { WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, bossDb, type Boss } from '../queue/index.js';
 
 export type DeliveryOutcome = 'delivered' | 'retrying' | 'failed';
@@ -121,11 +122,8 @@ export async function redeliver(sql: Sql, boss: Boss, job: Job): Promise<Redeliv
     const eventId = await latestFinalEventId(tx, job);
     if (!eventId) return null;
     const webhookId = webhookIdFor(job.id, eventId);
-    const [live] = await tx`
-      select state::text, (data->>'attempt')::int as attempt from pgboss.job
-      where name = ${WEBHOOK_QUEUE} and state < 'completed' and data->>'jobId' = ${job.id} and data->>'eventId' = ${eventId}
-      limit 1`;
-    if (live) return { queued: false, webhookId, attempt: live.attempt as number, state: live.state as string };
+    const live = await liveWebhookEntry(tx, { jobId: job.id, eventId });
+    if (live) return { queued: false, webhookId, attempt: live.attempt, state: live.state };
     await enqueueWebhooks(tx, boss, [{ jobId: job.id, eventId, attempt: 1 }]);
     return { queued: true, webhookId };
   });
@@ -152,36 +150,7 @@ export interface WebhookEntry {
  * receiver cannot hold the slots other keys' deliveries need.
  */
 export async function claimWebhookEntries(db: Db, opts: { limit: number; perKey: number; busy: ReadonlyMap<string, number> }): Promise<WebhookEntry[]> {
-  const keys = [...opts.busy.keys()];
-  const counts = keys.map((k) => opts.busy.get(k)!);
-  const capped = keys.filter((k) => opts.busy.get(k)! >= opts.perKey);
-  // Enough candidates that every key with room can fill it; the first candidate
-  // always belongs to a key with room, so each call takes at least one when any is due.
-  const window = Math.min(1000, opts.limit * opts.perKey);
-  const rows = await db`
-    with candidates as (
-      select q.id, q.start_after, coalesce(q.data->>'apiKeyId', j.api_key_id, '') as key
-      from pgboss.job q left join jobs j on j.id = q.data->>'jobId'
-      where q.name = ${WEBHOOK_QUEUE} and q.state < 'active' and q.start_after < now()
-        and coalesce(q.data->>'apiKeyId', j.api_key_id, '') <> all(${capped}::text[])
-      order by q.start_after
-      limit ${window}
-      for update of q skip locked
-    ), ranked as (
-      select c.id, c.key, c.start_after,
-             row_number() over (partition by c.key order by c.start_after) + coalesce(b.n, 0) as slot
-      from candidates c left join unnest(${keys}::text[], ${counts}::int[]) as b(key, n) on b.key = c.key
-    ), chosen as (
-      select id, key from ranked where slot <= ${opts.perKey} order by start_after limit ${opts.limit}
-    )
-    update pgboss.job q set
-      state = 'active',
-      started_on = now(),
-      retry_count = case when q.started_on is not null then q.retry_count + 1 else q.retry_count end
-    from chosen
-    where q.name = ${WEBHOOK_QUEUE} and q.id = chosen.id
-    returning q.id, q.data, chosen.key, q.retry_count, q.started_on::text as started_on`;
-  return rows.map((r) => ({ id: r.id as string, data: r.data as WebhookTask, apiKeyId: r.key as string, retryCount: r.retry_count as number, startedOn: r.started_on as string }));
+  return claimWebhookQueueEntries<WebhookTask>(db, opts);
 }
 
 /**
@@ -190,10 +159,5 @@ export async function claimWebhookEntries(db: Db, opts: { limit: number; perKey:
  * it, the stalled sender's finish matches nothing. True when it matched.
  */
 export async function finishWebhookEntry(db: Db, entry: Pick<WebhookEntry, 'id' | 'retryCount' | 'startedOn'>): Promise<boolean> {
-  const rows = await db`
-    update pgboss.job set state = 'completed', completed_on = now(), output = null
-    where name = ${WEBHOOK_QUEUE} and id = ${entry.id} and state = 'active'
-      and retry_count = ${entry.retryCount} and started_on = (${entry.startedOn}::text)::timestamptz
-    returning 1`;
-  return rows.length === 1;
+  return finishActivation(db, WEBHOOK_QUEUE, entry);
 }

@@ -5,7 +5,7 @@
 // cap and the retry schedule like a job callback's (worker/webhooks.ts).
 import type { Db, Sql } from '../platform/db.js';
 import { randomBase62 } from '../ids.js';
-import { WEBHOOK_QUEUE, type Boss } from '../queue/index.js';
+import { liveWebhookEntry, type Boss } from '../queue/index.js';
 import type { SecretBox } from '../secretBox.js';
 import { deliveryAttemptOf, enqueueWebhooks, type DeliveryAttempt } from './deliveries.js';
 
@@ -111,11 +111,8 @@ export async function redeliverMessage(sql: Sql, boss: Boss, p: { apiKeyId: stri
       ${p.jobId === undefined ? tx`` : tx`and job_id = ${p.jobId}`}
       for update`;
     if (!message) return null;
-    const [live] = await tx`
-      select state::text, (data->>'attempt')::int as attempt from pgboss.job
-      where name = ${WEBHOOK_QUEUE} and state < 'completed' and data->>'messageId' = ${p.messageId}
-      limit 1`;
-    if (live) return { queued: false, webhookId: p.messageId, attempt: live.attempt as number, state: live.state as string };
+    const live = await liveWebhookEntry(tx, { messageId: p.messageId });
+    if (live) return { queued: false, webhookId: p.messageId, attempt: live.attempt, state: live.state };
     await enqueueWebhooks(tx, boss, [{ messageId: p.messageId, apiKeyId: p.apiKeyId, attempt: 1 }]);
     return { queued: true, webhookId: p.messageId };
   });

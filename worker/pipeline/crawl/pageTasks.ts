@@ -191,8 +191,10 @@ export class PageTaskRunner {
     if (tasks.length === 0) return;
     try {
       const held = await heartbeatPageTasks(this.options.heartbeatSql ?? this.sql, { workerId: this.options.workerId, tasks });
-      for (const r of this.running.values()) {
-        if (!held.has(r.task.id) && !r.controller.signal.aborted) r.controller.abort(new Error('the page task is over (cancelled or rescued)'));
+      // Only the tasks this heartbeat sent: one claimed while it was in flight is not in `held`, and is still this worker's.
+      for (const t of tasks) {
+        const r = this.running.get(t.id);
+        if (r && r.task.attempt === t.attempt && !held.has(t.id) && !r.controller.signal.aborted) r.controller.abort(new Error('the page task is over (cancelled or rescued)'));
       }
     } catch (err) {
       this.logger.warn('page task heartbeat failed', { error: (err as Error).message });
@@ -360,7 +362,7 @@ export class PageTaskRunner {
       if (other) throw new Skip('skipped', 'duplicate', `redirected to ${finalKey}, a page of this crawl`);
     }
     // On a pool thread with time and heap limits: a hostile page fails itself (too_complex), never stalls this worker's heartbeats and claims.
-    const content = await extractOffThread(page.html, page.url);
+    const content = await extractOffThread(page.html, page.url, parent.apiKeyId);
 
     const discovered = parent.scope.followLinks ? this.discoverable(parent, content.links, task.depth + 1) : [];
     const facts: PageFacts = {};

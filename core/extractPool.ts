@@ -43,9 +43,12 @@ export class ExtractPool {
     });
   }
 
-  /** extractPage(html, baseUrl) on a pool thread; same result, same PageTooComplexError; PipelineError too_complex past a limit. */
-  extract(html: string, baseUrl: string): Promise<ExtractedPage> {
-    return this.pool.run({ html, baseUrl });
+  /**
+   * extractPage(html, baseUrl) on a pool thread; same result, same PageTooComplexError; PipelineError
+   * too_complex past a limit. `owner` (the API key's id) keeps one key's slow pages from holding up another's.
+   */
+  extract(html: string, baseUrl: string, owner?: string): Promise<ExtractedPage> {
+    return this.pool.run({ html, baseUrl }, owner);
   }
 
   /** Threads running a page now, and pages waiting for one. */
@@ -70,7 +73,7 @@ export function setSharedExtractLimits(limits: { timeLimitMs?: number }): void {
 }
 
 /** extractPage on the process's shared pool (started on first use; idle threads never hold the process open). */
-export function extractOffThread(html: string, baseUrl: string): Promise<ExtractedPage> {
+export function extractOffThread(html: string, baseUrl: string, owner?: string): Promise<ExtractedPage> {
   shared ??= new ExtractPool(defaultExtractThreads(), sharedLimits);
-  return shared.extract(html, baseUrl);
+  return shared.extract(html, baseUrl, owner);
 }

@@ -45,6 +45,14 @@ export interface ThreadPoolOptions {
   toError?(reply: Extract<ThreadReply<unknown>, { ok: false }>): Error;
   /** The error of a task stopped by a limit (default: an Error naming the limit). */
   limitError?(kind: 'time' | 'memory'): Error;
+  /**
+   * When every thread has run its task this long, one more thread may start for a task of an
+   * owner with nothing running (default 1000 ms), so one owner's slow pages hold up the others
+   * for about this long, not for the whole time limit.
+   */
+  overflowAfterMs?: number;
+  /** Threads the pool may start beyond `size` that way (default 2); they stop once idle. */
+  maxOverflow?: number;
 }
 
 /** Threads a pool starts by default: one core is left to the event loop and the database driver. */
@@ -53,6 +61,8 @@ export const defaultPoolThreads = () => Math.max(1, Math.min(4, availableParalle
 interface PoolTask<Req, Res> {
   id: number;
   payload: Req;
+  /** Whose task it is (an API key): tasks of owners with nothing running go first. Undefined: an owner of its own. */
+  owner: string | undefined;
   resolve(value: Res): void;
   reject(err: Error): void;
 }
@@ -61,15 +71,21 @@ interface PoolSlot<Req, Res> {
   worker: Worker;
   task: PoolTask<Req, Res> | null;
   timer: NodeJS.Timeout | null;
+  /** Wakes dispatch when the task has run overflowAfterMs, to consider one more thread. */
+  overflowTimer: NodeJS.Timeout | null;
+  /** When the task started running (performance.now()), once the thread is ready. */
+  startedAt: number | null;
   /** The thread has loaded its entry and serves tasks: a task's time limit runs from then, not from the thread's boot. */
   ready: boolean;
 }
 
 /**
  * Worker threads that run one task each at a time, off the calling thread's event loop. Tasks
- * wait in one FIFO queue for a free thread; a thread that dies, runs past the time limit or out
- * of heap is replaced and only its task fails. Idle threads are unref'd: an idle pool never
- * holds the process open.
+ * wait in one queue for a free thread, those of owners with nothing running first, then in
+ * order; when every thread is stuck on a slow task, a task of another owner gets an extra
+ * thread (overflowAfterMs, maxOverflow). A thread that dies, runs past the time limit or out of
+ * heap is replaced and only its task fails. Idle threads are unref'd: an idle pool never holds
+ * the process open.
  */
 export class ThreadPool<Req, Res> {
   private readonly slots: PoolSlot<Req, Res>[] = [];
@@ -77,15 +93,23 @@ export class ThreadPool<Req, Res> {
   private nextId = 1;
   private closed = false;
   private readonly size: number;
+  private readonly overflowAfterMs: number;
+  private readonly maxOverflow: number;
+  /** When each owner with tasks queued or running last got a thread (a dispatch count): the least recent goes next. */
+  private readonly served = new Map<string, number>();
+  private dispatches = 0;
 
   constructor(private readonly options: ThreadPoolOptions) {
     this.size = options.size ?? defaultPoolThreads();
+    this.overflowAfterMs = options.overflowAfterMs ?? 1000;
+    this.maxOverflow = options.maxOverflow ?? 2;
   }
 
-  run(payload: Req): Promise<Res> {
+  /** Runs `payload` on a thread; `owner` (an API key) keeps one owner's tasks from holding up another's. */
+  run(payload: Req, owner?: string): Promise<Res> {
     if (this.closed) return Promise.reject(new Error(`the ${this.options.label} pool is closed`));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, payload, resolve, reject });
+      this.queue.push({ id: this.nextId++, payload, owner, resolve, reject });
       this.dispatch();
     });
   }
@@ -109,18 +133,51 @@ export class ThreadPool<Req, Res> {
 
   private dispatch(): void {
     while (this.queue.length) {
+      const next = this.nextTask();
       let slot = this.slots.find((s) => !s.task);
       if (!slot && this.slots.length < this.size) slot = this.start();
-      if (!slot) return;
-      const task = this.queue.shift()!;
+      if (!slot && next.ownerIdle && this.allSlow()) slot = this.start();
+      if (!slot) break;
+      const task = this.queue.splice(next.index, 1)[0]!;
+      if (task.owner !== undefined) this.served.set(task.owner, ++this.dispatches);
       slot.task = task;
       slot.worker.ref(); // a task in progress keeps the process alive; an idle pool does not
       if (slot.ready) this.startTimer(slot);
       slot.worker.postMessage({ id: task.id, payload: task.payload });
     }
+    // Threads started beyond `size` for slow tasks stop once nothing waits for them.
+    for (const idle of this.slots.filter((s) => !s.task).slice(0, Math.max(0, this.slots.length - this.size))) {
+      this.slots.splice(this.slots.indexOf(idle), 1);
+      void idle.worker.terminate();
+    }
+  }
+
+  /**
+   * The queued task to run next: owners with nothing running before those with a task running,
+   * then the owner served least recently, then the oldest task (a task without an owner is an owner of its own).
+   */
+  private nextTask(): { index: number; ownerIdle: boolean } {
+    const running = new Set(this.slots.map((s) => s.task?.owner));
+    let best = 0;
+    let bestRank = [Infinity, Infinity];
+    this.queue.forEach((t, i) => {
+      const rank = t.owner === undefined ? [0, 0] : [running.has(t.owner) ? 1 : 0, this.served.get(t.owner) ?? 0];
+      if (rank[0]! < bestRank[0]! || (rank[0] === bestRank[0] && rank[1]! < bestRank[1]!)) [best, bestRank] = [i, rank];
+    });
+    return { index: best, ownerIdle: bestRank[0] === 0 };
+  }
+
+  /** Every thread runs a task that has run overflowAfterMs, and the pool may still grow. */
+  private allSlow(): boolean {
+    if (this.slots.length >= this.size + this.maxOverflow) return false;
+    const now = performance.now();
+    return this.slots.every((s) => s.task && s.startedAt !== null && now - s.startedAt >= this.overflowAfterMs);
   }
 
   private startTimer(slot: PoolSlot<Req, Res>): void {
+    slot.startedAt = performance.now();
+    slot.overflowTimer = setTimeout(() => this.dispatch(), this.overflowAfterMs);
+    slot.overflowTimer.unref();
     if (this.options.timeLimitMs === undefined) return;
     slot.timer = setTimeout(() => this.stop(slot, this.limitError('time')), this.options.timeLimitMs);
     slot.timer.unref();
@@ -135,8 +192,14 @@ export class ThreadPool<Req, Res> {
   private take(slot: PoolSlot<Req, Res>): PoolTask<Req, Res> | null {
     const task = slot.task;
     slot.task = null;
+    // An owner with nothing left queued or running is forgotten: the map holds only owners with work.
+    const owner = task?.owner;
+    if (owner !== undefined && !this.queue.some((t) => t.owner === owner) && !this.slots.some((s) => s.task?.owner === owner)) this.served.delete(owner);
     if (slot.timer) clearTimeout(slot.timer);
+    if (slot.overflowTimer) clearTimeout(slot.overflowTimer);
     slot.timer = null;
+    slot.overflowTimer = null;
+    slot.startedAt = null;
     slot.worker.unref();
     return task;
   }
@@ -154,7 +217,7 @@ export class ThreadPool<Req, Res> {
   private start(): PoolSlot<Req, Res> {
     const { heapMb } = this.options;
     const worker = startThread(this.options.callerUrl, this.options.entry, heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: heapMb } });
-    const slot: PoolSlot<Req, Res> = { worker, task: null, timer: null, ready: false };
+    const slot: PoolSlot<Req, Res> = { worker, task: null, timer: null, overflowTimer: null, startedAt: null, ready: false };
     worker.on('message', (reply: ThreadReply<Res> | { ready: true }) => {
       if ('ready' in reply) {
         slot.ready = true;

@@ -47,7 +47,7 @@ export interface AppDeps {
 /** Idle pool threads are unref'd: the pool needs no closing and never holds the process open. */
 function poolExtractor(timeLimitMs: number): Extractor {
   const pool = new ExtractPool(undefined, { timeLimitMs });
-  return (html, baseUrl) => pool.extract(html, baseUrl);
+  return (html, baseUrl, owner) => pool.extract(html, baseUrl, owner);
 }
 
 /** The process's browser service, from this app's config; takeScreenshot (core/browser) uses the same one. Whoever starts a listening app closes it (a launched Chromium is a child process). */

@@ -161,9 +161,10 @@ export function knowledgeSdkRouter(deps: KnowledgeSdkRouterDeps): Router {
 
   router.post('/v1/sitemap', async (req, res) => {
     const { url } = parseOr400(urlSchema, req.body ?? {});
-    deps.syncLimit.hold((res.locals.apiKey as ApiKey).id, res);
+    const owner = (res.locals.apiKey as ApiKey).id;
+    deps.syncLimit.hold(owner, res);
     try {
-      const links = await mapSite({ client: deps.client, extract: deps.extract }, { url }, aborted(res));
+      const links = await mapSite({ client: deps.client, extract: (html, baseUrl) => deps.extract(html, baseUrl, owner) }, { url }, aborted(res));
       const urls = links.map((l) => l.url);
       res.json({ url, urls, count: urls.length });
     } catch (err) {
@@ -173,12 +174,13 @@ export function knowledgeSdkRouter(deps: KnowledgeSdkRouterDeps): Router {
 
   router.post('/v1/classify', async (req, res) => {
     const { url } = parseOr400(urlSchema, req.body ?? {});
-    deps.syncLimit.hold((res.locals.apiKey as ApiKey).id, res);
+    const owner = (res.locals.apiKey as ApiKey).id;
+    deps.syncLimit.hold(owner, res);
     const signal = aborted(res);
     const logger = deps.logger.child({ requestId: res.locals.requestId });
     const read = async (pageUrl: string): Promise<{ page: ProfilePage; links: string[] }> => {
       const fetched = await fetchHtmlPage(deps.client, pageUrl, { signal, logger });
-      const content = await deps.extract(fetched.html, fetched.url);
+      const content = await deps.extract(fetched.html, fetched.url, owner);
       return { page: profilePage(fetched.url, content, fetched.html), links: content.links };
     };
     let home: Awaited<ReturnType<typeof read>>;

@@ -37,12 +37,13 @@ export function scrapeRouter(deps: { client: OutboundClient; logger: Logger; all
   const schema = scrapeRequestSchema({ allowPrivateNetworks: deps.allowPrivateNetworks });
   router.post('/v1/scrape', async (req, res) => {
     const { url, render, waitFor, screenshot } = parseOr400(schema, req.body ?? {});
-    deps.limit.hold((res.locals.apiKey as ApiKey).id, res);
+    const owner = (res.locals.apiKey as ApiKey).id;
+    deps.limit.hold(owner, res);
     const gone = new AbortController();
     res.on('close', () => gone.abort());
     try {
       const rendering = { mode: render ?? 'auto', waitForMs: waitFor, screenshot, browser: deps.browser };
-      const page = await scrapePage(deps.client, url, { signal: gone.signal, logger: deps.logger.child({ requestId: res.locals.requestId }), extract: deps.extract, rendering });
+      const page = await scrapePage(deps.client, url, { signal: gone.signal, logger: deps.logger.child({ requestId: res.locals.requestId }), extract: deps.extract, owner, rendering });
       res.json(page);
     } catch (err) {
       const detail = logDetail(err); // e.g. the internal address a refused host resolved to: logged, never answered

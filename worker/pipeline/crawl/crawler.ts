@@ -363,7 +363,7 @@ class CrawlEngine {
     let content: ExtractedPage;
     try {
       // On a pool thread with time and heap limits: a hostile page fails itself (too_complex), never stalls this worker's heartbeats and claims.
-      content = await extractOffThread(page.html, page.url);
+      content = await extractOffThread(page.html, page.url, this.ctx.apiKeyId);
     } catch (err) {
       frontier.set(c.key, 'done');
       frontier.set(finalKey, 'done');

@@ -30,7 +30,7 @@ import {
   type WebhookEntry,
   type WebhookTask,
 } from '../core/webhooks/deliveries.js';
-import { fanOutFinalEvent, relayPageEvents } from '../core/webhooks/events.js';
+import { fanOutFinalEvent, fanOutStarted, relayPageEvents } from '../core/webhooks/events.js';
 import { getMessage } from '../core/webhooks/messages.js';
 import { firecrawlSignature, signatureHeader } from '../core/webhooks/signature.js';
 import { subscriptionToken } from '../core/webhooks/subscriptions.js';
@@ -188,6 +188,13 @@ export class WebhookSender {
   private async deliverJobEvent(entry: WebhookEntry, task: JobWebhookTask): Promise<void> {
     const logger = this.logger.child({ jobId: task.jobId });
     const job = await getJob(this.sql, { jobId: task.jobId });
+    if (task.started) {
+      // EXTRACTION_STARTED: subscriptions only (a callbackUrl hears of final states), even once the job has ended.
+      const queued = job ? await this.sql.begin((tx) => fanOutStarted(tx, this.boss, this.box, job, task.eventId)) : 0;
+      if (queued > 0) logger.info('webhook events queued', { eventId: task.eventId, messages: queued });
+      await finishWebhookEntry(this.sql, entry);
+      return;
+    }
     if (!job || !isAnnouncedState(job) || (await latestFinalEventId(this.sql, job)) !== task.eventId) {
       // The job was retried since (its new final state brings its own delivery, under its own id) or is gone.
       await finishWebhookEntry(this.sql, entry);

@@ -4,7 +4,7 @@ import { EXTRACT_QUEUE, bossDb, type Boss } from '../queue/index.js';
 import { cancelCrawl } from '../crawlTasks/tasks.js';
 import { lockedOpenJobs } from './create.js';
 import { TooManyJobsInFlightError, type Job } from './model.js';
-import { enqueueAttempt, moveOne } from './move.js';
+import { enqueueAttempt, enqueueFinalWebhooks, moveOne } from './move.js';
 
 /** pending|processing → cancelled. A running worker notices at its next heartbeat. */
 export async function cancelJob(sql: Sql, boss: Boss, p: { jobId: string; apiKeyId: string }): Promise<Job | null> {
@@ -23,6 +23,8 @@ export async function cancelJob(sql: Sql, boss: Boss, p: { jobId: string; apiKey
     if (moved?.from === 'pending' && moved.job.queueJobId) {
       await boss.cancel(EXTRACT_QUEUE, moved.job.queueJobId, { db: bossDb(tx) });
     }
+    // Its callbackUrl and subscriptions hear of it, queued with the move.
+    if (moved) await enqueueFinalWebhooks(tx, boss, [moved]);
     return moved?.job ?? null;
   });
 }

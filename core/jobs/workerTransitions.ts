@@ -6,6 +6,7 @@ import { jsonb } from '../platform/jsonb.js';
 import type { Logger } from '../platform/logger.js';
 import { EXTRACT_QUEUE, claimableEntries, nextClaimCursor, settleQueueEntries, type Boss } from '../queue/index.js';
 import { toJob, type Job, type JobError, type JobStatus } from './model.js';
+import { startedEntries } from '../webhooks/deliveries.js';
 import { enqueueAttempt, enqueueFinalWebhooks, finishQueueEntry, moveOne, moveStatement, refused } from './move.js';
 
 interface Held {
@@ -31,7 +32,9 @@ export interface ClaimedJob {
  * skipping locked rows, so the claim never waits: a job held by a cancel or a
  * sweep at that moment keeps its entry for the next round. `seen` counts the
  * entries picked, claimed or not, plus retries whose backoff ended (more may
- * be waiting); `cursor` goes in the caller's next claim as `after`.
+ * be waiting); `cursor` goes in the caller's next claim as `after`. A claimed
+ * job whose key subscribes to EXTRACTION_STARTED gets that webhook queued in
+ * the same statement (startedEntries).
  */
 export async function claimNextJobs(
   sql: Sql,
@@ -57,6 +60,8 @@ export async function claimNextJobs(
              from next left join previous on previous.id = next.data->>'jobId' left join moved on moved.queue_job_id = next.id
              where previous.id is not null or not exists (select 1 from jobs where id = next.data->>'jobId'))`,
       )}
+    ), started as (
+      ${startedEntries(sql)}
     )
     select p.promoted, next.id as entry_id, next.key as entry_key, next.visit as entry_visit, moved.*
     from (select count(*)::int as promoted from promoted) p

@@ -2,7 +2,7 @@
 import type { Db, Sql } from '../platform/db.js';
 import type { Job } from '../jobs/model.js';
 import { claimWebhookQueueEntries, finishActivation, liveWebhookEntry } from '../queue/index.js';
-import { WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, bossDb, type Boss } from '../queue/index.js';
+import { WEBHOOK_QUEUE, WEBHOOKS_CHANNEL, bossDb, insertQueueEntries, type Boss, type Fragment } from '../queue/index.js';
 
 export type DeliveryOutcome = 'delivered' | 'retrying' | 'failed';
 
@@ -12,6 +12,8 @@ export interface JobWebhookTask {
   /** The job_events row of the final state this delivery announces. */
   eventId: string;
   attempt: number;
+  /** Set for EXTRACTION_STARTED: `eventId` is the claim's move to processing, fanned out to subscriptions only. */
+  started?: true;
 }
 
 /** A message to any URL (core/webhooks/messages.ts), carrying its key for the per-key cap. */
@@ -43,8 +45,13 @@ export interface DeliveryAttempt {
 export const announcesWebhook = (job: Pick<Job, 'status' | 'callbackUrl'>): boolean =>
   job.callbackUrl !== null && isAnnouncedState(job);
 
-/** The final states announced at all (to a callbackUrl, a subscription or a Firecrawl webhook). */
-export const isAnnouncedState = (job: Pick<Job, 'status'>): boolean => job.status === 'completed' || job.status === 'failed';
+/**
+ * The final states announced at all (to a callbackUrl, a subscription or a
+ * Firecrawl webhook). A cancelled job is announced too: its callbackUrl gets
+ * `job.cancelled`, its subscriptions EXTRACTION_FAILED with code `cancelled`
+ * (KnowledgeSDK's clients know no cancelled event); Firecrawl sends nothing.
+ */
+export const isAnnouncedState = (job: Pick<Job, 'status'>): boolean => job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled';
 
 /**
  * The ids of these jobs (just moved to a final state, in the caller's
@@ -62,6 +69,23 @@ export async function jobsToAnnounce(db: Db, jobs: Pick<Job, 'id' | 'status' | '
 export async function latestFinalEventId(db: Db, job: Pick<Job, 'id' | 'status'>): Promise<string | null> {
   const [event] = await db`select id from job_events where job_id = ${job.id} and to_status = ${job.status} order by id desc limit 1`;
   return event ? String(event.id) : null;
+}
+
+/**
+ * For the claim statement (core/jobs/workerTransitions.ts): the body of a CTE
+ * that queues, with the claim, a webhook entry for each job it moved to
+ * processing (its `moved` and `event` CTEs) whose key has a subscription
+ * wanting EXTRACTION_STARTED (job_announces_start, which also wakes the
+ * senders). The sender fans each out (fanOutStarted).
+ */
+export function startedEntries(db: Db): Fragment {
+  return insertQueueEntries(
+    db,
+    WEBHOOK_QUEUE,
+    db`(select gen_random_uuid() as id, jsonb_build_object('jobId', moved.id, 'eventId', event.id::text, 'apiKeyId', moved.api_key_id, 'attempt', 1, 'started', true) as data, now() as start_after
+        from moved join event on event.job_id = moved.id
+        where job_announces_start(moved.api_key_id, ${WEBHOOKS_CHANNEL}))`,
+  );
 }
 
 /** Same for every attempt of one event, new for a later final event of the same job. */

@@ -11,6 +11,7 @@ import { listCrawlItems } from '../crawlTasks/pageEvents.js';
 import type { Boss } from '../queue/index.js';
 import type { SecretBox } from '../secretBox.js';
 import { emitMessages, type NewMessage } from './messages.js';
+import { recordPageVersions } from './pageVersions.js';
 import { subscribersOf, type AccountEvent, type Subscription } from './subscriptions.js';
 
 export type FirecrawlWebhookType = 'crawl' | 'batch_scrape';
@@ -94,14 +95,37 @@ async function donePages(db: Db, job: Job, eventId: string): Promise<Page[]> {
 
 type PageJob = Pick<Job, 'id' | 'apiKeyId'>;
 
-/** A done page's messages: PAGE_SCRAPED to subscriptions that want it, `page` to the Firecrawl webhook if it wants it. */
-function pageMessages(job: PageJob, hook: FirecrawlWebhookInput | undefined, subs: Subscription[], box: SecretBox, pages: Page[]): NewMessage[] {
+const PAGE_EVENTS: AccountEvent[] = ['PAGE_SCRAPED', 'PAGE_UPDATED'];
+
+/**
+ * The pages whose text changed since the key's last recorded crawl of their
+ * URL (url → that crawl's job id), recorded as the latest in the caller's
+ * transaction; nothing when no subscription wants PAGE_UPDATED.
+ */
+async function updatedPages(tx: Db, job: PageJob, subs: Subscription[], pages: Page[]): Promise<Map<string, string>> {
+  if (pages.length === 0 || !subs.some((s) => s.events.includes('PAGE_UPDATED'))) return new Map();
+  return recordPageVersions(tx, { apiKeyId: job.apiKeyId, jobId: job.id, pages });
+}
+
+/**
+ * A done page's messages: PAGE_SCRAPED to subscriptions that want it,
+ * PAGE_UPDATED to those that want it when its text changed (`updated`: url →
+ * the job that recorded the previous text), `page` to the Firecrawl webhook if it wants it.
+ */
+function pageMessages(job: PageJob, hook: FirecrawlWebhookInput | undefined, subs: Subscription[], box: SecretBox, pages: Page[], updated: ReadonlyMap<string, string>): NewMessage[] {
   const out: NewMessage[] = [];
   const pageSubs = subs.filter((s) => s.events.includes('PAGE_SCRAPED'));
+  const updateSubs = subs.filter((s) => s.events.includes('PAGE_UPDATED'));
   const fcPages = hook !== undefined && firecrawlWants(hook.events, hook.type, 'page');
   for (const p of pages) {
     for (const sub of pageSubs) {
       out.push({ apiKeyId: job.apiKeyId, jobId: job.id, subscriptionId: sub.id, source: 'account', event: 'PAGE_SCRAPED', url: sub.url, headers: null, body: accountBody('PAGE_SCRAPED', { jobId: job.id, url: p.url, title: p.title, status: 'done' }), dedupKey: `${sub.id}:${job.id}:${p.key}` });
+    }
+    const previousJobId = updated.get(p.url);
+    if (previousJobId !== undefined) {
+      for (const sub of updateSubs) {
+        out.push({ apiKeyId: job.apiKeyId, jobId: job.id, subscriptionId: sub.id, source: 'account', event: 'PAGE_UPDATED', url: sub.url, headers: null, body: accountBody('PAGE_UPDATED', { jobId: job.id, url: p.url, title: p.title, status: 'updated', previousJobId }), dedupKey: `${sub.id}:${job.id}:${p.key}:PAGE_UPDATED` });
+      }
     }
     if (fcPages) out.push(firecrawlMessage(job, hook, box, 'page', `fc:${job.id}:${p.key}`, firecrawlBody(hook, job.id, 'page', { success: true, data: [firecrawlDocument(p)] })));
   }
@@ -140,13 +164,40 @@ function firecrawlMessages(job: Job, eventId: string, hook: FirecrawlWebhookInpu
  * pages first. Returns how many were new.
  */
 export async function fanOutFinalEvent(tx: Db, boss: Boss, box: SecretBox, job: Job, eventId: string): Promise<number> {
-  const wanted: AccountEvent[] = job.status === 'completed' ? ['EXTRACTION_COMPLETED', 'PAGE_SCRAPED'] : ['EXTRACTION_FAILED'];
+  const wanted: AccountEvent[] = job.status === 'completed' ? ['EXTRACTION_COMPLETED', ...PAGE_EVENTS] : ['EXTRACTION_FAILED'];
   const subs = await subscribersOf(tx, box, job.apiKeyId, wanted);
   const hook = job.input.webhook;
-  const needPages = job.status === 'completed' && (subs.some((s) => s.events.includes('PAGE_SCRAPED')) || (hook !== undefined && firecrawlWants(hook.events, hook.type, 'page')));
+  const needPages = job.status === 'completed' && (subs.some((s) => s.events.some((e) => PAGE_EVENTS.includes(e))) || (hook !== undefined && firecrawlWants(hook.events, hook.type, 'page')));
   // Pages first (those a page task's relay sent already are written once: same keys), then the final event.
   const pages = needPages ? await donePages(tx, job, eventId) : [];
-  const messages = [...pageMessages(job, hook, subs, box, pages), ...accountMessages(job, eventId, subs), ...(hook ? firecrawlMessages(job, eventId, hook, box) : [])];
+  // A capped result's page texts are shortened: not compared, not recorded.
+  const capped = (job.result as { truncated?: unknown } | null)?.truncated === true;
+  const updated = capped ? new Map<string, string>() : await updatedPages(tx, job, subs, pages);
+  const messages = [...pageMessages(job, hook, subs, box, pages, updated), ...accountMessages(job, eventId, subs), ...(hook ? firecrawlMessages(job, eventId, hook, box) : [])];
+  return (await emitMessages(tx, boss, box, messages)).length;
+}
+
+/**
+ * EXTRACTION_STARTED of the claim `eventId` (the job_events row of its move to
+ * processing, queued by the claim: startedEntries) to the key's subscriptions
+ * that want it, once whatever runs this again. Returns how many were new.
+ */
+export async function fanOutStarted(tx: Db, boss: Boss, box: SecretBox, job: Job, eventId: string): Promise<number> {
+  const subs = await subscribersOf(tx, box, job.apiKeyId, ['EXTRACTION_STARTED']);
+  const [event] = subs.length ? await tx`select at, attempt from job_events where id = ${eventId} and job_id = ${job.id} and to_status = 'processing'` : [];
+  if (!event) return 0;
+  const payload = { jobId: job.id, status: 'processing', url: job.input.url ?? null, attempt: event.attempt as number, startedAt: (event.at as Date).toISOString() };
+  const messages: NewMessage[] = subs.map((sub) => ({
+    apiKeyId: job.apiKeyId,
+    jobId: job.id,
+    subscriptionId: sub.id,
+    source: 'account',
+    event: 'EXTRACTION_STARTED',
+    url: sub.url,
+    headers: null,
+    body: accountBody('EXTRACTION_STARTED', payload),
+    dedupKey: `${sub.id}:${job.id}:${eventId}:EXTRACTION_STARTED`,
+  }));
   return (await emitMessages(tx, boss, box, messages)).length;
 }
 
@@ -161,7 +212,7 @@ export async function relayPageEvents(sql: Sql, boss: Boss, box: SecretBox, curs
   const jobs = await sql`
     select j.id, j.api_key_id, j.input->'webhook' as webhook from jobs j join crawl_progress c on c.job_id = j.id
     where c.closed_at is null and j.status = 'processing'
-      and (j.input ? 'webhook' or exists (select 1 from webhook_subscriptions s where s.api_key_id = j.api_key_id and s.status = 'active' and 'PAGE_SCRAPED' = any(s.events)))
+      and (j.input ? 'webhook' or exists (select 1 from webhook_subscriptions s where s.api_key_id = j.api_key_id and s.status = 'active' and s.events && ${PAGE_EVENTS as string[]}::text[]))
     order by c.created_at limit 200`;
   const live = new Set(jobs.map((j) => j.id as string));
   for (const id of cursors.keys()) if (!live.has(id)) cursors.delete(id);
@@ -171,9 +222,8 @@ export async function relayPageEvents(sql: Sql, boss: Boss, box: SecretBox, curs
     const hook = (j.webhook as FirecrawlWebhookInput | null) ?? undefined;
     const pages = await pageTaskPages(sql, job.id, cursors.get(job.id) ?? '0', 200);
     if (pages.length === 0) continue;
-    const subs = await subscribersOf(sql, box, job.apiKeyId, ['PAGE_SCRAPED']);
-    const messages = pageMessages(job, hook, subs, box, pages);
-    written += (await sql.begin((tx) => emitMessages(tx, boss, box, messages))).length;
+    const subs = await subscribersOf(sql, box, job.apiKeyId, PAGE_EVENTS);
+    written += (await sql.begin(async (tx) => emitMessages(tx, boss, box, pageMessages(job, hook, subs, box, pages, await updatedPages(tx, job, subs, pages))))).length;
     cursors.set(job.id, pages[pages.length - 1]!.key.slice('page:'.length));
   }
   return written;

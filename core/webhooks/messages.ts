@@ -96,6 +96,27 @@ export async function listSubscriptionDeliveries(db: Db, subscriptionId: string,
   return rows.reverse().map(deliveryAttemptOf);
 }
 
+/**
+ * Retention of messages that belong to no job (TESTING_CONNECTION; a job's
+ * messages go with the job): up to `limit` created before `cutoff`, with their
+ * delivery records, rows others hold skipped. Returns what was deleted.
+ */
+export async function deleteJoblessMessages(db: Db, p: { cutoff: Date; limit: number }): Promise<{ messages: number; deliveries: number }> {
+  const [row] = await db`
+    with doomed as (
+      select id from webhook_messages
+      where job_id is null and created_at < ${p.cutoff}
+      order by created_at limit ${p.limit}
+      for update skip locked
+    ), deliveries as (
+      delete from webhook_deliveries where message_id in (select id from doomed) returning 1
+    ), gone as (
+      delete from webhook_messages where id in (select id from doomed) returning 1
+    )
+    select (select count(*) from gone)::int as messages, (select count(*) from deliveries)::int as deliveries`;
+  return { messages: row!.messages as number, deliveries: row!.deliveries as number };
+}
+
 export type MessageRedelivery = { queued: true; webhookId: string } | { queued: false; webhookId: string; attempt: number; state: string } | null;
 
 /**

@@ -6,11 +6,9 @@ import type { Db, Sql } from '../platform/db.js';
 import { randomBase62 } from '../ids.js';
 import type { SecretBox } from '../secretBox.js';
 
-/** KnowledgeSDK's event names Gleaner sends. */
-export const ACCOUNT_EVENTS = ['EXTRACTION_COMPLETED', 'EXTRACTION_FAILED', 'PAGE_SCRAPED', 'TESTING_CONNECTION'] as const;
+/** KnowledgeSDK's event names, all of which Gleaner sends. */
+export const ACCOUNT_EVENTS = ['EXTRACTION_STARTED', 'PAGE_SCRAPED', 'PAGE_UPDATED', 'EXTRACTION_COMPLETED', 'EXTRACTION_FAILED', 'TESTING_CONNECTION'] as const;
 export type AccountEvent = (typeof ACCOUNT_EVENTS)[number];
-/** KnowledgeSDK's names Gleaner has nothing to send for (yet): refused by name rather than accepted and never sent. */
-export const UNSENT_ACCOUNT_EVENTS = ['EXTRACTION_STARTED', 'PAGE_UPDATED'] as const;
 
 /** Subscriptions one key may hold: each one multiplies the deliveries of every job. */
 export const MAX_SUBSCRIPTIONS_PER_KEY = 20;

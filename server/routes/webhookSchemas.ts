@@ -1,6 +1,6 @@
 // Request schemas of the account webhook routes (server/routes/webhooks.ts).
 import { z } from 'zod';
-import { ACCOUNT_EVENTS, UNSENT_ACCOUNT_EVENTS, type AccountEvent } from '../../core/webhooks/subscriptions.js';
+import { ACCOUNT_EVENTS, type AccountEvent } from '../../core/webhooks/subscriptions.js';
 import { publicUrl } from '../schemas.js';
 
 /** The names KnowledgeSDK's own README uses for the same events. */
@@ -9,8 +9,7 @@ const ALIASES: Record<string, AccountEvent> = { 'extract.completed': 'EXTRACTION
 const accountEvent = z.string({ error: 'must be an event name' }).transform((name, ctx) => {
   const event = ALIASES[name] ?? name;
   if ((ACCOUNT_EVENTS as readonly string[]).includes(event)) return event as AccountEvent;
-  const unsent = (UNSENT_ACCOUNT_EVENTS as readonly string[]).includes(event);
-  ctx.addIssue({ code: 'custom', message: unsent ? `${event} is not sent by Gleaner; it sends ${ACCOUNT_EVENTS.join(', ')}` : `must be one of ${ACCOUNT_EVENTS.join(', ')}` });
+  ctx.addIssue({ code: 'custom', message: `must be one of ${ACCOUNT_EVENTS.join(', ')}` });
   return z.NEVER;
 });
 

@@ -139,7 +139,7 @@ export function webhooksRouter(deps: { sql: Sql; boss: Boss; secretGraceMs: numb
     if (webhookId !== undefined) return redelivered(res, await redeliverMessage(sql, boss, { apiKeyId: job.apiKeyId, messageId: webhookId, jobId: job.id }), { jobId: job.id });
     if (!job.callbackUrl) throw new HttpError(409, 'invalid_state', 'job has no callbackUrl');
     const queued = await redeliver(sql, boss, job);
-    if (!queued) throw new HttpError(409, 'invalid_state', `job is ${job.status}; only completed or failed jobs have a final event to deliver`);
+    if (!queued) throw new HttpError(409, 'invalid_state', `job is ${job.status}; only completed, failed or cancelled jobs have a final event to deliver`);
     // One chain per event: a second call while one is under way would only multiply attempts against the receiver.
     if (!queued.queued) {
       throw new HttpError(409, 'delivery_in_progress', `a delivery of this event is already ${queued.state === 'active' ? 'being sent' : 'queued'} (attempt ${queued.attempt}); redeliver once it has ended`, {

@@ -3,7 +3,8 @@
 // deliveries. The search-index chunks they produced stay (they are the
 // knowledge; a later job of the same url replaces them) unless
 // RETENTION_INCLUDES_INDEX asks for them to go too (pages whose current version
-// the deleted jobs fetched).
+// the deleted jobs fetched). Webhook messages of no job (TESTING_CONNECTION)
+// older than the cutoff go too, with their deliveries.
 // In batches of RETENTION_BATCH jobs, each chosen through an index and deleted
 // in one statement; one worker runs a pass every RETENTION_INTERVAL (pass.ts)
 // and records what it removed in retention_runs (`npm run report -- retention`).
@@ -11,6 +12,7 @@ import type { Sql } from '../../core/platform/db.js';
 import { deleteFinishedJobs, expiredJobIds } from '../../core/jobs/index.js';
 import type { Logger } from '../../core/platform/logger.js';
 import { metrics } from '../../core/platform/metrics.js';
+import { deleteJoblessMessages } from '../../core/webhooks/messages.js';
 import type { PeriodicTask } from './pass.js';
 
 export const RETENTION_BATCH = 500;
@@ -34,6 +36,8 @@ export interface RetentionPass {
   jobs: number;
   events: number;
   deliveries: number;
+  /** Webhook messages of no job (their deliveries are counted in `deliveries`). */
+  messages: number;
   chunks: number;
   batches: number;
 }
@@ -45,7 +49,7 @@ export async function runRetention(sql: Sql, logger: Logger, opts: RetentionOpti
   // One cutoff for the whole pass: what finishes meanwhile waits for the next.
   const cutoff = new Date(started.getTime() - opts.retentionMs);
   const batch = opts.batch ?? RETENTION_BATCH;
-  const pass: RetentionPass = { cutoff, jobs: 0, events: 0, deliveries: 0, chunks: 0, batches: 0 };
+  const pass: RetentionPass = { cutoff, jobs: 0, events: 0, deliveries: 0, messages: 0, chunks: 0, batches: 0 };
   while (pass.batches < (opts.maxBatches ?? Infinity) && !opts.signal?.aborted) {
     const ids = await expiredJobIds(sql, { cutoff, limit: batch });
     if (ids.length === 0) break;
@@ -59,11 +63,18 @@ export async function runRetention(sql: Sql, logger: Logger, opts: RetentionOpti
     // Every id was held or retried by someone else: leave them to the next pass rather than spin.
     if (gone.jobs.length === 0) break;
   }
+  while (pass.batches < (opts.maxBatches ?? Infinity) && !opts.signal?.aborted) {
+    const gone = await deleteJoblessMessages(sql, { cutoff, limit: batch });
+    if (gone.messages === 0) break;
+    pass.batches++;
+    pass.messages += gone.messages;
+    pass.deliveries += gone.deliveries;
+  }
   await sql`
     insert into retention_runs (started_at, finished_at, cutoff, jobs, events, deliveries, chunks, worker_id)
     values (${started}, now(), ${cutoff}, ${pass.jobs}, ${pass.events}, ${pass.deliveries}, ${pass.chunks}, ${opts.workerId ?? null})`;
   for (const what of ['jobs', 'events', 'deliveries', 'chunks'] as const) metrics.retained.inc({ what }, pass[what]);
-  if (pass.jobs > 0) logger.info('retention pass', { cutoff: cutoff.toISOString(), jobs: pass.jobs, events: pass.events, deliveries: pass.deliveries, chunks: pass.chunks, batches: pass.batches });
+  if (pass.jobs > 0 || pass.messages > 0) logger.info('retention pass', { cutoff: cutoff.toISOString(), jobs: pass.jobs, events: pass.events, deliveries: pass.deliveries, messages: pass.messages, chunks: pass.chunks, batches: pass.batches });
   return pass;
 }
 

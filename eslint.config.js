@@ -22,4 +22,19 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
   },
+  {
+    // pg-boss's tables are read and written only by core/queue/ (one module per
+    // operation, pinned by spec/hardening/queueSchema.test.ts), so a pg-boss
+    // release that changes them breaks one place. Tests and the benchmark's
+    // pg-boss peer look at the tables from outside.
+    files: ['**/*.ts'],
+    ignores: ['core/queue/**', 'spec/**', 'bench/suite/peers/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'TemplateElement[value.raw=/pgboss\\./]', message: "SQL on pg-boss's tables (pgboss.*) belongs in core/queue/: add or use a function there." },
+        { selector: 'Literal[value=/pgboss\\./]', message: "SQL on pg-boss's tables (pgboss.*) belongs in core/queue/: add or use a function there." },
+      ],
+    },
+  },
 );

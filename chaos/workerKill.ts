@@ -7,6 +7,7 @@
 // acknowledged, and the killed workers' jobs are claimed again and finish
 // within the rescue bound.
 import { createApiKey } from '../core/apiKeys.js';
+import { WEBHOOK_QUEUE, activeEntries } from '../core/queue/index.js';
 import {
   apiCall,
   articleHtml,
@@ -211,8 +212,7 @@ async function run(options: ScenarioOptions, scope: import('./harness.js').Scope
   let stuckNote = '';
   if (unacked().length > 0) {
     // A delivery entry taken by a worker that was killed mid-attempt stays active until it expires (WEBHOOK_TIMEOUT + 10 s, checked by the rescuer).
-    const stuck = await db.sql`select count(*)::int as n from pgboss.job where name = 'webhook' and state = 'active'`;
-    stuckNote = `; ${stuck[0]!.n} delivery entries active under killed workers (expiry: WEBHOOK_TIMEOUT + 10 s)`;
+    stuckNote = `; ${await activeEntries(db.sql, WEBHOOK_QUEUE)} delivery entries active under killed workers (expiry: WEBHOOK_TIMEOUT + 10 s)`;
     log(`  ${unacked().length} webhooks outstanding${stuckNote}; waiting for pg-boss expiry`);
     await waitUntil('every webhook acknowledged after queue expiry', () => unacked().length === 0, options.reduced ? 5_000 : 300_000, 500).catch(() => {});
   }

@@ -6,3 +6,9 @@ export async function queueDepth(db: Db, queue: string): Promise<number> {
   const [row] = await db`select count(*)::int as n from pgboss.job where name = ${queue} and state < 'active' and start_after <= now()`;
   return row!.n as number;
 }
+
+/** Entries of `queue` taken by a worker and not finished yet (state active). */
+export async function activeEntries(db: Db, queue: string): Promise<number> {
+  const [row] = await db`select count(*)::int as n from pgboss.job where name = ${queue} and state = 'active'`;
+  return row!.n as number;
+}

@@ -2,7 +2,7 @@
 // Gleaner's OpenAPI document: request bodies are the schemas the routes
 // validate with (./schemas.ts); responses are Firecrawl's shapes.
 import { z } from 'zod';
-import type { RouteSpec } from '../openapi.js';
+import type { RouteSpec } from '../routeSpec.js';
 import { MAX_PAGES_IN_ONE_WORKER } from '../schemas.js';
 import { batchScrapeSchema, crawlSchema, mapSchema, scrapeSchema, statusQuerySchema } from './schemas.js';
 

@@ -9,7 +9,7 @@ import { HttpError } from '../errors.js';
 import { extractRequestSchema, idempotencyKeySchema } from '../schemas.js';
 import type { SyncLimit } from '../syncLimit.js';
 import { parseOr400 } from '../validation.js';
-import { jobView, tooManyJobsInFlight } from './jobs.js';
+import { acceptedView, jobView, tooManyJobsInFlight } from './jobs.js';
 
 /** Stable JSON (sorted keys) so the same body always hashes the same. */
 function canonicalJson(value: unknown): string {
@@ -114,7 +114,7 @@ export function extractRouter(deps: ExtractRouterDeps): Router {
 
   router.post('/v1/extract/async', async (req, res) => {
     const { job, replayed } = await submit(req, res);
-    sendJson(res, replayed ? 200 : 202, { jobId: job.id, status: job.status, createdAt: job.createdAt.toISOString() });
+    sendJson(res, replayed ? 200 : 202, acceptedView(job));
   });
 
   // The synchronous variant: the same job, but the answer waits for it up to
@@ -132,7 +132,7 @@ export function extractRouter(deps: ExtractRouterDeps): Router {
     res
       .status(202)
       .setHeader('location', `/v1/jobs/${job.id}`)
-      .json({ jobId: job.id, status: job.status, createdAt: job.createdAt.toISOString(), message: `the job is still ${job.status}; poll GET /v1/jobs/${job.id} or pass a callbackUrl` });
+      .json({ ...acceptedView(job), message: `the job is still ${job.status}; poll GET /v1/jobs/${job.id} or pass a callbackUrl` });
   });
 
   return router;

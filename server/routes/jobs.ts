@@ -7,31 +7,34 @@ import { HttpError } from '../errors.js';
 import { ownJobFinder } from '../ownJob.js';
 import { listJobsQuerySchema } from '../schemas.js';
 import { parseOr400 } from '../validation.js';
+import type { JobAcceptedView, JobEventsView, JobView } from './jobs.openapi.js';
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
-
-/** The public shape of a job. */
-export function jobView(job: Job, { includeResult = true } = {}) {
+/** The public shape of a job (its schema: jobs.openapi.ts). */
+export function jobView(job: Job, { includeResult = true } = {}): JobView {
   return {
     jobId: job.id,
     status: job.status,
     url: job.input.url,
     input: job.input,
     callbackUrl: job.callbackUrl,
-    createdAt: iso(job.createdAt),
-    startedAt: iso(job.startedAt),
+    createdAt: job.createdAt.toISOString(),
+    startedAt: job.startedAt?.toISOString() ?? null,
     // Absent until the job ends (KnowledgeSDK's client types it `completedAt?: string`).
-    ...(job.completedAt ? { completedAt: iso(job.completedAt) } : {}),
-    updatedAt: iso(job.updatedAt),
+    ...(job.completedAt ? { completedAt: job.completedAt.toISOString() } : {}),
+    updatedAt: job.updatedAt.toISOString(),
     attempts: job.attempts,
     maxAttempts: job.maxAttempts,
     progress: job.progress,
-    ...(includeResult && job.status === 'completed' ? { result: job.result } : {}),
+    // Written by the worker's pipeline as the ExtractResult the schema describes.
+    ...(includeResult && job.status === 'completed' ? { result: job.result as JobView['result'] } : {}),
     // `error` is the message as a string (what KnowledgeSDK's client shows);
     // the machine-readable {code, message, …} is `errorDetail`.
     ...(job.error ? { error: job.error.message, errorDetail: job.error } : {}),
   };
 }
+
+/** A submitted job's answer: 202, or 200 for an idempotent replay (its schema: jobs.openapi.ts). */
+export const acceptedView = (job: Job): JobAcceptedView => ({ jobId: job.id, status: job.status, createdAt: job.createdAt.toISOString() });
 
 /** 429 for a key at MAX_JOBS_IN_FLIGHT_PER_KEY, on every route that puts a job in flight. */
 export function tooManyJobsInFlight(err: TooManyJobsInFlightError): HttpError {
@@ -63,10 +66,11 @@ export function jobsRouter(deps: { sql: Sql; boss: Boss; maxAttempts: number; ma
   router.get('/v1/jobs/:jobId/events', async (req, res) => {
     const job = await ownJob(res.locals.apiKey as ApiKey, req.params.jobId, res.locals);
     const events = await listJobEvents(sql, job.id);
-    res.json({
+    const view: JobEventsView = {
       jobId: job.id,
       events: events.map((e) => ({ from: e.fromStatus, to: e.toStatus, at: e.at.toISOString(), attempt: e.attempt, workerId: e.workerId, detail: e.detail })),
-    });
+    };
+    res.json(view);
   });
 
   router.post('/v1/jobs/:jobId/cancel', async (req, res) => {

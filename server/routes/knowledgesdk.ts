@@ -22,6 +22,7 @@ import { scrapeRequestSchema } from '../schemas.js';
 import type { SyncLimit } from '../syncLimit.js';
 import { parseOr400 } from '../validation.js';
 import { waitForFinish, type SubmitJob } from './extract.js';
+import { acceptedView } from './jobs.js';
 import { upstreamError } from './scrape.js';
 
 /** The client gives up after 30 s by default: answer before that, with the job reference if the job is still running. */
@@ -81,12 +82,12 @@ export function knowledgeSdkRouter(deps: KnowledgeSdkRouterDeps): Router {
     res
       .status(202)
       .setHeader('location', `/v1/jobs/${job.id}`)
-      .json({ jobId: job.id, status: job.status, createdAt: job.createdAt.toISOString(), message: `the job is still ${job.status}; poll GET /v1/jobs/${job.id} or use POST /v1/business/async` });
+      .json({ ...acceptedView(job), message: `the job is still ${job.status}; poll GET /v1/jobs/${job.id} or use POST /v1/business/async` });
   });
 
   router.post('/v1/business/async', async (req, res) => {
     const { job, replayed } = await deps.submit(req, res, undefined, { profile: true });
-    res.status(replayed ? 200 : 202).json({ jobId: job.id, status: job.status, createdAt: job.createdAt.toISOString() });
+    res.status(replayed ? 200 : 202).json(acceptedView(job));
   });
 
   // Server-sent events of the job: each data line JSON with the client's `type`

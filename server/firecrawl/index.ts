@@ -53,6 +53,9 @@ export interface FirecrawlDeps {
   secrets?: SecretBox;
 }
 
+/** What team/credit-usage reports: Gleaner counts no credits, and a tool that checks them first should go ahead. */
+export const UNMETERED_CREDITS = 1_000_000_000;
+
 const unsupported = (field: string, why: string) => new FirecrawlError(400, `${field}: ${why}`, [{ field, message: why }], 'UNSUPPORTED_OPTION');
 
 /**
@@ -241,6 +244,12 @@ export function firecrawlRouter(deps: FirecrawlDeps): Router {
       router.get(`/${v}/${kind}/:id/errors`, errors);
       router.delete(`/${v}/${kind}/:id/errors`, errors);
     }
+
+    // Gleaner meters no credits; tools ask anyway (n8n's credential test calls it), so it answers a fixed, ample figure.
+    router.get(`/${v}/team/credit-usage`, (_req, res) => {
+      const data = v === 'v1' ? { remaining_credits: UNMETERED_CREDITS } : { remainingCredits: UNMETERED_CREDITS, planCredits: UNMETERED_CREDITS, billingPeriodStart: null, billingPeriodEnd: null };
+      res.json({ success: true, data });
+    });
 
     // Not Gleaner's: web search and LLM extraction answer a clear error, not a 404.
     const notSupported = (what: string) => () => {

@@ -86,7 +86,9 @@ export function firecrawlRouteSpecs(opts: { allowPrivateNetworks: boolean; maxPa
       );
     }
     const none = { '501': fail('not supported by Gleaner (no web search engine or LLM)'), ...common };
+    const credits = v === 'v1' ? z.object({ remaining_credits: z.number() }) : z.object({ remainingCredits: z.number(), planCredits: z.number(), billingPeriodStart: z.null(), billingPeriodEnd: z.null() });
     specs.push(
+      { method: 'get', path: `${p}/team/credit-usage`, tag, auth: true, summary: `Firecrawl ${v} credit usage: Gleaner meters no credits and answers a fixed, ample figure (n8n's credential test calls it)`, responses: { '200': { description: 'credits', schema: z.object({ success: z.literal(true), data: credits }) }, ...common } },
       { method: 'post', path: `${p}/search`, tag, auth: true, summary: `Firecrawl ${v} search: not supported (use /v1/search over what you indexed)`, responses: none },
       { method: 'post', path: `${p}/extract`, tag, auth: true, summary: `Firecrawl ${v} LLM extract: not supported`, responses: none },
       { method: 'get', path: `${p}/extract/:id`, tag, auth: true, summary: `Firecrawl ${v} LLM extract status: not supported`, responses: none },

@@ -142,3 +142,19 @@ describe('x-idempotency-key as the SDKs send it', () => {
     for (const id of [crawlA.id, batchA.id, v2A.id]) await stack.request('DELETE', `/firecrawl/v2/crawl/${id}`);
   });
 });
+
+describe('team/credit-usage', () => {
+  test('answers the SDKs and n8n\'s credential test (GET <base URL with version>/team/credit-usage); a wrong key is a 401', async () => {
+    const v2 = await app.getCreditUsage();
+    assert.ok(v2.remainingCredits > 0, `remainingCredits ${v2.remainingCredits}`);
+    const v1 = (await app.v1.getCreditUsage()) as { success: boolean; data?: { remaining_credits?: number } };
+    assert.equal(v1.success, true);
+    assert.ok((v1.data?.remaining_credits ?? 0) > 0, JSON.stringify(v1));
+    for (const base of [`${stack.baseUrl}/firecrawl/v2`, `${stack.baseUrl}/firecrawl/v1`]) {
+      const ok = await fetch(`${base}/team/credit-usage`, { headers: { authorization: `Bearer ${stack.key}` } });
+      assert.equal(ok.status, 200, base);
+      const wrong = await fetch(`${base}/team/credit-usage`, { headers: { authorization: 'Bearer gl_not_a_key' } });
+      assert.equal(wrong.status, 401, base);
+    }
+  });
+});

@@ -25,33 +25,14 @@ const BUSY_RETRY_MS = 25;
 
 /**
  * Take a slot of `host` for one request if its limits allow one now; else say
- * how long to wait before asking again. One short transaction on the host's row.
+ * how long to wait before asking again. One statement (migration 026's
+ * function), so the host's row is held for one round trip.
  */
-export async function acquireHostSlot(sql: Sql, p: { host: string; holder: string; limits: HostLimits }): Promise<HostGrant> {
-  return sql.begin(async (tx) => {
-    await tx`insert into crawl_hosts (host) values (${p.host}) on conflict (host) do nothing`;
-    // clock_timestamp(), not now(): now() is when this transaction began, and a
-    // grant that waited for the row (or for a busy client) would date the next
-    // start from before it, so two request starts could come closer than the delay.
-    const [h] = await tx`
-      select greatest(extract(epoch from (next_start_at - clock_timestamp())), extract(epoch from (coalesce(slowed_until, clock_timestamp()) - clock_timestamp())), 0) * 1000 as wait_ms
-      from crawl_hosts where host = ${p.host} for update`;
-    const waitMs = Math.ceil(Number(h!.wait_ms));
-    if (waitMs > 0) return { granted: false, waitMs };
-    const [free] = await tx`
-      select s as slot from generate_series(0, ${Math.max(1, p.limits.concurrency) - 1}::int) s
-      where not exists (select 1 from crawl_host_leases l where l.host = ${p.host} and l.slot = s and l.expires_at > clock_timestamp())
-      order by s limit 1`;
-    if (!free) return { granted: false, waitMs: BUSY_RETRY_MS };
-    await tx`
-      insert into crawl_host_leases (host, slot, holder, expires_at)
-      values (${p.host}, ${free.slot as number}, ${p.holder}, clock_timestamp() + ${p.limits.leaseMs} * interval '1 millisecond')
-      on conflict (host, slot) do update set holder = excluded.holder, expires_at = excluded.expires_at`;
-    await tx`
-      update crawl_hosts set next_start_at = clock_timestamp() + greatest(${Math.max(0, p.limits.delayMs)}, coalesce(delay_ms, 0)) * interval '1 millisecond', updated_at = now()
-      where host = ${p.host}`;
-    return { granted: true, lease: { host: p.host, slot: free.slot as number, holder: p.holder } };
-  });
+export async function acquireHostSlot(db: Db, p: { host: string; holder: string; limits: HostLimits }): Promise<HostGrant> {
+  const [r] = await db`
+    select slot, wait_ms from crawl_acquire_host_slot(${p.host}, ${p.holder}, ${Math.max(1, p.limits.concurrency)}::int, ${Math.max(0, Math.round(p.limits.delayMs))}::int, ${Math.round(p.limits.leaseMs)}::int)`;
+  if (r!.slot === null) return { granted: false, waitMs: (r!.wait_ms as number) < 0 ? BUSY_RETRY_MS : (r!.wait_ms as number) };
+  return { granted: true, lease: { host: p.host, slot: r!.slot as number, holder: p.holder } };
 }
 
 export async function releaseHostSlot(db: Db, lease: HostLease): Promise<void> {

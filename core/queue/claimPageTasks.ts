@@ -13,12 +13,14 @@ import { toPageTask, type PageTask } from '../crawlTasks/tasks.js';
  * exact however many workers claim at once, and a key never has more than
  * `runningPerKey` tasks running over all its crawls and all workers
  * (crawl_key_load, migration 020), so one key's big crawl cannot occupy every
- * page slot. Locked tasks are skipped.
+ * page slot. Locked tasks are skipped. `busy` counts due tasks not taken only
+ * because a move held their crawl's or key's row: worth asking again at once,
+ * not after the poll interval (no NOTIFY follows a move that queues nothing).
  */
 export async function claimPageTasks(
   sql: Db,
   p: { workerId: string; limit: number; after?: string; runningPerKey: number },
-): Promise<{ tasks: PageTask[]; cursor: string }> {
+): Promise<{ tasks: PageTask[]; cursor: string; busy: number }> {
   const after = p.after ?? '';
   const limit = Math.max(1, Math.floor(p.limit));
   const cap = Math.max(1, Math.floor(p.runningPerKey));
@@ -81,8 +83,13 @@ export async function claimPageTasks(
       update crawl_progress g set queued = g.queued - c.n, running = g.running + c.n, progressed_at = now()
       from (select job_id, count(*)::int as n from claimed group by job_id) c
       where g.job_id = c.job_id
+    ), busy as (
+      -- Due tasks left because their crawl's or key's row was held by a move (not because of a cap).
+      select count(*)::int as n from picked p
+      where not exists (select 1 from room r where r.job_id = p.job_id) or not exists (select 1 from key_room k where k.key = p.key)
     )
-    select * from claimed order by visit`;
-  const last = rows.at(-1);
-  return { tasks: rows.map(toPageTask), cursor: last ? (last.key as string) : after };
+    select c.*, b.n as busy from busy b left join claimed c on true order by c.visit`;
+  const claimed = rows.filter((r) => r.id !== null);
+  const last = claimed.at(-1);
+  return { tasks: claimed.map(toPageTask), cursor: last ? (last.key as string) : after, busy: (rows[0]?.busy as number | undefined) ?? 0 };
 }

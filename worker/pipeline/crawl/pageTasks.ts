@@ -40,7 +40,7 @@ import { classifyError } from '../errors.js';
 import { fetchPage } from '../fetchPage.js';
 import { chunkId, embeddingText, firstSentence, pageEvidence } from '../knowledge.js';
 import { profilePage } from '../../../core/business/profile.js';
-import { keyedUrl, linkSkip, readStartSitemaps } from './discovery.js';
+import { crawlMode, keyedUrl, linkSkip, readStartSitemaps } from './discovery.js';
 import { claimPage, crawlFactsResult, holderOf, releasePage, storePageFacts, textIdentity, urlIdentity, type Identity, type PageFacts } from './pageFacts.js';
 import type { UrlFilter } from './patterns.js';
 import { emptyContent, notHtml, offsiteRedirect, robotsDisallowed, robotsUnavailable, type Refusal } from './refusals.js';
@@ -58,6 +58,8 @@ const ROBOTS_MAX_AGE_MS = 24 * 3_600_000;
 const ROBOTS_LOCAL_MS = 60_000;
 const MAX_ROBOTS_BYTES = 500 * 1024;
 const MAX_CRAWL_DELAY_MS = 10_000;
+/** A claim that found due pages behind a busy crawl row asks again after this long. */
+const BUSY_CLAIM_RETRY_MS = 15;
 
 export interface PageTaskOptions {
   workerId: string;
@@ -118,8 +120,7 @@ class PageFailed {
 
 /** Whether a job's input is a crawl that discovers pages (not one page, not a list of URLs). */
 export function discoversPages(input: JobInput): boolean {
-  if (input.singlePage === true || (input.urls !== undefined && input.urls.length > 0) || needsOneWorker(input)) return false;
-  return input.maxPages !== undefined || (input.includePatterns?.length ?? 0) + (input.excludePatterns?.length ?? 0) > 0;
+  return crawlMode(input) === 'discover' && !needsOneWorker(input);
 }
 
 export class PageTaskRunner {
@@ -162,9 +163,11 @@ export class PageTaskRunner {
         concurrency: options.concurrency,
         pollIntervalMs: options.pollIntervalMs,
         claim: async (limit) => {
-          const { tasks, cursor } = await claimPageTasks(sql, { workerId: options.workerId, limit, after: this.cursor, runningPerKey: options.runningPerKey });
+          const { tasks, cursor, busy } = await claimPageTasks(sql, { workerId: options.workerId, limit, after: this.cursor, runningPerKey: options.runningPerKey });
           this.cursor = cursor;
-          return { entries: tasks, seen: tasks.length };
+          // Pages were due but a move held their crawl: it commits within milliseconds, so ask again soon instead of after the poll interval.
+          if (tasks.length === 0 && busy > 0) await new Promise((r) => setTimeout(r, BUSY_CLAIM_RETRY_MS));
+          return { entries: tasks, seen: tasks.length + busy };
         },
       },
       (task) => this.run(task),

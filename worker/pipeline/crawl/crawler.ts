@@ -51,7 +51,7 @@ import { classifyError } from '../errors.js';
 import { fetchPage, type FetchedPage } from '../fetchPage.js';
 import type { StepContext } from '../types.js';
 import { CrawlLedger } from './crawlLedger.js';
-import { readStartSitemaps } from './discovery.js';
+import { crawlMode, readStartSitemaps } from './discovery.js';
 import { Frontier, type Candidate } from './frontier.js';
 import { HostPolicy } from './hostPolicy.js';
 import { emptyContent, offsiteRedirect, robotsDisallowed, robotsUnavailable } from './refusals.js';
@@ -74,13 +74,6 @@ const SITEMAP_PARENT_SEQ = 1.5;
 class Deferred {
   resolve!: () => void;
   readonly promise = new Promise<void>((r) => (this.resolve = r));
-}
-
-function modeOf(input: CrawlInput): CrawlMode {
-  if (input.singlePage === true) return 'single';
-  if (input.urls !== undefined && input.urls.length > 0) return 'list';
-  const patterns = (input.includePatterns?.length ?? 0) + (input.excludePatterns?.length ?? 0);
-  return input.maxPages === undefined && patterns === 0 ? 'single' : 'discover';
 }
 
 class CrawlEngine {
@@ -121,7 +114,7 @@ class CrawlEngine {
     private readonly deps: CrawlDeps,
     private readonly ctx: StepContext,
   ) {
-    this.mode = modeOf(input);
+    this.mode = crawlMode(input);
     this.maxPages = Math.max(
       1,
       this.mode === 'single' ? 1 : this.mode === 'list' ? Math.min(input.maxPages ?? Infinity, input.urls?.length ?? 1) : (input.maxPages ?? options.maxPages ?? DEFAULT_MAX_PAGES),

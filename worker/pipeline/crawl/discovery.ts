@@ -1,10 +1,24 @@
-// Which URLs a crawl finds may be queued, the same on both crawl paths: links
-// and sitemap URLs within the crawl's scope, without an obviously non-HTML
-// extension, within its patterns; and where the start site's sitemaps are.
+// Whether a crawl discovers pages at all, and which URLs it finds may be
+// queued, the same on both crawl paths: links and sitemap URLs within the
+// crawl's scope, without an obviously non-HTML extension, within its
+// patterns; and where the start site's sitemaps are.
 import type { RobotsPolicy } from './robots.js';
 import { readSitemaps, type SitemapFetch, type SitemapLimits, type SitemapResult } from './sitemap.js';
 import type { CrawlScope } from './scope.js';
+import type { CrawlInput, CrawlMode } from './types.js';
 import { cleanUrl, hasNonHtmlExtension, sameSite } from './urls.js';
+
+/**
+ * single: `singlePage`, or a bare `url` (no maxPages, urls or patterns);
+ * list: exactly the `urls` given; discover: from `url` over links and
+ * sitemaps (maxPages and/or patterns given).
+ */
+export function crawlMode(input: Pick<CrawlInput, 'singlePage' | 'urls' | 'maxPages' | 'includePatterns' | 'excludePatterns'>): CrawlMode {
+  if (input.singlePage === true) return 'single';
+  if (input.urls !== undefined && input.urls.length > 0) return 'list';
+  const patterns = (input.includePatterns?.length ?? 0) + (input.excludePatterns?.length ?? 0);
+  return input.maxPages === undefined && patterns === 0 ? 'single' : 'discover';
+}
 
 /** A URL as the crawl fetches it, and its de-duplication key; null for no usable http(s) URL. */
 export function keyedUrl(scope: Pick<CrawlScope, 'key'>, raw: string): { url: string; key: string } | null {

@@ -26,6 +26,8 @@ export interface FuzzTarget {
   bodyLimitBytes: number;
   /** Ids of jobs the key owns, so job routes get real ids too. */
   jobIds: string[];
+  /** Ids of account webhooks (/v1/webhooks) the key owns, so their routes get real ids too. */
+  webhookIds?: string[];
 }
 
 export interface FuzzOutcome {
@@ -78,7 +80,7 @@ const encode = (text: string) => encodeURIComponent(text.replace(/[\uD800-\uDFFF
 const badText = fc.tuple(anyText(20), fc.constantFrom('\u0000', 'x\uD800x', 'x\uDBFFx', 'x\uDC00x', 'x\uDFFFx'), anyText(20)).map(([a, b, c]) => a + b + c);
 
 /** Every field a route's schema knows, at any depth (an index stands for any array element). */
-const KNOWN_FIELDS = new Set(['url', 'callbackUrl', 'maxPages', 'singlePage', 'includePatterns', 'excludePatterns', 'urls', 'query', 'limit', 'filters', 'categories', 'urlPrefixes', 'jobIds', 'status', 'cursor']);
+const KNOWN_FIELDS = new Set(['url', 'callbackUrl', 'maxPages', 'singlePage', 'includePatterns', 'excludePatterns', 'urls', 'query', 'limit', 'filters', 'categories', 'urlPrefixes', 'jobIds', 'status', 'cursor', 'events', 'displayName', 'webhookId']);
 /** Where a problem is named when it is not one field: the whole body or query, a header, a path parameter. */
 const LOCATIONS = new Set(['body', 'query', 'Idempotency-Key', 'jobId']);
 
@@ -92,7 +94,7 @@ const set = (base: Record<string, Json>, path: (string | number)[], value: Json)
 };
 
 /** A valid request of each body-taking route, and what can be made wrong in it. */
-function oneFieldWrong() {
+function oneFieldWrong(target: FuzzTarget) {
   const badUrl = fc.oneof(badText.map((t) => `https://example.invalid/${t}`), badText, fc.constantFrom(123, null, [], {}, true, '', 'ftp://example.invalid/', 'javascript:alert(1)', 'https://exa mple.invalid/', `https://example.invalid/${'a'.repeat(2100)}`));
   const badPattern = fc.oneof(badText, fc.constantFrom('', 'a'.repeat(201), 5, null));
   const extractBase = { url: 'https://site.invalid/docs', callbackUrl: 'https://hooks.invalid/h', maxPages: 5, singlePage: false, includePatterns: ['/docs/*'], excludePatterns: ['/docs/old/**'], urls: ['https://site.invalid/a'] };
@@ -118,6 +120,16 @@ function oneFieldWrong() {
     { field: 'filters.jobIds.0', path: ['filters', 'jobIds', 0], bad: fc.oneof(badText, fc.constantFrom('nope', 'job_', '')) },
   ];
   const scrapeCases = [{ field: 'url', path: ['url'], bad: badUrl }];
+  // Account webhooks: a subscription, and the message a redelivery names (the job's or the webhook's; the id is the key's own).
+  const webhookBase = { url: 'https://hooks.invalid/h', events: ['EXTRACTION_COMPLETED', 'PAGE_UPDATED'], displayName: 'fuzz hook' };
+  const webhookCases = [
+    { field: 'url', path: ['url'], bad: badUrl },
+    { field: 'events', path: ['events'], bad: fc.constantFrom([], 'EXTRACTION_COMPLETED', null, 7, Array.from({ length: 11 }, () => 'PAGE_SCRAPED')) },
+    { field: 'events.0', path: ['events', 0], bad: fc.oneof(badText, fc.constantFrom('NOPE', 'extraction_completed', '', 5, null, [])) },
+    { field: 'displayName', path: ['displayName'], bad: fc.oneof(badText, fc.constantFrom(7, null, true, 'd'.repeat(201))) },
+  ];
+  const redeliverCases = [{ field: 'webhookId', path: ['webhookId'], bad: fc.oneof(badText, fc.constantFrom('', 'msg_', 'msg_a-b', 'wh_abc', `msg_${'a'.repeat(65)}`, 5, null)) }];
+  const redeliverBase = { webhookId: 'msg_0000000000000000000000' };
   const bodyCase = (route: string, base: Record<string, Json>, cases: { field: string; path: (string | number)[]; bad: fc.Arbitrary<Json> }[]) =>
     fc.oneof(
       { weight: cases.length, arbitrary: fc.constantFrom(...cases).chain((c) => c.bad.map((bad) => ({ route, body: set(base, c.path, bad), field: c.field }))) },
@@ -129,6 +141,9 @@ function oneFieldWrong() {
     bodyCase('/v1/extract', extractBase, extractCases),
     bodyCase('/v1/scrape', { url: 'https://site.invalid/page' }, scrapeCases),
     bodyCase('/v1/search', searchBase, searchCases),
+    bodyCase('/v1/webhooks', webhookBase, webhookCases),
+    ...(target.webhookIds ?? []).slice(0, 1).map((id) => bodyCase(`/v1/webhooks/${id}/redeliver`, redeliverBase, redeliverCases)),
+    ...target.jobIds.slice(0, 1).map((id) => bodyCase(`/v1/jobs/${id}/redeliver`, redeliverBase, redeliverCases)),
   ).map(({ route, body, field, ...rest }) => ({ method: 'POST', path: route, body: { kind: 'json' as const, data: Buffer.from(JSON.stringify(body)) }, field, ignored: 'ignored' in rest ? (rest.ignored as string | null) : null, idempotencyKey: null as string | null }));
   const queries = fc
     .oneof(
@@ -161,6 +176,7 @@ function arbitraries(target: FuzzTarget) {
   const knownRoute = fc.oneof(
     fc.constantFrom('/v1/extract/async', '/v1/extract', '/v1/scrape', '/v1/search', '/v1/jobs', '/v1/webhooks/secret', '/v1/webhooks/secret/rotate', '/v1/openapi.json', '/healthz', '/readyz', '/metrics', '/', '/v1', '/v1/', '/V1/JOBS', '/v2/extract/async', '/v1/extract/async/', '/v1/scrape/', '/v1/search?x=1'),
     fc.tuple(segment, fc.constantFrom('', '/events', '/cancel', '/retry', '/deliveries', '/redeliver', '/unknown')).map(([id, tail]) => `/v1/jobs/${id}${tail}`),
+    fc.tuple(fc.oneof(fc.constantFrom(...(target.webhookIds?.length ? target.webhookIds : ['wh_none'])), segment), fc.constantFrom('', '/test', '/deliveries', '/redeliver')).map(([id, tail]) => `/v1/webhooks/${id}${tail}`),
     fc.webPath().map((p) => (p.startsWith('/') ? p : `/${p}`)),
     fc.array(segment, { maxLength: 6 }).map((s) => `/v1/${s.join('/')}`),
   );
@@ -259,7 +275,7 @@ function arbitraries(target: FuzzTarget) {
     body: body,
     wrongField: fc.constant(null),
   });
-  const targeted = fc.tuple(oneFieldWrong(), fc.constantFrom('application/json', 'application/json; charset=utf-8'), fc.constantFrom<FuzzRequest['auth']>({ kind: 'valid', value: target.key }, { kind: 'bearer', value: `Bearer ${target.key}` })).map(
+  const targeted = fc.tuple(oneFieldWrong(target), fc.constantFrom('application/json', 'application/json; charset=utf-8'), fc.constantFrom<FuzzRequest['auth']>({ kind: 'valid', value: target.key }, { kind: 'bearer', value: `Bearer ${target.key}` })).map(
     ([c, contentType, auth]): FuzzRequest => ({ method: c.method, path: c.path, auth, contentType: c.body.kind === 'none' ? null : contentType, contentEncoding: null, idempotencyKey: c.idempotencyKey, requestId: null, body: c.body, wrongField: c.field, ignoredField: c.ignored }),
   );
   return fc.oneof({ weight: 3, arbitrary: random }, { weight: 1, arbitrary: targeted });

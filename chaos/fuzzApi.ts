@@ -28,7 +28,8 @@ async function run(options: ScenarioOptions, scope: Scope): Promise<ScenarioRepo
   const job = await apiCall(api.baseUrl, 'POST', '/v1/extract/async', { key, body: { url: 'https://example.invalid/' } });
   // Valid searches (an unknown field is ignored) embed their query: load the model before the fuzzer's per-request clock starts.
   await apiCall(api.baseUrl, 'POST', '/v1/search', { key, body: { query: 'warm up the model' } });
-  const outcome = await fuzzApi({ baseUrl: api.baseUrl, key, bodyLimitBytes: BODY_LIMIT, jobIds: [String(job.body.jobId)] }, { numRuns });
+  const hook = await apiCall(api.baseUrl, 'POST', '/v1/webhooks', { key, body: { url: 'https://hooks.invalid/fuzz', events: ['TESTING_CONNECTION'] } });
+  const outcome = await fuzzApi({ baseUrl: api.baseUrl, key, bodyLimitBytes: BODY_LIMIT, jobIds: [String(job.body.jobId)], webhookIds: [String(hook.body.id)] }, { numRuns });
   // 502/504 only as a scrape's documented upstream failure (anything else is a violation below).
   const fiveXx = [...outcome.statuses].filter(([s]) => s >= 500 && s !== 502 && s !== 504).reduce((n, [, c]) => n + c, 0);
   checks.add('zero 5xx responses (but a scrape’s upstream 502/504)', fiveXx === 0 && outcome.requests >= numRuns * 0.95, `${outcome.requests} requests in ${seconds(outcome.ms)} (${outcome.unsendable} unsendable by node's client): ${statusSummary(outcome)}`);
@@ -37,7 +38,7 @@ async function run(options: ScenarioOptions, scope: Scope): Promise<ScenarioRepo
     outcome.violationCount === 0,
     outcome.violationCount ? `${outcome.violationCount} violations, e.g. ${outcome.violations[0]}` : `${outcome.oversized} oversized bodies all 413, ${outcome.wrongType} non-JSON bodies all 415`,
   );
-  const wrongOn = ['POST /v1/extract/async', 'POST /v1/extract', 'POST /v1/scrape', 'POST /v1/search', 'GET /v1/jobs'];
+  const wrongOn = ['POST /v1/extract/async', 'POST /v1/extract', 'POST /v1/scrape', 'POST /v1/search', 'GET /v1/jobs', 'POST /v1/webhooks', `POST /v1/webhooks/${String(hook.body.id)}/redeliver`];
   checks.add('requests with one field wrong reached every route that validates input', wrongOn.every((r) => (outcome.oneFieldWrong.get(r) ?? 0) > 0), [...outcome.oneFieldWrong].map(([r, n]) => `${n}× ${r}`).join(', '));
   checks.add('the API process survived', api.proc.alive, api.proc.alive ? 'alive' : `exited: ${api.proc.stderr().slice(-300)}`);
   return checks.report(`${numRuns} generated requests, API process (API_BODY_LIMIT_BYTES=${BODY_LIMIT}, rate limit off)`);

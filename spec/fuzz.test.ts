@@ -25,14 +25,16 @@ test(`${RUNS} generated requests on every route: no 5xx, every 4xx names its pro
   assert.equal(job.status, 202);
   // Valid searches (an unknown field is ignored) embed their query: load the model before the clock of each request starts.
   assert.equal((await stack.request('POST', '/v1/search', { body: { query: 'warm up the model' } })).status, 200);
-  const outcome = await fuzzApi({ baseUrl: stack.baseUrl, key: stack.key, bodyLimitBytes: BODY_LIMIT, jobIds: [job.body.jobId] }, { numRuns: RUNS, seed: SEED });
+  const hook = await stack.request('POST', '/v1/webhooks', { body: { url: 'https://hooks.invalid/fuzz', events: ['TESTING_CONNECTION'] } });
+  assert.equal(hook.status, 201);
+  const outcome = await fuzzApi({ baseUrl: stack.baseUrl, key: stack.key, bodyLimitBytes: BODY_LIMIT, jobIds: [job.body.jobId], webhookIds: [hook.body.id] }, { numRuns: RUNS, seed: SEED });
   t.diagnostic(`seed ${SEED}: ${outcome.requests} requests in ${outcome.ms} ms: ${statusSummary(outcome)}; ${outcome.oversized} oversized, ${outcome.wrongType} not JSON; one field wrong: ${[...outcome.oneFieldWrong].map(([r, n]) => `${n}× ${r}`).join(', ')}`);
   assert.deepEqual(outcome.violations, [], `${outcome.violationCount} violations`);
   assert.ok(outcome.requests >= RUNS * 0.95, `only ${outcome.requests} of ${RUNS} requests could be sent`);
   assert.ok(![...outcome.statuses.keys()].some((s) => s >= 500 && s !== 502 && s !== 504), 'no 5xx but a scrape’s upstream failure');
   assert.ok(outcome.oversized > 0 && outcome.wrongType > 0, 'the generator covers oversized and non-JSON bodies');
   assert.ok(outcome.unknownFields > 0, 'the generator covers valid requests with an unknown field');
-  for (const route of ['POST /v1/extract/async', 'POST /v1/extract', 'POST /v1/scrape', 'POST /v1/search', 'GET /v1/jobs']) {
+  for (const route of ['POST /v1/extract/async', 'POST /v1/extract', 'POST /v1/scrape', 'POST /v1/search', 'GET /v1/jobs', 'POST /v1/webhooks', `POST /v1/webhooks/${hook.body.id}/redeliver`, `POST /v1/jobs/${job.body.jobId}/redeliver`]) {
     assert.ok((outcome.oneFieldWrong.get(route) ?? 0) > 0, `requests with one field wrong reach ${route}`);
   }
   for (const route of ['GET /v1/webhooks/secret', 'GET /metrics', 'GET /healthz']) assert.ok((outcome.routes.get(route) ?? 0) > 0, `the generator reaches ${route}`);

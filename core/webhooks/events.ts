@@ -8,6 +8,7 @@
 import type { Db, Sql } from '../platform/db.js';
 import type { Job, JobInput } from '../jobs/model.js';
 import { listCrawlItems } from '../crawlTasks/pageEvents.js';
+import { firecrawlDocument } from '../page/firecrawlDocument.js';
 import type { Boss } from '../queue/index.js';
 import type { SecretBox } from '../secretBox.js';
 import { emitMessages, type NewMessage } from './messages.js';
@@ -60,12 +61,6 @@ interface Page {
   description: string;
   content: string;
 }
-
-/** A done page as a Firecrawl document, as its status pages show it (server/firecrawl/jobs.ts). */
-const firecrawlDocument = (p: Page) => ({
-  markdown: p.content,
-  metadata: { ...(p.title ? { title: p.title } : {}), ...(p.description ? { description: p.description } : {}), sourceURL: p.url, url: p.url, statusCode: 200, contentType: 'text/html' },
-});
 
 /** The job's done pages: a page-task crawl's from its rows (all of them), any other job's from its result. */
 /** A page task's done pages after `after` (an item cursor), at most `limit`. */
@@ -127,7 +122,7 @@ function pageMessages(job: PageJob, hook: FirecrawlWebhookInput | undefined, sub
         out.push({ apiKeyId: job.apiKeyId, jobId: job.id, subscriptionId: sub.id, source: 'account', event: 'PAGE_UPDATED', url: sub.url, headers: null, body: accountBody('PAGE_UPDATED', { jobId: job.id, url: p.url, title: p.title, status: 'updated', previousJobId }), dedupKey: `${sub.id}:${job.id}:${p.key}:PAGE_UPDATED` });
       }
     }
-    if (fcPages) out.push(firecrawlMessage(job, hook, box, 'page', `fc:${job.id}:${p.key}`, firecrawlBody(hook, job.id, 'page', { success: true, data: [firecrawlDocument(p)] })));
+    if (fcPages) out.push(firecrawlMessage(job, hook, box, 'page', `fc:${job.id}:${p.key}`, firecrawlBody(hook, job.id, 'page', { success: true, data: [firecrawlDocument({ ...p, source: p.url })] })));
   }
   return out;
 }

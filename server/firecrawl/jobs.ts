@@ -13,6 +13,7 @@ import { idempotencyKeySchema, jobIdSchema } from '../schemas.js';
 import { validate } from '../validation.js';
 import { FirecrawlError } from './errors.js';
 import type { FirecrawlDocument } from './scrape.js';
+import { firecrawlDocument } from '../../core/page/firecrawlDocument.js';
 import { statusQuerySchema } from './schemas.js';
 import { listCrawlItems } from '../../core/crawlTasks/index.js';
 import { pathDepth } from '../../worker/pipeline/crawl/urls.js';
@@ -119,15 +120,6 @@ function resultOf(job: Job): { items: ResultItem[]; failures: ResultFailure[] } 
   return { items: Array.isArray(r.knowledgeItems) ? r.knowledgeItems : [], failures: failures.length ? failures : Array.isArray(errorFailures) ? errorFailures : [] };
 }
 
-/** A crawled page as a Firecrawl document: its main-content Markdown and what the job kept of its metadata. */
-function documentOf(item: ResultItem): FirecrawlDocument {
-  const url = item.source ?? '';
-  return {
-    markdown: item.content ?? '',
-    metadata: { ...(item.title ? { title: item.title } : {}), ...(item.description ? { description: item.description } : {}), sourceURL: url, url, statusCode: 200, contentType: 'text/html' },
-  };
-}
-
 /**
  * One status page. `next` is the absolute URL of the following page: v2
  * sends null on the last one, v1 leaves the key out (its client pages while
@@ -145,7 +137,7 @@ export async function statusPage(deps: JobDeps, job: Job, req: Request, version:
   const doneCount = live.length && typeof pagesScraped === 'number' ? Math.max(pagesScraped, items.length) : items.length;
   const completed = done ? doneCount : (progress.pagesIndexed ?? 0);
   const total = done ? doneCount : Math.max(progress.totalPages ?? 0, completed);
-  const data = items.slice(query.skip, query.skip + size).map(documentOf);
+  const data: FirecrawlDocument[] = items.slice(query.skip, query.skip + size).map(firecrawlDocument);
   const more = query.skip + size < items.length;
   const next = more ? `${req.protocol}://${req.get('host')}/firecrawl/${version}/${kind}/${job.id}?skip=${query.skip + size}${query.limit ? `&limit=${query.limit}` : ''}` : null;
   return {

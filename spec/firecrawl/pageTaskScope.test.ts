@@ -169,6 +169,16 @@ describe('paths, queries and sitemaps on the page-task path', () => {
   });
 });
 
+describe('options kept on one worker', () => {
+  test('maxDiscoveryDepth (with subdomains) runs on one worker, where it holds exactly', async () => {
+    const crawled = await app.crawl(start(), { limit: 19, allowSubdomains: true, sitemap: 'skip', maxDiscoveryDepth: 1, pollInterval: 1 });
+    assert.equal(crawled.status, 'completed');
+    const [row] = await stack.sql`select 1 from crawl_progress where job_id = ${crawled.id}`;
+    assert.equal(row, undefined, 'not run as page tasks');
+    assert.deepEqual(pagesOf(crawled.data), ['a.b.localhost/deep', 'docs.localhost/guide', 'localhost/', 'localhost/about', 'localhost/blog', 'localhost/docs', 'localhost/q?x=1', 'localhost/q?x=2', 'www.localhost/w']);
+  });
+});
+
 describe('v1 maxDepth', () => {
   test('counts path segments below the start URL\'s own, on page tasks', async () => {
     const deepAsks = () => requests.filter((r) => r === 'localhost/docs/a/b').length;

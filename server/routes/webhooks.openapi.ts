@@ -95,7 +95,7 @@ export function webhooksRouteSpecs(opts: RouteSpecOptions): RouteSpec[] {
       auth: true,
       summary: 'Subscribe a URL to this key’s events (KnowledgeSDK’s webhooks.create)',
       description:
-        'Events: EXTRACTION_COMPLETED, EXTRACTION_FAILED, PAGE_SCRAPED (a finished job’s pages), TESTING_CONNECTION. Each event is POSTed as {event, payload, timestamp, version: 1} with x-knowledgesdk-webhook-token (the token returned here), x-knowledgesdk-dedup-key and the Standard Webhooks signature, through the same queue, retries and delivery log as job callbacks.',
+        'Events: EXTRACTION_STARTED (a worker took the job), PAGE_SCRAPED (each done page), PAGE_UPDATED (a done page whose text changed since the key’s last recorded crawl of its URL), EXTRACTION_COMPLETED, EXTRACTION_FAILED (also for a cancelled job, code cancelled), TESTING_CONNECTION. Each event is POSTed as {event, payload, timestamp, version: 1} with x-knowledgesdk-webhook-token (the token returned here), x-knowledgesdk-dedup-key and the Standard Webhooks signature, through the same queue, retries and delivery log as job callbacks.',
       body: subscriptionRequestSchema(opts),
       responses: { '201': { description: 'the subscription, with its token', schema: createdSubscription }, '400': err('validation error (every field and its problem in details)'), '409': err('the key already has 20 webhooks'), ...common },
     },

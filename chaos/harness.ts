@@ -207,6 +207,26 @@ export const articleHtml = (title: string) =>
   `<article><h1>${title}</h1><p>The ${title} page has a paragraph of real text, long enough to be taken for an article by the extractor.</p>` +
   `<p>A second paragraph about ${title}, so the content reads like a page with several sentences in it.</p></article></body></html>`;
 
+/** A site of article pages (titled `${title} ${path}`), each answered after `delayMs()`; closed with the scope. */
+export const startArticleSite = (scope: Scope, title: string, delayMs: () => number): Promise<LocalServer> =>
+  startHttp((req, res) => {
+    setTimeout(() => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(articleHtml(`${title} ${req.url}`)), delayMs());
+  }, scope);
+
+/**
+ * The service settings of the scenarios that time recovery, plus their own:
+ * the local site allowed (private addresses), a heartbeat a second, and
+ * retries after 200 ms growing to 2 s, so a recovery is seconds, not minutes.
+ */
+export const recoveryEnv = (databaseUrl: string, settings: Record<string, string>): Record<string, string> => ({
+  DATABASE_URL: databaseUrl,
+  ALLOW_PRIVATE_NETWORKS: 'true',
+  HEARTBEAT_INTERVAL: '1s',
+  RETRY_BASE_DELAY: '200ms',
+  RETRY_MAX_DELAY: '2s',
+  ...settings,
+});
+
 export const ms = (n: number) => `${Math.round(n)} ms`;
 export const seconds = (n: number) => `${(n / 1000).toFixed(1)} s`;
 export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;

@@ -13,14 +13,14 @@ import { createSilentLogger } from '../core/platform/logger.js';
 import { migrate } from '../core/platform/migrations.js';
 import {
   apiCall,
-  articleHtml,
   ms,
   percentile,
+  recoveryEnv,
   rememberSecret,
   seconds,
   sleep,
   startApiProcess,
-  startHttp,
+  startArticleSite,
   startWorkerProcess,
   waitUntil,
   withScope,
@@ -65,20 +65,13 @@ async function run(options: ScenarioOptions, scope: Scope): Promise<ScenarioRepo
   rememberSecret(key);
   await sql.end({ timeout: 1 });
 
-  const site = await startHttp((req, res) => {
-    setTimeout(() => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(articleHtml(`Outage ${req.url}`)), 50);
-  }, scope);
-  const env = {
-    DATABASE_URL: pg.url,
-    ALLOW_PRIVATE_NETWORKS: 'true',
+  const site = await startArticleSite(scope, 'Outage', () => 50);
+  const env = recoveryEnv(pg.url, {
     WORKER_POLL_INTERVAL: POLL_INTERVAL,
     RESCUE_AFTER: '6s',
-    HEARTBEAT_INTERVAL: '1s',
-    RETRY_BASE_DELAY: '200ms',
-    RETRY_MAX_DELAY: '2s',
     // Enough slots that a job waits for the notification, not for a free slot: pickup is what is measured.
     WORKER_CONCURRENCY: '16',
-  };
+  });
   const procOpts = { logDir: options.logDir, scope };
   const [api, worker] = await Promise.all([startApiProcess(env, { ...procOpts, label: 'outage-api' }), startWorkerProcess(env, { ...procOpts, label: 'outage-worker' })]);
 

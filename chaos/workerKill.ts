@@ -10,14 +10,14 @@ import { createApiKey } from '../core/apiKeys.js';
 import { WEBHOOK_QUEUE, activeEntries } from '../core/queue/index.js';
 import {
   apiCall,
-  articleHtml,
   createDatabase,
   percentile,
+  recoveryEnv,
   rememberSecret,
   seconds,
   sleep,
   startApiProcess,
-  startHttp,
+  startArticleSite,
   startWorkerProcess,
   waitUntil,
   withScope,
@@ -61,25 +61,18 @@ async function run(options: ScenarioOptions, scope: import('./harness.js').Scope
   const db = await createDatabase(options.pgServerUrl, scope, 'kill');
   const { key } = await createApiKey(db.sql, 'chaos-kill');
   rememberSecret(key);
-  const site = await startHttp((req, res) => {
-    setTimeout(() => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(articleHtml(`Page ${req.url}`)), 200 + Math.random() * 400);
-  }, scope);
+  const site = await startArticleSite(scope, 'Page', () => 200 + Math.random() * 400);
   const receiver = new Receiver(scope);
   await receiver.start();
 
-  const env = {
-    DATABASE_URL: db.url,
-    ALLOW_PRIVATE_NETWORKS: 'true',
+  const env = recoveryEnv(db.url, {
     RESCUE_AFTER: `${RESCUE_AFTER_MS}ms`,
-    HEARTBEAT_INTERVAL: '1s',
     JOB_MAX_ATTEMPTS: '20',
     WORKER_CONCURRENCY: '4',
     WORKER_POLL_INTERVAL: '500ms',
-    RETRY_BASE_DELAY: '200ms',
-    RETRY_MAX_DELAY: '2s',
     WEBHOOK_RETRY_SCHEDULE: '500ms,1s,2s,4s,8s,8s,8s',
     SHUTDOWN_GRACE: '1s',
-  };
+  });
   const procOpts = { logDir: options.logDir, scope };
   const api = await startApiProcess(env, { ...procOpts, label: 'kill-api' });
   const secret = await apiCall(api.baseUrl, 'GET', '/v1/webhooks/secret', { key });

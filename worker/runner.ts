@@ -165,6 +165,13 @@ export class JobRunner {
         channel: JOBS_CHANNEL,
         concurrency: options.concurrency,
         pollIntervalMs: options.pollIntervalMs,
+        // Short jobs are claimed ahead (ClaimLoop): one claim's round trip feeds the slots for longer.
+        // Held ones go back within half a heartbeat interval, long before the rescuer would call them stale.
+        ahead: {
+          max: 4 * options.concurrency,
+          ttlMs: Math.min(1000, (options.heartbeatIntervalMs ?? 15_000) / 2),
+          handBack: (claimed, reason) => this.handBack(claimed, reason),
+        },
         claim: async (limit) => {
           // Tenants take turns; the cursor carries the turn from one claim to the next.
           const { claimed, seen, cursor } = await claimNextJobs(sql, { workerId: this.workerId, limit, after: this.claimCursor });
@@ -253,6 +260,19 @@ export class JobRunner {
       metrics.jobDuration.observe({ outcome: 'completed' }, (Date.now() - started) / 1000);
       metrics.jobsFinished.inc({ outcome: done ? 'completed' : 'discarded' });
       logger.info(done ? 'job completed' : 'job result discarded', { ms: Date.now() - started });
+    } catch (err) {
+      this.unrecorded(logger, err);
+    }
+  }
+
+  /** A job claimed ahead and not started: back to pending without charging its attempt (releaseJob), for any worker to take. */
+  private async handBack(claimed: ClaimedJob, reason: string): Promise<void> {
+    const logger = this.logger.child({ jobId: claimed.job.id });
+    try {
+      await persist(logger, 'release', () =>
+        releaseJob(this.sql, logger, { jobId: claimed.job.id, attempt: claimed.job.attempts, workerId: this.workerId, queueJobId: claimed.entryId, reason }),
+      );
+      logger.info('job handed back unstarted', { reason });
     } catch (err) {
       this.unrecorded(logger, err);
     }

@@ -21,11 +21,11 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/platform/config.js';
 import { loadEmbedder, MODEL_FILES, type EmbedderOptions } from '../core/embeddings/load.js';
 import { meanPoolNormalize } from '../core/embeddings/pooling.js';
 import { createSilentLogger } from '../core/platform/logger.js';
+import { benchOptions } from './options.js';
 
 export interface Throughput {
   passages: number;
@@ -207,27 +207,14 @@ async function main() {
   --dtypes L         comma-separated weights, fp32 and/or q8 (the int8 twin), measured one after the other (default EMBEDDING_DTYPE)
   --runs N           timed runs after one warm-up; the median is shown (default 3)
   --tokens N         model tokens per passage (default 200)`;
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        passages: { type: 'string', default: '64' },
-        'batch-sizes': { type: 'string' },
-        threads: { type: 'string' },
-        dtypes: { type: 'string' },
-        runs: { type: 'string', default: '3' },
-        tokens: { type: 'string', default: '200' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    process.exit(2);
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
+  const values = benchOptions(USAGE, {
+    passages: { type: 'string', default: '64' },
+    'batch-sizes': { type: 'string' },
+    threads: { type: 'string' },
+    dtypes: { type: 'string' },
+    runs: { type: 'string', default: '3' },
+    tokens: { type: 'string', default: '200' },
+  });
   const config = loadConfig();
   const count = Number(values.passages);
   const runs = Number(values.runs);

@@ -20,7 +20,6 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { connect } from '../core/platform/db.js';
 import { startEmbeddedPostgres } from '../core/platform/embeddedPostgres.js';
 import { createSilentLogger } from '../core/platform/logger.js';
@@ -28,6 +27,7 @@ import { migrate, MIGRATIONS_DIR } from '../core/platform/migrations.js';
 import { listReports, prepareReport, runReport } from '../core/reports.js';
 import { startQueue } from '../core/queue/index.js';
 import { reapOnce } from '../worker/maintenance/reaper.js';
+import { benchOptions } from './options.js';
 
 const USAGE = `usage: npm run bench:reports -- [--jobs N] [--runs N] [--without-report-indexes] [--keep]
   --jobs N                    jobs to seed (default 1000000)
@@ -37,28 +37,14 @@ const USAGE = `usage: npm run bench:reports -- [--jobs N] [--runs N] [--without-
   --no-vacuum                 only ANALYZE after seeding: no visibility map, as right after a bulk load
   --url URL                   time the queries on a database kept by an earlier --keep run (no seeding)`;
 
-let parsed;
-try {
-  parsed = parseArgs({
-    options: {
-      jobs: { type: 'string', default: '1000000' },
-      runs: { type: 'string', default: '5' },
-      'without-report-indexes': { type: 'boolean', default: false },
-      keep: { type: 'boolean', default: false },
-      url: { type: 'string' },
-      'no-vacuum': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-} catch (err) {
-  process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-  process.exit(2);
-}
-const { values } = parsed;
-if (values.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
+const values = benchOptions(USAGE, {
+  jobs: { type: 'string', default: '1000000' },
+  runs: { type: 'string', default: '5' },
+  'without-report-indexes': { type: 'boolean', default: false },
+  keep: { type: 'boolean', default: false },
+  url: { type: 'string' },
+  'no-vacuum': { type: 'boolean', default: false },
+});
 const JOBS = Number(values.jobs);
 const RUNS = Number(values.runs);
 if (!Number.isSafeInteger(JOBS) || JOBS < 1000 || !Number.isSafeInteger(RUNS) || RUNS < 1) {

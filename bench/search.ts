@@ -13,37 +13,24 @@
 // the centre), its 60 words 40 % topic words, 60 % a Zipf-distributed common
 // vocabulary. Real MiniLM vectors are not uniformly spread either, but how the
 // 1-bit signatures' recall compares on them is not measured here.
-import { parseArgs } from 'node:util';
 import { createApiKey } from '../core/apiKeys.js';
 import { createSilentLogger } from '../core/platform/logger.js';
 import { analyzeChunks, PostgresSearchIndex } from '../core/search/postgres.js';
 import type { IndexedChunk } from '../core/search/types.js';
 import { percentile, tempDatabase } from '../testing/tempDatabase.js';
 import { mulberry32 } from '../testing/seededRandom.js';
+import { benchOptions } from './options.js';
 
 const USAGE = `usage: npm run bench:search -- [--sizes N,N] [--noise N] [--queries N]
   --sizes N,N   chunk counts of the measured tenant, ascending (default 20000,100000)
   --noise N     chunks of three other tenants (default 30000)
   --queries N   timed queries per kind and size, after 5 warm-ups (default 100)`;
 
-let values;
-try {
-  ({ values } = parseArgs({
-    options: {
-      sizes: { type: 'string', default: '20000,100000' },
-      noise: { type: 'string', default: '30000' },
-      queries: { type: 'string', default: '100' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }));
-} catch (err) {
-  process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-  process.exit(2);
-}
-if (values.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
+const values = benchOptions(USAGE, {
+  sizes: { type: 'string', default: '20000,100000' },
+  noise: { type: 'string', default: '30000' },
+  queries: { type: 'string', default: '100' },
+});
 const sizes = values.sizes.split(',').map(Number);
 const noise = Number(values.noise);
 const queries = Number(values.queries);

@@ -88,6 +88,7 @@ export async function startWorker(runtime: Runtime, pipeline?: Pipeline): Promis
     workerId: runner.workerId,
     // The index (and its model) loads only when a retention pass has jobs to delete.
     removeChunks: async (jobIds) => (await runtime.knowledge.index()).removeJobs(jobIds),
+    embedder: () => runtime.knowledge.embedder(),
   });
   const webhooks = new WebhookSender(sql, boss, logger, client, webhookSenderOptions(config));
   await webhooks.start();

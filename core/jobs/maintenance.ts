@@ -9,8 +9,12 @@ import { enqueueAttempt, enqueueFinalWebhooks, finishQueueEntry, moveMany } from
 
 const BATCH = 1000;
 
-/** The job is not the parent of a crawl whose page tasks are still running. */
-const notOpenCrawl = (tx: Db) => tx`not exists (select 1 from crawl_progress c where c.job_id = jobs.id and c.closed_at is null)`;
+/**
+ * The job is not the parent of a page-task crawl of this run (open, or closed since it was claimed): its
+ * crawl's own rules close it, and a parent whose crawl closed is completed by its closer, or by crawl
+ * maintenance if that closer stopped (worker/pipeline/crawl/parentCloser.ts).
+ */
+const notOpenCrawl = (tx: Db) => tx`not exists (select 1 from crawl_progress c where c.job_id = jobs.id and (c.closed_at is null or c.closed_at >= jobs.started_at))`;
 
 /**
  * processing for longer than staleAfterMs → failed {code: "stale"}. A late

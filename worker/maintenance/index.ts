@@ -5,6 +5,7 @@
 // them; pass.ts makes each run once per interval across all workers.
 import type { Config } from '../../core/platform/config.js';
 import type { Sql } from '../../core/platform/db.js';
+import type { Embedder } from '../../core/embeddings/types.js';
 import type { Logger } from '../../core/platform/logger.js';
 import type { Boss } from '../../core/queue/index.js';
 import { crawlMaintenanceTask } from './crawls.js';
@@ -23,6 +24,8 @@ export interface MaintenanceDeps {
   workerId: string;
   /** Index chunks of deleted jobs (the search index's removeJobs), under RETENTION_INCLUDES_INDEX. */
   removeChunks(jobIds: string[]): Promise<number>;
+  /** The embedding model, for business profiles of crawls that maintenance closes. */
+  embedder?: () => Promise<Embedder>;
 }
 
 /** Start every task; returns a function that stops them and waits for running passes. */
@@ -43,6 +46,7 @@ export async function startMaintenance(d: MaintenanceDeps): Promise<() => Promis
             inlineItems: config.crawl.inlineItems,
             resultMaxBytes: config.worker.resultMaxBytes,
             intervalMs: rescueInterval(rescue),
+            embedder: d.embedder,
           }),
         ]
       : []),

@@ -8,12 +8,9 @@
 //   - facts: the site's metadata each page tells, the start page's sitemap
 //     count, and for /v1/business jobs each page's profile source; the
 //     parent's result reads them when the crawl closes.
-import type { ProfilePage } from '../../../core/business/profile.js';
-import type { CrawlProgress } from '../../../core/crawlTasks/index.js';
+import type { BusinessProfile, ProfilePage } from '../../../core/business/profile.js';
 import type { Db, Sql } from '../../../core/platform/db.js';
-import type { Embedder } from '../../../core/embeddings/types.js';
 import { jsonb } from '../../../core/platform/jsonb.js';
-import { profileOfPages } from '../businessProfile.js';
 import { textHash } from './samePage.js';
 
 export type Identity = { identity: string; via: 'url' | 'canonical' | 'content' };
@@ -83,18 +80,21 @@ function domainOf(url: string): string {
   return new URL(url).hostname.replace(/^www\./, '');
 }
 
-/**
- * The parts of a closed crawl's result that come from its facts, as the
- * one-worker pipeline returns them (knowledge.ts): `sitemapUrls`, and
- * `business`, the home page's site metadata (the start page when it became
- * a page, else the first page done), with the full business profile for a
- * job with `profile` when an embedder is at hand.
- */
-export async function crawlFactsResult(db: Db, c: CrawlProgress, opts: { profile: boolean; embedder: (() => Promise<Embedder>) | null }): Promise<Record<string, unknown>> {
+/** What a closed crawl's result takes from its facts (readCrawlFacts): quick to read, in any transaction. */
+export interface CrawlFacts {
+  /** Page URLs its sitemaps gave. */
+  sitemapUrls: number;
+  /** The home page's site metadata (the start page when it became a page, else the first page done). */
+  site: { name: string | null; description: string | null; domain: string; language: string | null } | null;
+  /** The done pages' profile sources in crawl order (jobs with `profile`): what a business profile is built from. */
+  sources: { page: ProfilePage; category: string | null }[];
+}
+
+export async function readCrawlFacts(db: Db, jobId: string): Promise<CrawlFacts> {
   const rows = await db`
     select f.facts, p.state, p.depth, coalesce(p.final_url, p.url_key) as url, p.category
     from crawl_page_facts f join crawl_pages p on p.job_id = f.job_id and p.url_key = f.url_key
-    where f.job_id = ${c.jobId}
+    where f.job_id = ${jobId}
     order by p.event_id nulls last, p.id`;
   let sitemapUrls = 0;
   for (const r of rows) sitemapUrls += (r.facts as PageFacts).sitemapUrls ?? 0;
@@ -102,11 +102,22 @@ export async function crawlFactsResult(db: Db, c: CrawlProgress, opts: { profile
   const start = done.findIndex((r) => r.depth === 0);
   if (start > 0) done.unshift(...done.splice(start, 1));
   const home = done[0];
-  if (!home) return { sitemapUrls };
+  if (!home) return { sitemapUrls, site: null, sources: [] };
   const facts = home.facts as PageFacts;
   const site = { name: facts.site!.name, description: facts.site!.description, domain: domainOf(home.url as string), language: facts.site!.language };
   const sources = done.filter((r) => (r.facts as PageFacts).profile).map((r) => ({ page: (r.facts as PageFacts).profile!, category: r.category as string | null }));
-  const profile = opts.profile && opts.embedder && sources.length > 0 ? await profileOfPages(sources, await opts.embedder()) : null;
+  return { sitemapUrls, site, sources };
+}
+
+/**
+ * The parts of a closed crawl's result that come from its facts, as the
+ * one-worker pipeline returns them (knowledge.ts): `sitemapUrls`, and
+ * `business`, the home page's site metadata, with the business profile
+ * (built beforehand from `facts.sources`, outside any transaction) when given.
+ */
+export function crawlFactsResult(facts: CrawlFacts, profile: BusinessProfile | null): Record<string, unknown> {
+  const { site, sitemapUrls } = facts;
+  if (!site) return { sitemapUrls };
   const business = profile ? { ...site, ...profile } : site.name || site.description ? site : null;
   return { ...(business ? { business } : {}), sitemapUrls };
 }

@@ -13,7 +13,6 @@ import {
   busyHostPauseMs,
   cachedRobots,
   claimPageTasks,
-  completeCrawlParent,
   finishPageTask,
   startCrawlParent,
   heartbeatPageTasks,
@@ -41,7 +40,8 @@ import { fetchPage } from '../fetchPage.js';
 import { chunkId, embeddingText, firstSentence, pageEvidence } from '../knowledge.js';
 import { profilePage } from '../../../core/business/profile.js';
 import { crawlMode, keyedUrl, linkSkip, readStartSitemaps } from './discovery.js';
-import { claimPage, crawlFactsResult, holderOf, releasePage, storePageFacts, textIdentity, urlIdentity, type Identity, type PageFacts } from './pageFacts.js';
+import { claimPage, holderOf, releasePage, storePageFacts, textIdentity, urlIdentity, type Identity, type PageFacts } from './pageFacts.js';
+import { parentCloser, type ParentCloser } from './parentCloser.js';
 import type { UrlFilter } from './patterns.js';
 import { emptyContent, notHtml, offsiteRedirect, robotsDisallowed, robotsUnavailable, type Refusal } from './refusals.js';
 import { crawlScope, needsOneWorker, type CrawlScope } from './scope.js';
@@ -131,8 +131,8 @@ export class PageTaskRunner {
   private readonly limiter: SharedHostLimiter;
   private readonly fetch: ReturnType<typeof fetchPage>;
   private heartbeat: NodeJS.Timeout | undefined;
-  /** Completes a crawl's parent in the move that closes it, its result as the one-worker pipeline's (business, sitemapUrls). */
-  private readonly closeParent: ReturnType<typeof completeCrawlParent>;
+  /** Completes a crawl's parent, its result as the one-worker pipeline's (business, sitemapUrls): in the move that closes it, or just after for a profile. */
+  private readonly closer: ParentCloser;
   private cursor = '';
 
   constructor(
@@ -145,14 +145,7 @@ export class PageTaskRunner {
   ) {
     this.limiter = new SharedHostLimiter(sql, options.workerId, { concurrency: options.hostConcurrency, delayMs: options.hostDelayMs, leaseMs: options.hostLeaseMs });
     this.fetch = fetchPage(client);
-    this.closeParent = completeCrawlParent(boss, {
-      inlineItems: options.inlineItems,
-      resultMaxBytes: options.resultMaxBytes,
-      extend: async (tx, c) => {
-        const [job] = await tx`select input from jobs where id = ${c.jobId}`;
-        return crawlFactsResult(tx, c, { profile: (job?.input as JobInput | undefined)?.profile === true, embedder: () => knowledge.embedder() });
-      },
-    });
+    this.closer = parentCloser(sql, boss, logger, { inlineItems: options.inlineItems, resultMaxBytes: options.resultMaxBytes, embedder: () => knowledge.embedder() });
     this.loop = new ClaimLoop(
       sql,
       boss,
@@ -230,13 +223,15 @@ export class PageTaskRunner {
       const done = await finishPageTask(
         this.sql,
         { taskId: task.id, attempt: task.attempt, outcome: result.outcome, discovered: result.discovered },
-        this.closeParent,
+        this.closer.onClosed,
       );
       // A page that did not become one lets go of the identities it claimed (its text, its canonical URL).
       if (done.held && (done.state === 'failed' || done.state === 'skipped')) await releasePage(this.sql, task.jobId, task.urlKey);
       if (done.created > 0 || done.state === 'queued') wakeWorkers(this.sql, PAGES_CHANNEL);
       if (done.closed) {
         this.parents.delete(task.jobId);
+        // A parent that wants a business profile completes now, its profile built outside the closing transaction.
+        await this.closer.settle([done.progress!]);
         logger.info('crawl finished', { pages: done.progress?.pagesDone, failed: done.progress?.pagesFailed, chunks: done.progress?.chunksIndexed });
       }
     } catch (err) {

@@ -4,25 +4,14 @@
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { describe, it } from 'node:test';
-import { onCleanup } from '../helpers/cleanup.js';
+import { crawlTestClient } from '../helpers/crawlClient.js';
 import { startFixtureSite, type FixtureSite } from '../helpers/fixtureSite.js';
 import { createSilentLogger } from '../../core/platform/logger.js';
-import { createOutboundClient } from '../../core/outbound/index.js';
 import { PipelineError } from '../../worker/pipeline/errors.js';
 import { crawlSite, runCrawl, type CrawlInput, type CrawlOptions, type CrawlResult } from '../../worker/pipeline/crawl/crawler.js';
 import type { StepContext } from '../../worker/pipeline/types.js';
 
-const client = createOutboundClient({
-  allowPrivateNetworks: true,
-  userAgent: 'GleanerTest/1.0',
-  connectTimeoutMs: 2000,
-  headersTimeoutMs: 2000,
-  bodyTimeoutMs: 2000,
-  totalTimeoutMs: 3000,
-  maxBodyBytes: 1024 * 1024,
-  maxRedirects: 5,
-});
-onCleanup(() => client.close());
+const client = crawlTestClient();
 
 const FAST: CrawlOptions = { robotsUserAgent: 'GleanerBot', hostConcurrency: 2, hostDelayMs: 0 };
 

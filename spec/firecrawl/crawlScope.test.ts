@@ -6,12 +6,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createSilentLogger } from '../../core/platform/logger.js';
-import { createOutboundClient } from '../../core/outbound/index.js';
 import { runCrawl, type CrawlInput } from '../../worker/pipeline/crawl/crawler.js';
 import { crawlScope, needsOneWorker } from '../../worker/pipeline/crawl/scope.js';
 import { pathDepth } from '../../worker/pipeline/crawl/urls.js';
 import type { StepContext } from '../../worker/pipeline/types.js';
-import { onCleanup } from '../helpers/cleanup.js';
+import { crawlTestClient } from '../helpers/crawlClient.js';
 import { articlePage, startHttpServer } from '../helpers/http.js';
 
 describe('crawlScope', () => {
@@ -84,21 +83,12 @@ describe('the one-worker crawler in scope', () => {
     });
     const port = server.port;
     const asked: string[] = [];
-    const client = createOutboundClient({
-      allowPrivateNetworks: true,
-      userAgent: 'GleanerTest/1.0',
-      connectTimeoutMs: 2000,
-      headersTimeoutMs: 2000,
-      bodyTimeoutMs: 2000,
-      totalTimeoutMs: 3000,
-      maxBodyBytes: 1024 * 1024,
-      maxRedirects: 5,
+    const client = crawlTestClient({
       lookup: async (hostname) => {
         asked.push(hostname);
         return [{ address: '127.0.0.1', family: 4 }];
       },
     });
-    onCleanup(() => client.close());
     const ctx: StepContext = { jobId: 'job_scope', apiKeyId: 'key_scope', logger: createSilentLogger(), signal: new AbortController().signal, progress: () => {} };
     const crawl = (input: Omit<CrawlInput, 'url'>) => runCrawl({ url: `http://localhost:${port}/`, ...input }, { robotsUserAgent: 'GleanerBot', hostConcurrency: 2, hostDelayMs: 0 }, { client }, ctx);
     const hostsOf = (pages: { url: string }[]) => pages.map((p) => new URL(p.url).hostname).sort();

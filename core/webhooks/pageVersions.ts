@@ -16,19 +16,23 @@ export const contentHash = (text: string): string => createHash('sha256').update
  * update a second time; a URL never recorded is not one either.
  */
 export async function recordPageVersions(tx: Db, p: { apiKeyId: string; jobId: string; pages: readonly { url: string; content: string }[] }): Promise<Map<string, string>> {
-  // One row per URL (the last wins): an upsert may not touch a row twice.
+  // One row per URL (the last wins): an upsert may not touch a row twice. In
+  // URL order, as the rows are locked: the live relay and the crawl's end (or
+  // two senders) recording the same pages at once then wait, never deadlock.
   const byUrl = new Map(p.pages.filter((page) => page.url).map((page) => [page.url, contentHash(page.content)]));
   if (byUrl.size === 0) return new Map();
+  const urls = [...byUrl.keys()].sort();
   const rows = await tx`
     with input as (
-      select * from unnest(${[...byUrl.keys()]}::text[], ${[...byUrl.values()]}::text[]) as i(url, content_hash)
+      select * from unnest(${urls}::text[], ${urls.map((u) => byUrl.get(u)!)}::text[]) with ordinality as i(url, content_hash, n)
     ), previous as (
-      select v.url, v.content_hash, v.job_id from webhook_page_versions v join input i on i.url = v.url
-      where v.api_key_id = ${p.apiKeyId}
-      for update of v
+      select v.url, v.content_hash, v.job_id from webhook_page_versions v
+      where v.api_key_id = ${p.apiKeyId} and v.url = any(${urls}::text[])
+      order by v.url
+      for update
     ), recorded as (
       insert into webhook_page_versions (api_key_id, url, content_hash, job_id)
-      select ${p.apiKeyId}, url, content_hash, ${p.jobId} from input
+      select ${p.apiKeyId}, url, content_hash, ${p.jobId} from input order by n
       on conflict (api_key_id, url) do update set content_hash = excluded.content_hash, job_id = excluded.job_id, updated_at = now()
       returning 1
     )

@@ -26,6 +26,8 @@ export interface DiscoveredPage {
   url: string;
   key: string;
   depth: number;
+  /** Link hops from the start page, where sitemap URLs are 0 too (Firecrawl's maxDiscoveryDepth); 0 when not given. */
+  hops?: number;
 }
 
 export interface CrawlProgress {
@@ -52,6 +54,7 @@ export interface PageTask {
   url: string;
   urlKey: string;
   depth: number;
+  hops: number;
   attempt: number;
 }
 
@@ -86,6 +89,7 @@ export function toPageTask(r: Record<string, unknown>): PageTask {
     url: r.url as string,
     urlKey: r.url_key as string,
     depth: r.depth as number,
+    hops: (r.hops as number | undefined) ?? 0,
     attempt: r.attempts as number,
   };
 }
@@ -133,9 +137,9 @@ export async function discoverPages(db: Db, p: { jobId: string; pages: readonly 
     if (!prog || (prog.room as number) <= 0) return { created: 0 };
     const [row] = await tx`
       with given as (
-        select distinct on (key) url, key, depth, ord
-        from unnest(${p.pages.map((x) => x.url)}::text[], ${p.pages.map((x) => x.key)}::text[], ${p.pages.map((x) => x.depth)}::int[])
-          with ordinality as g (url, key, depth, ord)
+        select distinct on (key) url, key, depth, hops, ord
+        from unnest(${p.pages.map((x) => x.url)}::text[], ${p.pages.map((x) => x.key)}::text[], ${p.pages.map((x) => x.depth)}::int[], ${p.pages.map((x) => x.hops ?? 0)}::int[])
+          with ordinality as g (url, key, depth, hops, ord)
         where depth <= ${prog.max_depth as number}
         order by key, ord
       ), fresh as (
@@ -144,8 +148,8 @@ export async function discoverPages(db: Db, p: { jobId: string; pages: readonly 
         order by ord
         limit ${prog.room as number}
       ), created as (
-        insert into crawl_pages (job_id, api_key_id, url_key, url, depth, state)
-        select ${p.jobId}, ${prog.api_key_id as string}, key, url, depth, 'queued' from fresh order by ord
+        insert into crawl_pages (job_id, api_key_id, url_key, url, depth, hops, state)
+        select ${p.jobId}, ${prog.api_key_id as string}, key, url, depth, hops, 'queued' from fresh order by ord
         on conflict (job_id, url_key) do nothing
         returning 1
       ), counted as (

@@ -78,7 +78,7 @@ export async function claimPageTasks(
       update crawl_pages t set state = 'running', attempts = t.attempts + 1, worker_id = ${p.workerId},
         heartbeat_at = now(), started_at = now()
       from chosen c where t.id = c.id
-      returning t.id, t.job_id, t.api_key_id, t.url, t.url_key, t.depth, t.attempts, c.key, c.visit
+      returning t.id, t.job_id, t.api_key_id, t.url, t.url_key, t.depth, t.hops, t.attempts, c.key, c.visit
     ), counted as (
       update crawl_progress g set queued = g.queued - c.n, running = g.running + c.n, progressed_at = now()
       from (select job_id, count(*)::int as n from claimed group by job_id) c

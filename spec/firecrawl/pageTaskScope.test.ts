@@ -3,7 +3,7 @@
 // Gleaner and a site with subdomains: allowSubdomains, allowExternalLinks,
 // crawlEntireDomain (v1 allowBackwardLinks), ignoreQueryParameters, sitemap
 // include|skip|only (v1 ignoreSitemap), includePaths / excludePaths across
-// hosts, and v1's maxDepth. Every crawl is checked to have run as page tasks
+// hosts, maxDiscoveryDepth across hosts, and v1's maxDepth. Every crawl is checked to have run as page tasks
 // (its crawl_progress row). Subdomains need names: the worker's outbound
 // clients resolve every name to 127.0.0.1 (the client's lookup test hook, as
 // spec/firecrawl/crawlScope.test.ts), where one server answers by Host header;
@@ -169,12 +169,11 @@ describe('paths, queries and sitemaps on the page-task path', () => {
   });
 });
 
-describe('options kept on one worker', () => {
-  test('maxDiscoveryDepth (with subdomains) runs on one worker, where it holds exactly', async () => {
-    const crawled = await app.crawl(start(), { limit: 19, allowSubdomains: true, sitemap: 'skip', maxDiscoveryDepth: 1, pollInterval: 1 });
+describe('maxDiscoveryDepth on the page-task path', () => {
+  test('with subdomains: one hop from the start page on every host', async () => {
+    const crawled = await app.crawl(start(), { limit: 40, allowSubdomains: true, sitemap: 'skip', maxDiscoveryDepth: 1, pollInterval: 1 });
     assert.equal(crawled.status, 'completed');
-    const [row] = await stack.sql`select 1 from crawl_progress where job_id = ${crawled.id}`;
-    assert.equal(row, undefined, 'not run as page tasks');
+    await ranAsPageTasks(crawled.id);
     assert.deepEqual(pagesOf(crawled.data), ['a.b.localhost/deep', 'docs.localhost/guide', 'localhost/', 'localhost/about', 'localhost/blog', 'localhost/docs', 'localhost/q?x=1', 'localhost/q?x=2', 'www.localhost/w']);
   });
 });

@@ -304,7 +304,8 @@ export class PageTaskRunner {
     const fromSitemaps = async () => {
       const urls = await sitemaps;
       await storePageFacts(this.sql, task.jobId, task.urlKey, { sitemapUrls: urls.length });
-      return this.discoverable(parent, urls, 1);
+      // One below the start page for maxDepth, yet 0 link hops (Firecrawl's discovery depth).
+      return this.discoverable(parent, urls, 1, 0);
     };
     let read: { outcome: PageOutcome; discovered: DiscoveredPage[] };
     try {
@@ -318,13 +319,14 @@ export class PageTaskRunner {
     return { outcome: read.outcome, discovered: [...read.discovered, ...(await fromSitemaps())] };
   }
 
-  /** The URLs a crawl may queue (in scope, not obviously non-HTML, within its patterns), keyed. */
-  private discoverable(parent: Parent, urls: readonly string[], depth: number): DiscoveredPage[] {
+  /** The URLs a crawl may queue (in scope, not obviously non-HTML, within its patterns and discovery depth), keyed. */
+  private discoverable(parent: Parent, urls: readonly string[], depth: number, hops: number): DiscoveredPage[] {
     const found: DiscoveredPage[] = [];
+    if (!parent.scope.withinDepth(hops)) return found;
     for (const raw of urls) {
       const link = keyedUrl(parent.scope, raw);
       if (link === null || linkSkip(parent.scope, link.url) !== null) continue;
-      found.push({ ...link, depth });
+      found.push({ ...link, depth, hops });
     }
     return found;
   }
@@ -362,7 +364,7 @@ export class PageTaskRunner {
     // On a pool thread with time and heap limits: a hostile page fails itself (too_complex), never stalls this worker's heartbeats and claims.
     const content = await extractOffThread(page.html, page.url, parent.apiKeyId);
 
-    const discovered = parent.scope.followLinks ? this.discoverable(parent, content.links, task.depth + 1) : [];
+    const discovered = parent.scope.followLinks ? this.discoverable(parent, content.links, task.depth + 1, task.hops + 1) : [];
     const facts: PageFacts = {};
 
     if (!parent.filter(page.url)) throw new Skip('skipped', 'filtered', `${finalKey} is excluded by the crawl patterns`, discovered);

@@ -70,10 +70,10 @@ export function crawlScope(input: ScopeInput, opts: UrlFilterOptions = {}): Craw
 /**
  * Scope options only the one-worker crawler honours exactly: page tasks
  * share host limits across every crawl and worker (no per-crawl delay or
- * concurrency), and keep sitemap URLs one link below the start page, where
- * the discovery depth counts them as 0. Such crawls run on one worker.
+ * concurrency). Such crawls run on one worker. (The discovery depth runs on
+ * page tasks: each carries its link hops, crawl_pages.hops.)
  */
 export function needsOneWorker(input: Pick<JobInput, 'scope'>): boolean {
   const s = input.scope;
-  return s !== undefined && (s.maxDiscoveryDepth !== undefined || s.delayMs !== undefined || s.maxConcurrency !== undefined);
+  return s !== undefined && (s.delayMs !== undefined || s.maxConcurrency !== undefined);
 }

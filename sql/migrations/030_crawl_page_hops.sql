@@ -1,0 +1,5 @@
+-- A page task's discovery depth (Firecrawl's maxDiscoveryDepth): link hops
+-- from the start page, where the start page and its sitemaps' URLs are 0.
+-- `depth` stays the KnowledgeSDK's (sitemap URLs one below the start page),
+-- so the two differ from a sitemap URL on. A constant default: no rewrite.
+alter table crawl_pages add column hops integer not null default 0;

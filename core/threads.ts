@@ -61,8 +61,8 @@ export const defaultPoolThreads = () => Math.max(1, Math.min(4, availableParalle
 interface PoolTask<Req, Res> {
   id: number;
   payload: Req;
-  /** Whose task it is (an API key): tasks of owners with nothing running go first. Undefined: an owner of its own. */
-  owner: string | undefined;
+  /** Whose task it is (an API key): tasks of owners with nothing running go first. Tasks without one share the owner ''. */
+  owner: string;
   resolve(value: Res): void;
   reject(err: Error): void;
 }
@@ -109,7 +109,7 @@ export class ThreadPool<Req, Res> {
   run(payload: Req, owner?: string): Promise<Res> {
     if (this.closed) return Promise.reject(new Error(`the ${this.options.label} pool is closed`));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, payload, owner, resolve, reject });
+      this.queue.push({ id: this.nextId++, payload, owner: owner ?? '', resolve, reject });
       this.dispatch();
     });
   }
@@ -139,7 +139,7 @@ export class ThreadPool<Req, Res> {
       if (!slot && next.ownerIdle && this.allSlow()) slot = this.start();
       if (!slot) break;
       const task = this.queue.splice(next.index, 1)[0]!;
-      if (task.owner !== undefined) this.served.set(task.owner, ++this.dispatches);
+      this.served.set(task.owner, ++this.dispatches);
       slot.task = task;
       slot.worker.ref(); // a task in progress keeps the process alive; an idle pool does not
       if (slot.ready) this.startTimer(slot);
@@ -154,14 +154,14 @@ export class ThreadPool<Req, Res> {
 
   /**
    * The queued task to run next: owners with nothing running before those with a task running,
-   * then the owner served least recently, then the oldest task (a task without an owner is an owner of its own).
+   * then the owner served least recently, then the oldest task.
    */
   private nextTask(): { index: number; ownerIdle: boolean } {
     const running = new Set(this.slots.map((s) => s.task?.owner));
     let best = 0;
     let bestRank = [Infinity, Infinity];
     this.queue.forEach((t, i) => {
-      const rank = t.owner === undefined ? [0, 0] : [running.has(t.owner) ? 1 : 0, this.served.get(t.owner) ?? 0];
+      const rank = [running.has(t.owner) ? 1 : 0, this.served.get(t.owner) ?? 0];
       if (rank[0]! < bestRank[0]! || (rank[0] === bestRank[0] && rank[1]! < bestRank[1]!)) [best, bestRank] = [i, rank];
     });
     return { index: best, ownerIdle: bestRank[0] === 0 };

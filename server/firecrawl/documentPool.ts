@@ -10,8 +10,8 @@ export interface DocumentRequest {
   options: SelectionOptions;
 }
 
-/** How a page becomes a Firecrawl document: selectDocument itself, or the same on a pool thread. */
-export type DocumentSelector = (html: string, baseUrl: string, options: SelectionOptions) => SelectedDocument | Promise<SelectedDocument>;
+/** How a page becomes a Firecrawl document: selectDocument itself, or the same on a pool thread, where `owner` (the API key's id) keeps one key's slow pages from holding up another's. */
+export type DocumentSelector = (html: string, baseUrl: string, options: SelectionOptions, owner?: string) => SelectedDocument | Promise<SelectedDocument>;
 
 export class DocumentPool {
   private readonly pool: ThreadPool<DocumentRequest, SelectedDocument>;
@@ -20,5 +20,5 @@ export class DocumentPool {
     this.pool = new ThreadPool({ callerUrl: import.meta.url, entry: 'documentThread', label: 'document', ...(size === undefined ? {} : { size }) });
   }
 
-  select: DocumentSelector = (html, baseUrl, options) => this.pool.run({ html, baseUrl, options });
+  select: DocumentSelector = (html, baseUrl, options, owner) => this.pool.run({ html, baseUrl, options }, owner);
 }

@@ -178,9 +178,11 @@ export function firecrawlRouter(deps: FirecrawlDeps): Router {
   for (const v of ['v1', 'v2'] as const) {
     router.post(`/${v}/scrape`, async (req, res) => {
       const { url, ...options } = parseOrFail<ScrapeRequest>(schemas.scrape, body(req));
-      deps.syncLimit.hold((res.locals.apiKey as ApiKey).id, res);
+      const owner = (res.locals.apiKey as ApiKey).id;
+      deps.syncLimit.hold(owner, res);
       try {
-        res.json({ success: true, data: await scrapeDocument({ client: deps.client, select, browser }, url, options, gone(res)) });
+        const ownSelect: DocumentSelector = (html, baseUrl, selection) => select(html, baseUrl, selection, owner);
+        res.json({ success: true, data: await scrapeDocument({ client: deps.client, select: ownSelect, browser }, url, options, gone(res)) });
       } catch (err) {
         refused(res, err);
         throw err;
@@ -189,10 +191,11 @@ export function firecrawlRouter(deps: FirecrawlDeps): Router {
 
     router.post(`/${v}/map`, async (req, res) => {
       const request = parseOrFail<MapRequest>(schemas.map, body(req));
-      deps.syncLimit.hold((res.locals.apiKey as ApiKey).id, res);
+      const owner = (res.locals.apiKey as ApiKey).id;
+      deps.syncLimit.hold(owner, res);
       let links;
       try {
-        links = await mapSite({ client: deps.client, extract: deps.extract }, request, gone(res));
+        links = await mapSite({ client: deps.client, extract: (html, baseUrl) => deps.extract(html, baseUrl, owner) }, request, gone(res));
       } catch (err) {
         refused(res, err);
         if (err instanceof OutboundError) {

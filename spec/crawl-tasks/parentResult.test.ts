@@ -34,7 +34,7 @@ test('a business crawl’s profile is built after the crawl’s closing transact
   const result = done.result as Record<string, any>;
   assert.equal(result.business.businessName, 'Orchard Ledger');
   assert.ok(Array.isArray(result.business.keyInsights), 'the profile is in the result');
-  assert.ok(result.sitemapUrls > 0);
+  assert.ok(result.sitemapUrls > 0, `sitemapUrls counted: ${result.sitemapUrls}`);
   const [t] = await stack.sql`
     select c.closed_at, j.completed_at from crawl_progress c join jobs j on j.id = c.job_id where c.job_id = ${jobId}`;
   // Both are their transaction's now(): equal when the profile was built inside the closing transaction.

@@ -10,7 +10,8 @@ import { toPageTask, type PageTask } from '../crawlTasks/tasks.js';
  * each offers its share of tasks, oldest due first; then every key's first
  * task goes before any key's second. A crawl never has more tasks running than
  * it has pages left to reach (maxPages − done − running), so maxPages is
- * exact however many workers claim at once, and a key never has more than
+ * exact however many workers claim at once, nor more than its own cap
+ * (crawl_progress.max_running, Firecrawl's maxConcurrency), and a key never has more than
  * `runningPerKey` tasks running over all its crawls and all workers
  * (crawl_key_load, migration 020), so one key's big crawl cannot occupy every
  * page slot. Locked tasks are skipped. `busy` counts due tasks not taken only
@@ -48,13 +49,15 @@ export async function claimPageTasks(
     ), picked as (
       select t.id, t.job_id, t.run_after, k.key, k.visit from keys k cross join lateral (
         select id, job_id, run_after ${queued} and api_key_id = k.key
+          -- A crawl at its own cap offers nothing (a hint, as above: room decides), so the key's other crawls are not stuck behind it.
+          and not exists (select 1 from crawl_progress g where g.job_id = crawl_pages.job_id and g.running >= g.max_running)
         order by run_after, id limit (select n from share)
         for update skip locked
       ) t
     ), room as (
       -- Locked, so the room is the latest and no other claim reads it until this one commits. A crawl whose
       -- row is busy (a move holds it, and may be about to skip the very tasks picked here) waits for the next claim.
-      select job_id, max_pages - pages_done - running as n from crawl_progress
+      select job_id, least(max_pages - pages_done, coalesce(max_running, max_pages)) - running as n from crawl_progress
       where job_id in (select job_id from picked) and closed_at is null
       for update skip locked
     ), key_room as (

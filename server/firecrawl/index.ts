@@ -105,7 +105,7 @@ export function crawlInput(body: CrawlRequest, maxPages: number, version: 'v1' |
   // One worker carries at most MAX_PAGES_IN_ONE_WORKER pages; page tasks any worker claims carry the rest.
   const cap = needsOneWorker({ scope }) ? Math.min(maxPages, MAX_PAGES_IN_ONE_WORKER) : maxPages;
   if (body.limit !== undefined && body.limit > cap) {
-    const why = `must be at most ${cap} with delay or maxConcurrency (such a crawl runs on one worker)`;
+    const why = `must be at most ${cap} with delay (such a crawl runs on one worker)`;
     throw new FirecrawlError(400, `invalid body: limit: ${why}`, [{ field: 'limit', message: why }], 'BAD_REQUEST');
   }
   return {

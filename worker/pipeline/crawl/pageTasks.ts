@@ -480,14 +480,18 @@ export function pageTaskCrawls(
   const handOff = async (job: Parameters<NonNullable<RunnerOptions['handOff']>>[0], held: { attempt: number; queueJobId: string }) => {
     const start = keyedUrl(crawlScope(job.input), job.input.url);
     if (!discoversPages(job.input) || start === null) return null;
+    const maxPages = Math.min(job.input.maxPages ?? DEFAULT_CRAWL_PAGES, config.crawl.maxPagesPerJob);
+    const maxConcurrency = job.input.scope?.maxConcurrency;
     const started = await startCrawlParent(sql, {
       jobId: job.id,
       attempt: held.attempt,
       queueJobId: held.queueJobId,
       apiKeyId: job.apiKeyId,
-      maxPages: Math.min(job.input.maxPages ?? DEFAULT_CRAWL_PAGES, config.crawl.maxPagesPerJob),
+      maxPages,
       maxDepth: DEFAULT_CRAWL_DEPTH,
       maxAttempts: config.worker.maxAttempts,
+      // Firecrawl's maxConcurrency: the crawl's pages running at once over all workers (the claim holds it); more than maxPages never run.
+      maxRunning: maxConcurrency === undefined ? undefined : Math.min(maxConcurrency, maxPages),
       start: { ...start, depth: 0 },
     });
     if (started) wakeWorkers(sql, PAGES_CHANNEL);

@@ -69,11 +69,10 @@ export function crawlScope(input: ScopeInput, opts: UrlFilterOptions = {}): Craw
 
 /**
  * Scope options only the one-worker crawler honours exactly: page tasks
- * share host limits across every crawl and worker (no per-crawl delay or
- * concurrency). Such crawls run on one worker. (The discovery depth runs on
- * page tasks: each carries its link hops, crawl_pages.hops.)
+ * share host limits across every crawl and worker (no per-crawl delay).
+ * Such crawls run on one worker. (The discovery depth and the concurrency cap
+ * run on page tasks: crawl_pages.hops, crawl_progress.max_running.)
  */
 export function needsOneWorker(input: Pick<JobInput, 'scope'>): boolean {
-  const s = input.scope;
-  return s !== undefined && (s.delayMs !== undefined || s.maxConcurrency !== undefined);
+  return input.scope?.delayMs !== undefined;
 }

@@ -56,3 +56,11 @@ test('maxConcurrency with a limit above 20 runs as page tasks, never more than i
   // The cap is what held it: 8 page slots and a host concurrency of 8 were free.
   assert.equal(maxInFlight, CAP, 'the crawl used its cap');
 });
+
+test('maxConcurrency 1 with the sitemap read: the start page\'s sitemap reads count toward the cap', async () => {
+  maxInFlight = 0;
+  const crawled = await app.crawl(`${site.url}/`, { limit: 40, maxConcurrency: 1, pollInterval: 1 });
+  assert.equal(crawled.status, 'completed');
+  assert.equal(crawled.data.length, WIDE + 2);
+  assert.equal(maxInFlight, 1, 'never two requests at the site at once');
+});

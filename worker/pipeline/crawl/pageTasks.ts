@@ -301,6 +301,8 @@ export class PageTaskRunner {
     if (policy.status === 'unavailable') return this.readPage(task, parent, signal, logger);
     const sitemaps = this.sitemapUrls(parent.input.url, policy, signal);
     sitemaps.catch(() => {}); // awaited below, unless the page's own read is aborted first
+    // Under the crawl's own concurrency cap (maxConcurrency) the sitemap reads are requests of this task: done before the page's.
+    if (parent.scope.maxConcurrency !== undefined) await sitemaps.catch(() => {});
     const fromSitemaps = async () => {
       const urls = await sitemaps;
       await storePageFacts(this.sql, task.jobId, task.urlKey, { sitemapUrls: urls.length });

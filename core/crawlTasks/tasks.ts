@@ -126,7 +126,8 @@ export async function openCrawl(
  * per crawl: two workers discovering the same link at once create one task
  * (the crawl's progress row serialises them; the unique key is the backstop).
  * Pages deeper than maxDepth, or beyond the crawl's task budget, are dropped
- * (in the order given), and a closed crawl takes nothing.
+ * (in the order given), and a closed crawl takes nothing. A page given twice,
+ * or queued already, keeps its fewest link hops (maxDiscoveryDepth).
  */
 export async function discoverPages(db: Db, p: { jobId: string; pages: readonly DiscoveredPage[] }): Promise<{ created: number }> {
   if (p.pages.length === 0) return { created: 0 };
@@ -142,7 +143,12 @@ export async function discoverPages(db: Db, p: { jobId: string; pages: readonly 
         from unnest(${p.pages.map((x) => x.url)}::text[], ${p.pages.map((x) => x.key)}::text[], ${p.pages.map((x) => x.depth)}::int[], ${p.pages.map((x) => x.hops ?? 0)}::int[])
           with ordinality as g (url, key, depth, hops, ord)
         where depth <= ${prog.max_depth as number}
-        order by key, ord
+        order by key, hops, ord
+      ), fewer_hops as (
+        -- A page found again by a shorter route (a sitemap URL the start page also links to) counts
+        -- its fewest link hops while still queued, so maxDiscoveryDepth does not depend on which worker found it first.
+        update crawl_pages t set hops = g.hops from given g
+        where t.job_id = ${p.jobId} and t.url_key = g.key and t.state = 'queued' and g.hops < t.hops
       ), fresh as (
         select * from given g
         where not exists (select 1 from crawl_pages t where t.job_id = ${p.jobId} and t.url_key = g.key)

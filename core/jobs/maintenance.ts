@@ -12,9 +12,14 @@ const BATCH = 1000;
 /**
  * The job is not the parent of a page-task crawl of this run (open, or closed since it was claimed): its
  * crawl's own rules close it, and a parent whose crawl closed is completed by its closer, or by crawl
- * maintenance if that closer stopped (worker/pipeline/crawl/parentCloser.ts).
+ * maintenance if that closer stopped (worker/pipeline/crawl/parentCloser.ts). A parent still processing
+ * CLOSED_PARENT_GRACE after its crawl closed is one neither could complete: the reaper and rescuer take it.
  */
-const notOpenCrawl = (tx: Db) => tx`not exists (select 1 from crawl_progress c where c.job_id = jobs.id and (c.closed_at is null or c.closed_at >= jobs.started_at))`;
+const notOpenCrawl = (tx: Db) =>
+  tx`not exists (select 1 from crawl_progress c where c.job_id = jobs.id and (c.closed_at is null or (c.closed_at >= jobs.started_at and c.closed_at > now() - ${CLOSED_PARENT_GRACE_MS} * interval '1 millisecond')))`;
+
+/** How long a parent whose crawl closed is left to its closer and crawl maintenance (the seed's 10-minute rule). */
+export const CLOSED_PARENT_GRACE_MS = 10 * 60_000;
 
 /**
  * processing for longer than staleAfterMs → failed {code: "stale"}. A late

@@ -53,22 +53,30 @@ export function parentCloser(sql: Sql, boss: Boss, logger: Logger, opts: ParentC
       await inline(tx, c);
     },
     async settle(closed) {
+      // One parent that cannot be completed must not hold up the others (maintenance settles the oldest first).
+      let failure: unknown = null;
       for (const c of closed) {
-        // A job claimed again since (a client's retry) is not this crawl's parent any more.
-        const [job] = await sql`select status, input from jobs where id = ${c.jobId} and started_at <= ${c.closedAt ?? new Date()}`;
-        if (!job || job.status !== 'processing') continue;
-        let profile: BusinessProfile | null = null;
-        if ((job.input as JobInput).profile === true && opts.embedder) {
-          const { sources } = await readCrawlFacts(sql, c.jobId);
-          try {
-            profile = sources.length > 0 ? await profileOfPages(sources, await opts.embedder()) : null;
-          } catch (err) {
-            // The job still completes with its pages and the site's metadata.
-            logger.warn('business profile of a crawl failed', { jobId: c.jobId, error: (err as Error).message });
+        try {
+          // A job claimed again since (a client's retry) is not this crawl's parent any more.
+          const [job] = await sql`select status, input from jobs where id = ${c.jobId} and started_at <= ${c.closedAt ?? new Date()}`;
+          if (!job || job.status !== 'processing') continue;
+          let profile: BusinessProfile | null = null;
+          if ((job.input as JobInput).profile === true && opts.embedder) {
+            try {
+              const { sources } = await readCrawlFacts(sql, c.jobId);
+              profile = sources.length > 0 ? await profileOfPages(sources, await opts.embedder()) : null;
+            } catch (err) {
+              // The job still completes with its pages and the site's metadata.
+              logger.warn('business profile of a crawl failed', { jobId: c.jobId, error: (err as Error).message });
+            }
           }
+          await sql.begin((tx) => complete(profile)(tx, c));
+        } catch (err) {
+          logger.error('completing a closed crawl\'s parent failed; maintenance tries again', { jobId: c.jobId, error: (err as Error).message });
+          failure ??= err;
         }
-        await sql.begin((tx) => complete(profile)(tx, c));
       }
+      if (failure) throw failure;
     },
   };
 }

@@ -2,11 +2,8 @@
 // URL, the SHA-256 of the page's text as the last crawl announced to the key's
 // PAGE_UPDATED subscriptions found it. A later crawl of the URL finding other
 // text is an update.
-import { createHash } from 'node:crypto';
+import { textHash } from '../page/textHash.js';
 import type { Db } from '../platform/db.js';
-
-/** The text's hash with runs of whitespace collapsed: reflowed markup is not a change. */
-export const contentHash = (text: string): string => createHash('sha256').update(text.replace(/\s+/g, ' ').trim()).digest('base64url');
 
 /**
  * Record these pages of `jobId` as the key's latest versions, in the caller's
@@ -19,7 +16,7 @@ export async function recordPageVersions(tx: Db, p: { apiKeyId: string; jobId: s
   // One row per URL (the last wins): an upsert may not touch a row twice. In
   // URL order, as the rows are locked: the live relay and the crawl's end (or
   // two senders) recording the same pages at once then wait, never deadlock.
-  const byUrl = new Map(p.pages.filter((page) => page.url).map((page) => [page.url, contentHash(page.content)]));
+  const byUrl = new Map(p.pages.filter((page) => page.url).map((page) => [page.url, textHash(page.content)]));
   if (byUrl.size === 0) return new Map();
   const urls = [...byUrl.keys()].sort();
   const rows = await tx`

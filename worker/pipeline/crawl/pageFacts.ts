@@ -11,7 +11,7 @@
 import type { BusinessProfile, ProfilePage } from '../../../core/business/profile.js';
 import type { Db, Sql } from '../../../core/platform/db.js';
 import { jsonb } from '../../../core/platform/jsonb.js';
-import { textHash } from './samePage.js';
+import { textHash } from '../../../core/page/textHash.js';
 
 export type Identity = { identity: string; via: 'url' | 'canonical' | 'content' };
 

@@ -3,7 +3,6 @@
 // crawl_page_claims through pageFacts.ts). One page per normalised URL after
 // redirects; a same-site <link rel=canonical> makes the two URLs one page;
 // pages whose extracted text is the same (whitespace aside) are one page.
-import { createHash } from 'node:crypto';
 import type { CrawlScope } from './scope.js';
 import { sameSite } from './urls.js';
 
@@ -21,9 +20,4 @@ export function canonicalKey(scope: Pick<CrawlScope, 'key'>, canonicalUrl: strin
   const canonical = canonicalUrl === null ? null : scope.key(canonicalUrl);
   if (canonical === null || canonical === finalKey || !sameSite(canonical, pageUrl) || (isRoot(canonical) && !isRoot(finalKey))) return null;
   return canonical;
-}
-
-/** What pages of the same text share: a hash of the text with its whitespace runs made one space. */
-export function textHash(text: string): string {
-  return createHash('sha256').update(text.replace(/\s+/g, ' ').trim()).digest('base64url');
 }

@@ -1,6 +1,7 @@
 // The webhook queue's claim: due entries, at most so many in flight per API key.
 import type { Db } from '../platform/db.js';
 import { WEBHOOK_QUEUE } from './schema.js';
+import { activateEntry } from './dueEntries.js';
 
 /** An entry as one activation took it; `retryCount` and `startedOn` name that activation (finishActivation). */
 export interface ActivatedEntry<T> {
@@ -43,10 +44,7 @@ export async function claimWebhookQueueEntries<T>(db: Db, opts: { limit: number;
     ), chosen as (
       select id, key from ranked where slot <= ${opts.perKey} order by start_after limit ${opts.limit}
     )
-    update pgboss.job q set
-      state = 'active',
-      started_on = now(),
-      retry_count = case when q.started_on is not null then q.retry_count + 1 else q.retry_count end
+    update pgboss.job q set ${activateEntry(db, 'q')}
     from chosen
     where q.name = ${WEBHOOK_QUEUE} and q.id = chosen.id
     returning q.id, q.data, chosen.key, q.retry_count, q.started_on::text as started_on`;

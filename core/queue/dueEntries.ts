@@ -22,14 +22,17 @@ export function dueQueueEntries(db: Db, queue: string, limit: number): Fragment 
     for update skip locked`;
 }
 
+/** The columns pg-boss's fetch() sets on an entry it makes active (`entry`: the updated table's alias). */
+export function activateEntry(db: Db, entry: string): Fragment {
+  const e = db(entry);
+  return db`state = 'active', started_on = now(), retry_count = case when ${e}.started_on is not null then ${e}.retry_count + 1 else ${e}.retry_count end`;
+}
+
 /** Up to `limit` due entries of a standard-policy queue, marked active as pg-boss's fetch() marks them. */
 export async function fetchQueueEntries<T extends object>(db: Db, queue: string, limit: number): Promise<PgBoss.Job<T>[]> {
   const rows = await db`
     with next as (${dueQueueEntries(db, queue, limit)})
-    update pgboss.job j set
-      state = 'active',
-      started_on = now(),
-      retry_count = case when j.started_on is not null then j.retry_count + 1 else j.retry_count end
+    update pgboss.job j set ${activateEntry(db, 'j')}
     from next
     where j.name = ${queue} and j.id = next.id
     returning j.id, j.name, j.data, extract(epoch from j.expire_in)::int as "expireInSeconds"`;

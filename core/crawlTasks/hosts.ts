@@ -53,7 +53,8 @@ export async function slowHost(db: Db, host: string, retryAfterMs: number): Prom
     on conflict (host) do update set slowed_until = greatest(crawl_hosts.slowed_until, excluded.slowed_until), updated_at = now()`;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+export const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
     const timer = setTimeout(() => {

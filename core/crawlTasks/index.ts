@@ -5,4 +5,5 @@ export { reapStaleCrawls, rescueAbandonedPageTasks, type RescueResult } from './
 export { listCrawlItems, listCrawlPages, listPageEvents, type CrawlItem, type PageEvent, type PageRow } from './pageEvents.js';
 export { completeCrawlParent, crawlProgressView, crawlResult, startCrawlParent } from './parent.js';
 export * from './hosts.js';
+export { reserveCrawlFetch, waitForCrawlFetch } from './crawlDelay.js';
 export { busyHostPauseMs, retryAfterPauseMs } from './retryAfter.js';

@@ -21,7 +21,7 @@ const MAX_REPORTED_FAILURES = 50;
  */
 export async function startCrawlParent(
   sql: Sql,
-  p: { jobId: string; attempt: number; queueJobId: string; apiKeyId: string; maxPages: number; maxDepth: number; maxAttempts: number; maxRunning?: number | undefined; start: DiscoveredPage },
+  p: { jobId: string; attempt: number; queueJobId: string; apiKeyId: string; maxPages: number; maxDepth: number; maxAttempts: number; maxRunning?: number | undefined; delayMs?: number | undefined; start: DiscoveredPage },
 ): Promise<boolean> {
   return sql.begin(async (tx) => {
     try {
@@ -31,7 +31,7 @@ export async function startCrawlParent(
     }
     // A crawl left by an earlier attempt of this job (a retry) starts over.
     await tx`delete from crawl_progress where job_id = ${p.jobId}`;
-    await openCrawl(tx, { jobId: p.jobId, apiKeyId: p.apiKeyId, maxPages: p.maxPages, maxDepth: p.maxDepth, maxAttempts: p.maxAttempts, maxRunning: p.maxRunning, seeds: [p.start] });
+    await openCrawl(tx, { jobId: p.jobId, apiKeyId: p.apiKeyId, maxPages: p.maxPages, maxDepth: p.maxDepth, maxAttempts: p.maxAttempts, maxRunning: p.maxRunning, delayMs: p.delayMs, seeds: [p.start] });
     await finishQueueEntry(tx, p.queueJobId);
     return true;
   });

@@ -107,16 +107,17 @@ export function taskBudget(maxPages: number): number {
 /**
  * Open a crawl for a parent job and queue its first pages (the start page;
  * named URLs). Call it in the transaction that makes the job a crawl.
- * `maxRunning` caps the crawl's tasks running at once (Firecrawl's maxConcurrency).
+ * `maxRunning` caps the crawl's tasks running at once (Firecrawl's maxConcurrency);
+ * `delayMs` spaces its page requests (Firecrawl's delay, crawlDelay.ts).
  */
 export async function openCrawl(
   db: Db,
-  p: { jobId: string; apiKeyId: string; maxPages: number; maxDepth: number; maxAttempts: number; maxTasks?: number; maxRunning?: number | undefined; seeds: DiscoveredPage[] },
+  p: { jobId: string; apiKeyId: string; maxPages: number; maxDepth: number; maxAttempts: number; maxTasks?: number; maxRunning?: number | undefined; delayMs?: number | undefined; seeds: DiscoveredPage[] },
 ): Promise<{ created: number }> {
   return inTransaction(db, async (tx) => {
     await tx`
-      insert into crawl_progress (job_id, api_key_id, max_pages, max_depth, max_tasks, max_attempts, max_running)
-      values (${p.jobId}, ${p.apiKeyId}, ${p.maxPages}, ${p.maxDepth}, ${p.maxTasks ?? taskBudget(p.maxPages)}, ${p.maxAttempts}, ${p.maxRunning ?? null})`;
+      insert into crawl_progress (job_id, api_key_id, max_pages, max_depth, max_tasks, max_attempts, max_running, delay_ms)
+      values (${p.jobId}, ${p.apiKeyId}, ${p.maxPages}, ${p.maxDepth}, ${p.maxTasks ?? taskBudget(p.maxPages)}, ${p.maxAttempts}, ${p.maxRunning ?? null}, ${p.delayMs ? Math.round(p.delayMs) : null})`;
     return discoverPages(tx, { jobId: p.jobId, pages: p.seeds });
   });
 }

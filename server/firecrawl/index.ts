@@ -6,9 +6,7 @@
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
 import { sharedBrowser, type BrowserService } from '../../core/browser/index.js';
-import { needsOneWorker } from '../../worker/pipeline/crawl/scope.js';
 import { pathDepth } from '../../worker/pipeline/crawl/urls.js';
-import { MAX_PAGES_IN_ONE_WORKER } from '../schemas.js';
 import { checkUrlSyntax } from '../../core/outbound/ssrf.js';
 import type { CrawlScopeInput, JobInput, JobCreator } from '../../core/jobs/index.js';
 import type { Logger } from '../../core/platform/logger.js';
@@ -40,7 +38,7 @@ export interface FirecrawlDeps {
   allowPrivateNetworks: boolean;
   maxAttempts: number;
   maxJobsInFlight: number;
-  /** The largest crawl limit (server/schemas.ts maxPagesLimit: MAX_PAGES_PER_JOB with page tasks, else 20), and the default; at most 20 for a crawl kept on one worker. */
+  /** The largest crawl limit (server/schemas.ts maxPagesLimit: MAX_PAGES_PER_JOB with page tasks, else 20), and the default. */
   maxPagesPerJob: number;
   /** The /v1 routes' limiter itself: one budget per key whichever API it calls. */
   rateLimit: RequestHandler;
@@ -102,15 +100,9 @@ export function crawlInput(body: CrawlRequest, maxPages: number, version: 'v1' |
   const path = new URL(body.url).pathname.replace(/\/+$/, '');
   const below = body.crawlEntireDomain !== true && body.allowBackwardLinks !== true && path !== '' && !path.includes('*') ? [`${path}/**`] : [];
   const scope = crawlScopeOf(body);
-  // One worker carries at most MAX_PAGES_IN_ONE_WORKER pages; page tasks any worker claims carry the rest.
-  const cap = needsOneWorker({ scope }) ? Math.min(maxPages, MAX_PAGES_IN_ONE_WORKER) : maxPages;
-  if (body.limit !== undefined && body.limit > cap) {
-    const why = `must be at most ${cap} with delay (such a crawl runs on one worker)`;
-    throw new FirecrawlError(400, `invalid body: limit: ${why}`, [{ field: 'limit', message: why }], 'BAD_REQUEST');
-  }
   return {
     url: body.url,
-    maxPages: body.limit ?? cap,
+    maxPages: body.limit ?? maxPages,
     ...(Object.keys(scope).length ? { scope } : {}),
     ...(below.length ? { includePatterns: below } : {}),
     ...(body.includePaths?.length ? { includePathRegexes: body.includePaths } : {}),

@@ -184,12 +184,6 @@ describe('crawl limit', () => {
     assert.equal(page.body.data.length, 5);
     assert.equal(page.body.next, undefined, 'v1 leaves next out on the last page');
   });
-
-  test('a crawl kept on one worker (delay) takes at most 20', async () => {
-    const res = await stack.request('POST', '/firecrawl/v2/crawl', { body: { url: 'http://127.0.0.1:9/', limit: 21, delay: 1 } });
-    assert.equal(res.status, 400);
-    assert.match(res.body.error, /^invalid body: limit: must be at most 20 with delay/);
-  });
 });
 
 describe('GET crawl/active', () => {

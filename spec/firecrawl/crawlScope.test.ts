@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createSilentLogger } from '../../core/platform/logger.js';
 import { runCrawl, type CrawlInput } from '../../worker/pipeline/crawl/crawler.js';
-import { crawlScope, needsOneWorker } from '../../worker/pipeline/crawl/scope.js';
+import { crawlScope } from '../../worker/pipeline/crawl/scope.js';
 import { pathDepth } from '../../worker/pipeline/crawl/urls.js';
 import type { StepContext } from '../../worker/pipeline/types.js';
 import { crawlTestClient } from '../helpers/crawlClient.js';
@@ -48,7 +48,6 @@ describe('crawlScope', () => {
     assert.deepEqual(['http://x.test/', 'http://x.test/index.html', 'http://x.test/docs/', 'http://x.test//docs//a/index.php', 'http://x.test/a/b/c?q=/d/e', 'not a url'].map(pathDepth), [0, 0, 1, 2, 3, null]);
     const scope = crawlScope({ url: start, scope: { maxPathDepth: 2 } });
     assert.deepEqual(['/docs', '/docs/a/', '/docs/a/index.html', '/docs/a/b'].map((p) => scope.filter(`http://example.com:8080${p}`)), [true, true, true, false]);
-    assert.equal(needsOneWorker({ scope: { maxPathDepth: 2 } }), false, 'a path depth holds on page tasks');
   });
 
   test('include/exclude globs and path regexes are one filter (an exclude wins)', () => {
@@ -57,12 +56,6 @@ describe('crawlScope', () => {
       ['/docs/guide', '/docs/guide/old', '/blog/guide', '/docs/api'].map((p) => scope.filter(`http://example.com:8080${p}`)),
       [true, false, false, false],
     );
-  });
-
-  test('a delay keeps the crawl on one worker; a discovery depth or a concurrency cap does not', () => {
-    assert.equal(needsOneWorker({}), false);
-    assert.equal(needsOneWorker({ scope: { hosts: 'any', sitemap: 'skip', ignoreQueryParameters: true, maxDiscoveryDepth: 2, maxConcurrency: 1 } }), false);
-    assert.equal(needsOneWorker({ scope: { delayMs: 500 } }), true);
   });
 });
 

@@ -20,6 +20,7 @@ import {
   SharedHostLimiter,
   slowHost,
   storeRobots,
+  waitForCrawlFetch,
   type DiscoveredPage,
   type PageOutcome,
   type PageTask,
@@ -44,7 +45,7 @@ import { claimPage, holderOf, releasePage, storePageFacts, textIdentity, urlIden
 import { parentCloser, type ParentCloser } from './parentCloser.js';
 import type { UrlFilter } from './patterns.js';
 import { emptyContent, notHtml, offsiteRedirect, robotsDisallowed, robotsUnavailable, type Refusal } from './refusals.js';
-import { crawlScope, needsOneWorker, type CrawlScope } from './scope.js';
+import { crawlScope, type CrawlScope } from './scope.js';
 import { loadRobots, parseRobots, type RobotsPolicy } from './robots.js';
 import { canonicalKey } from './samePage.js';
 import { DEFAULT_SITEMAP_LIMITS } from './sitemap.js';
@@ -120,7 +121,7 @@ class PageFailed {
 
 /** Whether a job's input is a crawl that discovers pages (not one page, not a list of URLs). */
 export function discoversPages(input: JobInput): boolean {
-  return crawlMode(input) === 'discover' && !needsOneWorker(input);
+  return crawlMode(input) === 'discover';
 }
 
 export class PageTaskRunner {
@@ -348,6 +349,7 @@ export class PageTaskRunner {
     const ctx = { jobId: task.jobId, apiKeyId: parent.apiKeyId, logger, signal, progress: () => {}, rendering };
     let page;
     try {
+      if (parent.scope.delayMs) await waitForCrawlFetch(this.sql, task.jobId, signal);
       page = await this.limiter.run(host, signal, () => this.fetch(task.url, ctx));
     } catch (err) {
       // Every worker leaves the host alone for its Retry-After (bounded), this page's retry included.
@@ -483,7 +485,7 @@ export function pageTaskCrawls(
     const start = keyedUrl(crawlScope(job.input), job.input.url);
     if (!discoversPages(job.input) || start === null) return null;
     const maxPages = Math.min(job.input.maxPages ?? DEFAULT_CRAWL_PAGES, config.crawl.maxPagesPerJob);
-    const maxConcurrency = job.input.scope?.maxConcurrency;
+    const { maxConcurrency, delayMs } = job.input.scope ?? {};
     const started = await startCrawlParent(sql, {
       jobId: job.id,
       attempt: held.attempt,
@@ -493,7 +495,10 @@ export function pageTaskCrawls(
       maxDepth: DEFAULT_CRAWL_DEPTH,
       maxAttempts: config.worker.maxAttempts,
       // Firecrawl's maxConcurrency: the crawl's pages running at once over all workers (the claim holds it); more than maxPages never run.
-      maxRunning: maxConcurrency === undefined ? undefined : Math.min(maxConcurrency, maxPages),
+      // A delay without one runs the crawl's pages one at a time, as Firecrawl does, so no slot waits out a queue of delays.
+      maxRunning: maxConcurrency === undefined ? (delayMs ? 1 : undefined) : Math.min(maxConcurrency, maxPages),
+      // Firecrawl's delay: the crawl's page requests start at least this far apart over all workers (crawlDelay.ts).
+      delayMs,
       start: { ...start, depth: 0 },
     });
     if (started) wakeWorkers(sql, PAGES_CHANNEL);

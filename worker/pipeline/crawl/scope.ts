@@ -67,12 +67,4 @@ export function crawlScope(input: ScopeInput, opts: UrlFilterOptions = {}): Craw
   };
 }
 
-/**
- * Scope options only the one-worker crawler honours exactly: page tasks
- * share host limits across every crawl and worker (no per-crawl delay).
- * Such crawls run on one worker. (The discovery depth and the concurrency cap
- * run on page tasks: crawl_pages.hops, crawl_progress.max_running.)
- */
-export function needsOneWorker(input: Pick<JobInput, 'scope'>): boolean {
-  return input.scope?.delayMs !== undefined;
-}
+

@@ -9,7 +9,7 @@
 // for a crawl after that long and reports how far it got.
 //
 //   npx tsx bench/crawl.ts [--pages 1000] [--latency 100] [--workers 1,2,4] [--fair 20] [--api-rss] [--tiny] [--max-seconds N]
-//   npm run bench:crawl-10k   (10,000 tiny pages, 3 workers: the #15 scale test, too long for CI on 2 cores)
+//   npm run bench:crawl-10k   (10,000 tiny pages, 3 workers: the #15 scale test; spec/crawl-tasks/tenThousandPages.test.ts runs it in CI)
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';

@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createApiKey } from '../../core/apiKeys.js';
-import { cancelCrawl, claimPageTasks, discoverPages, finishPageTask, openCrawl, type DiscoveredPage } from '../../core/crawlTasks/index.js';
-import { newJobId } from '../../core/ids.js';
+import { cancelCrawl, claimPageTasks, discoverPages, finishPageTask, type DiscoveredPage } from '../../core/crawlTasks/index.js';
 import { normalizeUrl } from '../../worker/pipeline/crawl/urls.js';
+import { openTestCrawl } from '../helpers/crawlTasks.js';
 import { createTestDatabase } from '../helpers/database.js';
 
 const { sql } = await createTestDatabase();
@@ -14,11 +14,7 @@ const { sql } = await createTestDatabase();
 const page = (url: string, hops: number, depth = 1): DiscoveredPage => ({ url, key: normalizeUrl(url)!, depth, hops });
 
 async function crawl(seeds: DiscoveredPage[]): Promise<string> {
-  const apiKeyId = (await createApiKey(sql, 'hops')).apiKey.id;
-  const id = newJobId();
-  await sql`insert into jobs (id, api_key_id, status, input, max_attempts) values (${id}, ${apiKeyId}, 'processing', ${sql.json({ url: seeds[0]!.url })}, 3)`;
-  await openCrawl(sql, { jobId: id, apiKeyId, maxPages: 100, maxDepth: 5, maxAttempts: 3, seeds });
-  return id;
+  return openTestCrawl(sql, { apiKeyId: (await createApiKey(sql, 'hops')).apiKey.id, seeds, maxPages: 100 });
 }
 
 const hopsOf = async (jobId: string) =>

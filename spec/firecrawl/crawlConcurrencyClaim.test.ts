@@ -6,28 +6,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createApiKey } from '../../core/apiKeys.js';
 import { connect, type Sql } from '../../core/platform/db.js';
-import { cancelCrawl, claimPageTasks, finishPageTask, openCrawl, type DiscoveredPage, type PageTask } from '../../core/crawlTasks/index.js';
-import { newJobId } from '../../core/ids.js';
-import { normalizeUrl } from '../../worker/pipeline/crawl/urls.js';
+import { cancelCrawl, claimPageTasks, finishPageTask, type DiscoveredPage, type PageTask } from '../../core/crawlTasks/index.js';
 import { onCleanup } from '../helpers/cleanup.js';
+import { discoveredPages, openTestCrawl } from '../helpers/crawlTasks.js';
 import { createTestDatabase } from '../helpers/database.js';
 
 const db = await createTestDatabase();
 const { sql } = db;
 
-function pages(n: number, prefix: string): DiscoveredPage[] {
-  return Array.from({ length: n }, (_, i) => {
-    const url = `${prefix}${i}`;
-    return { url, key: normalizeUrl(url)!, depth: 1 };
-  });
-}
+const pages = discoveredPages;
 
-async function crawl(apiKeyId: string, seeds: DiscoveredPage[], maxRunning?: number): Promise<string> {
-  const id = newJobId();
-  await sql`insert into jobs (id, api_key_id, status, input, max_attempts) values (${id}, ${apiKeyId}, 'processing', ${sql.json({ url: seeds[0]!.url })}, 3)`;
-  await openCrawl(sql, { jobId: id, apiKeyId, maxPages: 1000, maxDepth: 5, maxAttempts: 3, maxRunning, seeds });
-  return id;
-}
+const crawl = (apiKeyId: string, seeds: DiscoveredPage[], maxRunning?: number) => openTestCrawl(sql, { apiKeyId, seeds, maxPages: 1000, maxRunning });
 
 const claim = (s: Sql, limit: number) => claimPageTasks(s, { workerId: 'w', limit, runningPerKey: 100 });
 const jobsOf = (tasks: PageTask[]) => tasks.map((t) => t.jobId);

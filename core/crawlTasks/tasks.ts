@@ -277,14 +277,30 @@ export async function closeIfFinished(tx: Db, jobId: string, onClosed?: OnCrawlC
 /**
  * Heartbeat the tasks a worker runs; returns the ids it still holds (a task
  * rescued or cancelled meanwhile is missing: its worker stops it).
+ *
+ * Rows another transaction holds (the task's own finish waiting on its crawl
+ * row, a move under way) are skipped, not waited on: a wait held up every
+ * other task's heartbeat until the rescuer took them. A skipped row is not
+ * refreshed this time and counts as held as the statement's snapshot shows it;
+ * the rescuer skips locked rows too, and the next heartbeat (at most half of
+ * RESCUE_AFTER later) refreshes it or finds it moved.
  */
 export async function heartbeatPageTasks(db: Db, p: { workerId: string; tasks: { id: string; attempt: number }[] }): Promise<Set<string>> {
   if (p.tasks.length === 0) return new Set();
   const rows = await db`
-    update crawl_pages t set heartbeat_at = now()
-    from unnest(${p.tasks.map((t) => t.id)}::bigint[], ${p.tasks.map((t) => t.attempt)}::int[]) as h (id, attempt)
-    where t.id = h.id and t.attempts = h.attempt and t.state = 'running' and t.worker_id = ${p.workerId}
-    returning t.id`;
+    with sent as (
+      select * from unnest(${p.tasks.map((t) => t.id)}::bigint[], ${p.tasks.map((t) => t.attempt)}::int[]) as h (id, attempt)
+    ), mine as (
+      select t.id from crawl_pages t join sent h on t.id = h.id and t.attempts = h.attempt
+      where t.state = 'running' and t.worker_id = ${p.workerId}
+    ), free as (
+      select t.id from crawl_pages t join sent h on t.id = h.id and t.attempts = h.attempt
+      where t.state = 'running' and t.worker_id = ${p.workerId}
+      for update of t skip locked
+    ), beat as (
+      update crawl_pages t set heartbeat_at = now() from free f where t.id = f.id
+    )
+    select id from mine`;
   return new Set(rows.map((r) => String(r.id)));
 }
 

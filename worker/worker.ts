@@ -14,6 +14,7 @@ import { WebhookSender, type WebhookSenderOptions } from './webhooks.js';
 import { secretBox } from '../core/secretBox.js';
 import { createBrowserService, setSharedBrowser } from '../core/browser/index.js';
 import { setSharedExtractLimits } from '../core/extractPool.js';
+import { hostLimitsOf, SharedHostLimiter } from '../core/crawlTasks/hosts.js';
 
 export { outboundOptions };
 
@@ -68,7 +69,8 @@ export async function startWorker(runtime: Runtime, pipeline?: Pipeline): Promis
     runtime.sql,
     runtime.boss,
     runtime.logger,
-    pipeline ?? knowledgePipeline({ client, knowledge: runtime.knowledge, options: knowledgePipelineOptions(config), browser }),
+    // Every request of a job's crawl (a one-page job's too) holds a slot of the host limits all workers share, as page tasks do.
+    pipeline ?? knowledgePipeline({ client, knowledge: runtime.knowledge, options: knowledgePipelineOptions(config), browser, hosts: new SharedHostLimiter(runtime.sql, workerId, hostLimitsOf(config)) }),
     {
       ...runnerOptions(config),
       workerId,

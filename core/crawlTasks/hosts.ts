@@ -23,14 +23,22 @@ export type HostGrant = { granted: true; lease: HostLease } | { granted: false; 
 /** While every slot is taken, ask again this often (a release frees one at any time). */
 const BUSY_RETRY_MS = 25;
 
+/** What kind of request a slot is for (migration 032). */
+export interface SlotKind {
+  /** false: a robots.txt read, which counts toward the concurrency and waits out a Retry-After, but neither waits for nor moves the delay clock. */
+  paced?: boolean | undefined;
+  /** A one-page job's request: while it waits, other requests leave the host's next free slot and start to it. */
+  urgent?: boolean | undefined;
+}
+
 /**
  * Take a slot of `host` for one request if its limits allow one now; else say
- * how long to wait before asking again. One statement (migration 026's
+ * how long to wait before asking again. One statement (migration 032's
  * function), so the host's row is held for one round trip.
  */
-export async function acquireHostSlot(db: Db, p: { host: string; holder: string; limits: HostLimits }): Promise<HostGrant> {
+export async function acquireHostSlot(db: Db, p: { host: string; holder: string; limits: HostLimits } & SlotKind): Promise<HostGrant> {
   const [r] = await db`
-    select slot, wait_ms from crawl_acquire_host_slot(${p.host}, ${p.holder}, ${Math.max(1, p.limits.concurrency)}::int, ${Math.max(0, Math.round(p.limits.delayMs))}::int, ${Math.round(p.limits.leaseMs)}::int)`;
+    select slot, wait_ms from crawl_acquire_host_slot(${p.host}, ${p.holder}, ${Math.max(1, p.limits.concurrency)}::int, ${Math.max(0, Math.round(p.limits.delayMs))}::int, ${Math.round(p.limits.leaseMs)}::int, ${p.paced !== false}::boolean, ${p.urgent === true}::boolean)`;
   if (r!.slot === null) return { granted: false, waitMs: (r!.wait_ms as number) < 0 ? BUSY_RETRY_MS : (r!.wait_ms as number) };
   return { granted: true, lease: { host: p.host, slot: r!.slot as number, holder: p.holder } };
 }
@@ -43,7 +51,8 @@ export async function releaseHostSlot(db: Db, lease: HostLease): Promise<void> {
 export async function setHostCrawlDelay(db: Db, host: string, delayMs: number | undefined): Promise<void> {
   await db`
     insert into crawl_hosts (host, delay_ms) values (${host}, ${delayMs ?? null})
-    on conflict (host) do update set delay_ms = excluded.delay_ms, updated_at = now()`;
+    on conflict (host) do update set delay_ms = excluded.delay_ms, updated_at = now()
+      where crawl_hosts.delay_ms is distinct from excluded.delay_ms`;
 }
 
 /** A 429/503 with Retry-After: no worker starts a request to `host` for `retryAfterMs` (never shortens a longer pause). */
@@ -68,18 +77,46 @@ export const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', onAbort, { once: true });
   });
 
+/**
+ * The host limits every fetch of a worker goes through (page tasks, one-page
+ * jobs, the one-worker crawl): a slot held for the request, and what a
+ * site's answers change for every job (Crawl-delay, Retry-After).
+ */
+export interface HostSlots {
+  /** Wait for a slot of `host`, run the request, give the slot back (also when it throws or the signal aborts). */
+  run<T>(host: string, signal: AbortSignal, fn: () => Promise<T>, kind?: SlotKind): Promise<T>;
+  /** The host's robots.txt Crawl-delay (none clears it). */
+  setCrawlDelay(host: string, delayMs: number | undefined): Promise<void>;
+  /** A 429/503 with Retry-After: every worker leaves the host alone for `pauseMs`. */
+  slow(host: string, pauseMs: number): Promise<void>;
+}
+
+/** The limits a worker's fetches share, from its config (a lease outlives the longest request by 30 s). */
+export function hostLimitsOf(config: { crawl: { hostConcurrency: number; hostDelayMs: number }; fetch: { totalTimeoutMs: number } }): HostLimits {
+  return { concurrency: config.crawl.hostConcurrency, delayMs: config.crawl.hostDelayMs, leaseMs: config.fetch.totalTimeoutMs + 30_000 };
+}
+
 /** A worker's way through the shared limits: wait for a slot of the host, run the request, give the slot back. */
-export class SharedHostLimiter {
+export class SharedHostLimiter implements HostSlots {
   constructor(
     private readonly sql: Sql,
     private readonly holder: string,
     private readonly limits: HostLimits,
   ) {}
 
-  async run<T>(host: string, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  setCrawlDelay(host: string, delayMs: number | undefined): Promise<void> {
+    return setHostCrawlDelay(this.sql, host, delayMs);
+  }
+
+  slow(host: string, pauseMs: number): Promise<void> {
+    return slowHost(this.sql, host, pauseMs);
+  }
+
+  async run<T>(host: string, signal: AbortSignal, fn: () => Promise<T>, kind: SlotKind = {}): Promise<T> {
     let lease: HostLease;
     for (;;) {
-      const grant = await acquireHostSlot(this.sql, { host, holder: this.holder, limits: this.limits });
+      if (signal.aborted) throw signal.reason;
+      const grant = await acquireHostSlot(this.sql, { host, holder: this.holder, limits: this.limits, ...kind });
       if (grant.granted) {
         lease = grant.lease;
         break;

@@ -106,15 +106,20 @@ export type PageDescription = ReturnType<typeof describePage>;
 /** How a page's HTML becomes its content: extractPage itself, or the same on another thread (ExtractPool), where `owner` (the API key's id) keeps one key's slow pages from holding up another's. */
 export type Extractor = (html: string, baseUrl: string, owner?: string) => ExtractedPage | Promise<ExtractedPage>;
 
-/** Fetch and extract one page; a page without text is an error (empty_content). */
-export async function scrapePage(client: OutboundClient, url: string, opts: { signal: AbortSignal; logger: Logger; extract?: Extractor; owner?: string; rendering?: PageRendering | undefined }): Promise<PageDescription> {
+/** Wraps each request to the page's site: a worker holds a shared host slot through it (core/crawlTasks/hosts.ts). */
+export type HostHold = <T>(request: () => Promise<T>) => Promise<T>;
+
+/** Fetch and extract one page; a page without text is an error (empty_content). `hold` wraps the fetch and a render, not the extraction. */
+export async function scrapePage(client: OutboundClient, url: string, opts: { signal: AbortSignal; logger: Logger; extract?: Extractor; owner?: string; rendering?: PageRendering | undefined; hold?: HostHold | undefined }): Promise<PageDescription> {
   // Imported here: core/browser imports this module, and loading playwright-core is left to the first render.
   const { fetchPageSource, renderInstead, worthRendering } = await import('../browser/pageSource.js');
   const extract = opts.extract ?? extractPage;
-  let page = await fetchPageSource(client, url, opts);
+  const hold: HostHold = opts.hold ?? ((request) => request());
+  let page = await hold(() => fetchPageSource(client, url, opts));
   let content = await extract(page.html, page.url, opts.owner);
   if (opts.rendering && worthRendering(page, content.text, opts.rendering)) {
-    page = await renderInstead(page, opts.rendering, 'its extracted text is short', opts);
+    const fetched = page;
+    page = await hold(() => renderInstead(fetched, opts.rendering!, 'its extracted text is short', opts));
     if (page.rendered) content = await extract(page.html, page.url, opts.owner);
   }
   if (!content.text.trim()) {

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { categorize, meanVector, type Category } from '../../core/page/categories.js';
 import { jsonLdFromHtml, jsonLdTypes, type PageEvidence } from '../../core/page/evidence.js';
+import type { HostSlots } from '../../core/crawlTasks/hosts.js';
 import type { Embedder } from '../../core/embeddings/types.js';
 import type { ExtractedPage } from '../../core/extraction/index.js';
 import type { BrowserService } from '../../core/browser/index.js';
@@ -68,18 +69,19 @@ function domainOf(url: string): string {
   return new URL(url).hostname.replace(/^www\./, '');
 }
 
-export function knowledgePipeline(deps: { client: OutboundClient; knowledge: Knowledge; options: KnowledgePipelineOptions; browser?: BrowserService }): Pipeline {
+/** `hosts`: the host limits shared by every worker and job (a worker's); each of the crawl's requests holds one of its slots. */
+export function knowledgePipeline(deps: { client: OutboundClient; knowledge: Knowledge; options: KnowledgePipelineOptions; browser?: BrowserService; hosts?: HostSlots }): Pipeline {
   return async (input, ctx) => {
     const [embedder, index] = await Promise.all([deps.knowledge.embedder(), deps.knowledge.index()]);
     const rendering = { mode: input.render ?? 'auto', waitForMs: input.waitFor, browser: deps.browser };
-    return runKnowledgeJob(input, { ...ctx, rendering }, { client: deps.client, embedder, index, options: deps.options });
+    return runKnowledgeJob(input, { ...ctx, rendering }, { client: deps.client, hosts: deps.hosts, embedder, index, options: deps.options });
   };
 }
 
 async function runKnowledgeJob(
   input: Parameters<Pipeline>[0],
   ctx: StepContext,
-  deps: { client: OutboundClient; embedder: Embedder; index: SearchIndex; options: KnowledgePipelineOptions },
+  deps: { client: OutboundClient; hosts: HostSlots | undefined; embedder: Embedder; index: SearchIndex; options: KnowledgePipelineOptions },
 ) {
   const { embedder, index, options } = deps;
   const started = Date.now();
@@ -152,7 +154,7 @@ async function runKnowledgeJob(
     }
   };
 
-  const crawl = crawlSite(input, { ...options.crawl, maxPages: input.maxPages }, { client: deps.client }, crawlCtx);
+  const crawl = crawlSite(input, { ...options.crawl, maxPages: input.maxPages }, { client: deps.client, hosts: deps.hosts }, crawlCtx);
   for await (const crawled of crawl.pages) {
     const chunks = await chunkMarkdown(crawled.content.markdown, { ...options.chunking, countTokens: (texts) => embedder.countTokens(texts, { signal: ctx.signal }) });
     if (chunks.length === 0) continue;

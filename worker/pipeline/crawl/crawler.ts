@@ -30,7 +30,9 @@
 //     classic misconfiguration that would fold a whole site into its home
 //     page. Pages whose extracted text is identical are duplicates too.
 //   - Every request (robots.txt, sitemaps, pages) goes through the per-host
-//     limits of hostPolicy.ts; sitemaps are read only on the start URL's
+//     limits of hostPolicy.ts (this crawl's own), then, in a worker, holds a
+//     slot of the host limits every worker and job shares (deps.hosts,
+//     core/crawlTasks/hosts.ts); sitemaps are read only on the start URL's
 //     site (robots.txt Sitemap: lines, else /sitemap.xml).
 //   - Links with an obviously non-HTML extension (.pdf, .png, …) are not
 //     queued; a fetched URL that is not HTML is a failure `not_html`.
@@ -43,6 +45,8 @@
 // found URLs may be queued), samePage.ts (when two URLs are one page),
 // refusals.ts (why a URL is not a page), crawlLedger.ts (the result, progress
 // and the no_pages error). Page tasks (pageTasks.ts) share the rules.
+import type { SlotKind } from '../../../core/crawlTasks/hosts.js';
+import { busyHostPauseMs } from '../../../core/crawlTasks/retryAfter.js';
 import type { ExtractedPage } from '../../../core/extraction/index.js';
 import { extractOffThread } from '../../../core/extractPool.js';
 import { logDetail } from '../../../core/outbound/clientMessage.js';
@@ -134,8 +138,12 @@ class CrawlEngine {
     this.robots = new RobotsCache(async (origin) => {
       // robots.txt is read before any page of its origin and does not start the politeness clock:
       // a one-page job is not slowed by the delay, and every later request is spaced as configured.
-      const policy = await loadRobots(origin, (url) => this.deps.client.fetch(url, { signal: this.signal }), robotsOpts, this.signal);
-      if (policy.crawlDelayMs !== undefined) this.hosts.setMinDelay(hostOf(origin), policy.crawlDelayMs);
+      // It still holds a shared host slot (unpaced): the host's concurrency counts every connection.
+      const host = hostOf(origin);
+      const policy = await loadRobots(origin, (url) => this.shared(hostOf(url), () => this.deps.client.fetch(url, { signal: this.signal }), { paced: false }), robotsOpts, this.signal);
+      if (policy.crawlDelayMs !== undefined) this.hosts.setMinDelay(host, policy.crawlDelayMs);
+      // The site's Crawl-delay paces every worker's requests to it (an unreadable robots.txt says nothing about it).
+      if (policy.status !== 'unavailable') await this.deps.hosts?.setCrawlDelay(host, policy.crawlDelayMs).catch((err: unknown) => this.ctx.logger.warn('host crawl delay not stored', { host, error: (err as Error).message }));
       if (policy.status !== 'parsed') this.ctx.logger.debug('robots.txt', { origin, status: policy.status, problem: policy.problem });
       const detail = policy.unreachable && logDetail(policy.unreachable); // e.g. the internal address the host resolved to: the log's, not the client's
       if (detail) this.ctx.logger.warn('robots.txt fetch refused', { origin, code: policy.unreachable!.code, detail });
@@ -298,7 +306,17 @@ class CrawlEngine {
 
   /** GET through the host's politeness limits (robots.txt, sitemaps). */
   private politeGet(url: string): Promise<FetchedResponse> {
-    return this.hosts.run(hostOf(url), this.signal, () => this.deps.client.fetch(url, { signal: this.signal }));
+    const host = hostOf(url);
+    return this.hosts.run(host, this.signal, () => this.shared(host, () => this.deps.client.fetch(url, { signal: this.signal })));
+  }
+
+  /**
+   * `fn` holding a slot of the host limits shared by every worker and job (a
+   * worker's crawl), else as is. A one-page job's requests are urgent: a big
+   * crawl of the same host lets it have the next free slot.
+   */
+  private shared<T>(host: string, fn: () => Promise<T>, kind: SlotKind = {}): Promise<T> {
+    return this.deps.hosts ? this.deps.hosts.run(host, this.signal, fn, { ...kind, urgent: this.mode === 'single' }) : fn();
   }
 
   private async process(c: Candidate, slot: { countable: boolean }): Promise<void> {
@@ -316,9 +334,13 @@ class CrawlEngine {
 
     let page: FetchedPage;
     try {
-      page = await this.hosts.run(hostOf(c.fetchUrl), this.signal, () => this.fetch(c.fetchUrl, this.taskCtx));
+      const host = hostOf(c.fetchUrl);
+      page = await this.hosts.run(host, this.signal, () => this.shared(host, () => this.fetch(c.fetchUrl, this.taskCtx)));
     } catch (err) {
       if (this.signal.aborted) throw err;
+      // A 429/503: every worker leaves the host alone for its Retry-After (bounded), as page tasks do.
+      const pause = busyHostPauseMs(err);
+      if (pause !== null) await this.deps.hosts?.slow(hostOf(c.fetchUrl), pause).catch(() => {});
       frontier.set(c.key, 'done');
       ledger.failed(c, err);
       return;

@@ -1,4 +1,5 @@
 // The one-worker crawl's input, options and result (crawler.ts runs it).
+import type { HostSlots } from '../../../core/crawlTasks/hosts.js';
 import type { ExtractedPage } from '../../../core/extraction/index.js';
 import type { JobInput } from '../../../core/jobs/index.js';
 import type { OutboundClient } from '../../../core/outbound/index.js';
@@ -29,6 +30,8 @@ export interface CrawlOptions {
 
 export interface CrawlDeps {
   client: OutboundClient;
+  /** The host limits shared by every worker and job (a worker's crawl); unset: this crawl's own limits only. */
+  hosts?: HostSlots | undefined;
 }
 
 export type CrawlMode = 'single' | 'list' | 'discover';

@@ -11,7 +11,9 @@ import { metricsHandler } from './metricsRoute.js';
 import { openapiRouter } from './openapi.js';
 import { maxPagesLimit } from './schemas.js';
 import { rateLimit } from './rateLimit.js';
-import { extractRouter, jobSubmitter } from './routes/extract.js';
+import { extractRouter, jobSubmitter, submittedJobs } from './routes/extract.js';
+import { installAcceptPath } from './acceptPath.js';
+import { KeyCache } from '../core/apiKeys.js';
 import { knowledgeSdkRouter } from './routes/knowledgesdk.js';
 import { takeScreenshot } from '../core/browser/index.js';
 import { jobsRouter } from './routes/jobs.js';
@@ -94,8 +96,10 @@ export function createApp({ config, sql, boss, logger, knowledge, client, extrac
     '/firecrawl',
     firecrawlRouter({ sql, boss, jobs, logger, client, extract, syncLimit, rateLimit: limiter, allowPrivateNetworks: config.allowPrivateNetworks, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, maxPagesPerJob: maxPagesLimit(config.crawl), bodyLimitBytes: config.api.bodyLimitBytes, secrets: secretBox(config.webhooks.secretsKey) }),
   );
-  app.use('/v1', requireApiKey(sql), limiter, requireJson, express.json({ limit: config.api.bodyLimitBytes, strict: true }));
-  app.use(extractRouter({ sql, boss, jobs, allowPrivateNetworks: config.allowPrivateNetworks, maxPages: maxPagesLimit(config.crawl), maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, syncTimeoutMs: config.extractSyncTimeoutMs, syncLimit }));
+  const keys = new KeyCache(sql);
+  app.use('/v1', requireApiKey(sql, keys), limiter, requireJson, express.json({ limit: config.api.bodyLimitBytes, strict: true }));
+  const extractDeps = { sql, boss, jobs, allowPrivateNetworks: config.allowPrivateNetworks, maxPages: maxPagesLimit(config.crawl), maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey, syncTimeoutMs: config.extractSyncTimeoutMs, syncLimit };
+  app.use(extractRouter(extractDeps));
   app.use(jobsRouter({ sql, boss, maxAttempts: config.worker.maxAttempts, maxJobsInFlight: config.api.maxJobsInFlightPerKey }));
   app.use(crawlPagesRouter({ sql }));
   app.use(scrapeRouter({ client, logger, allowPrivateNetworks: config.allowPrivateNetworks, limit: syncLimit, extract, browser }));
@@ -119,6 +123,9 @@ export function createApp({ config, sql, boss, logger, knowledge, client, extrac
   app.use((req, _res) => {
     throw new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`);
   });
-  app.use(errorHandler(logger));
+  const onError = errorHandler(logger);
+  app.use(onError);
+  // POST /v1/extract/async ahead of express, through the same steps as the chain above.
+  installAcceptPath(app, { logger, keys, limiter, create: submittedJobs(extractDeps), bodyLimitBytes: config.api.bodyLimitBytes, errorHandler: onError });
   return app;
 }

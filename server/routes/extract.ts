@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Router, type Request, type Response } from 'express';
 import type { ApiKey } from '../../core/apiKeys.js';
@@ -57,22 +58,31 @@ export async function waitForFinish(sql: Sql, jobId: string, apiKeyId: string, t
 
 export type SubmitJob = (req: Request, res: Response, admit?: () => void, extra?: Partial<JobInput>) => Promise<{ job: Job; replayed: boolean }>;
 
-/** POST /v1/extract's job submission, shared with the routes that take the same body (KnowledgeSDK's /v1/business). */
-export function jobSubmitter(deps: Pick<ExtractRouterDeps, 'jobs' | 'allowPrivateNetworks' | 'maxPages' | 'maxAttempts' | 'maxJobsInFlight'>): SubmitJob {
+/** A submission as read from its request, whichever HTTP layer read it (express, or server/acceptPath.ts). */
+export interface Submission {
+  apiKey: ApiKey;
+  /** The parsed JSON body; undefined when the request had none. */
+  body: unknown;
+  /** The Idempotency-Key header as sent. */
+  idempotencyKey: string | undefined;
+}
+
+/** Validate, then (after `admit`, which may refuse) create the job or replay it. */
+export type CreateSubmitted = (submission: Submission, admit?: () => void, extra?: Partial<JobInput>) => Promise<{ job: Job; replayed: boolean }>;
+
+/** POST /v1/extract's validation and job creation, independent of the HTTP layer. */
+export function submittedJobs(deps: Pick<ExtractRouterDeps, 'jobs' | 'allowPrivateNetworks' | 'maxPages' | 'maxAttempts' | 'maxJobsInFlight'>): CreateSubmitted {
   const schema = extractRequestSchema({ allowPrivateNetworks: deps.allowPrivateNetworks, maxPages: deps.maxPages });
 
-  /** Validate, then (after `admit`, which may refuse) create the job or replay it; the response is left to the caller. */
-  return async function submit(req, res, admit = () => {}, extra = {}) {
-    const apiKey = res.locals.apiKey as ApiKey;
-    if (req.body === undefined) throw new HttpError(400, 'validation_error', 'invalid body: a JSON object with a url is required', [{ field: 'body', message: 'is required' }]);
-    const body = parseOr400(schema, req.body);
-    const rawKey = req.header('idempotency-key');
+  return async function create({ apiKey, body: raw, idempotencyKey: rawKey }, admit = () => {}, extra = {}) {
+    if (raw === undefined) throw new HttpError(400, 'validation_error', 'invalid body: a JSON object with a url is required', [{ field: 'body', message: 'is required' }]);
+    const body = parseOr400(schema, raw);
     const idempotencyKey = rawKey === undefined ? null : parseOr400(idempotencyKeySchema, rawKey, 'Idempotency-Key');
     admit();
     const { callbackUrl, ...rest } = body;
     const input: JobInput = { ...rest, ...extra };
     try {
-      const { job, replayed } = await deps.jobs.create({
+      return await deps.jobs.create({
         apiKeyId: apiKey.id,
         input,
         callbackUrl: callbackUrl ?? null,
@@ -81,9 +91,6 @@ export function jobSubmitter(deps: Pick<ExtractRouterDeps, 'jobs' | 'allowPrivat
         maxAttempts: deps.maxAttempts,
         maxInFlight: deps.maxJobsInFlight,
       });
-      res.locals.jobId = job.id;
-      if (replayed) res.setHeader('idempotent-replayed', 'true');
-      return { job, replayed };
     } catch (err) {
       if (err instanceof IdempotencyConflictError) {
         throw new HttpError(409, 'idempotency_conflict', err.message, { jobId: err.jobId });
@@ -96,16 +103,32 @@ export function jobSubmitter(deps: Pick<ExtractRouterDeps, 'jobs' | 'allowPrivat
   };
 }
 
+/** POST /v1/extract's job submission, shared with the routes that take the same body (KnowledgeSDK's /v1/business); the response is left to the caller. */
+export function jobSubmitter(deps: Pick<ExtractRouterDeps, 'jobs' | 'allowPrivateNetworks' | 'maxPages' | 'maxAttempts' | 'maxJobsInFlight'>): SubmitJob {
+  const create = submittedJobs(deps);
+  return async function submit(req, res, admit, extra) {
+    const created = await create({ apiKey: res.locals.apiKey as ApiKey, body: req.body, idempotencyKey: req.header('idempotency-key') }, admit, extra);
+    res.locals.jobId = created.job.id;
+    if (created.replayed) res.setHeader('idempotent-replayed', 'true');
+    return created;
+  };
+}
+
 /**
  * The body res.json would send (same content type; Node adds the length), for
  * the API's busiest route: res.json also hashes every body for an ETag, which
  * no client of a POST can use, and then writes the body as a buffer of its own
  * rather than with the headers (CPU profile of the accept benchmark).
  */
-function sendJson(res: Response, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.statusCode = status;
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.end(JSON.stringify(body));
+}
+
+/** POST /v1/extract/async's answer: 202 with the new job, or 200 with the job an idempotent submission replays. */
+export function sendAccepted(res: ServerResponse, { job, replayed }: { job: Job; replayed: boolean }): void {
+  sendJson(res, replayed ? 200 : 202, acceptedView(job));
 }
 
 export function extractRouter(deps: ExtractRouterDeps): Router {
@@ -113,8 +136,7 @@ export function extractRouter(deps: ExtractRouterDeps): Router {
   const submit = jobSubmitter(deps);
 
   router.post('/v1/extract/async', async (req, res) => {
-    const { job, replayed } = await submit(req, res);
-    sendJson(res, replayed ? 200 : 202, acceptedView(job));
+    sendAccepted(res, await submit(req, res));
   });
 
   // The synchronous variant: the same job, but the answer waits for it up to

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import postgres from 'postgres';
 import { startEmbeddedPostgres } from '../core/platform/embeddedPostgres.js';
 import { createSilentLogger } from '../core/platform/logger.js';
@@ -59,7 +60,11 @@ const files = requested.length
       .sort()
       .map((f) => path.join('spec', f));
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-force-exit', // Files run in parallel against one server; more than a few at once only adds contention.
+// --test-force-exit ends each file's process once its tests are done (some
+// leave handles open); spec/reportGuard.ts makes that exit lose no result and
+// fails a file whose report is cut short or that exits before its tests end.
+const child = spawn(process.execPath, ['--import', 'tsx', '--import', pathToFileURL(path.join(root, 'spec/reportGuard.ts')).href, '--test', '--test-force-exit',
+  // Files run in parallel against one server; more than a few at once only adds contention.
   `--test-concurrency=${Math.min(4, os.availableParallelism())}`, ...files], {
   cwd: root,
   stdio: 'inherit',

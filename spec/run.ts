@@ -7,12 +7,12 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import postgres from 'postgres';
 import { startEmbeddedPostgres } from '../core/platform/embeddedPostgres.js';
 import { createSilentLogger } from '../core/platform/logger.js';
 import { ensureTestModel } from '../testing/testModel.js';
 import { DEFAULT_TEST_MODEL_DIR } from './helpers/config.js';
+import { testRunnerArgs } from './helpers/testRunner.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 // The embedding tests and the pipeline need a model and the hub is out of reach:
@@ -60,12 +60,8 @@ const files = requested.length
       .sort()
       .map((f) => path.join('spec', f));
 
-// --test-force-exit ends each file's process once its tests are done (some
-// leave handles open); spec/reportGuard.ts makes that exit lose no result and
-// fails a file whose report is cut short or that exits before its tests end.
-const child = spawn(process.execPath, ['--import', 'tsx', '--import', pathToFileURL(path.join(root, 'spec/reportGuard.ts')).href, '--test', '--test-force-exit',
-  // Files run in parallel against one server; more than a few at once only adds contention.
-  `--test-concurrency=${Math.min(4, os.availableParallelism())}`, ...files], {
+// Files run in parallel against one server; more than a few at once only adds contention.
+const child = spawn(process.execPath, testRunnerArgs(files, Math.min(4, os.availableParallelism())), {
   cwd: root,
   stdio: 'inherit',
   env: {

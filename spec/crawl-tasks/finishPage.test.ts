@@ -4,7 +4,6 @@
 // closes the crawl is made in one transaction with the parent's completion.
 // Workers finishing pages of one crawl at once, their links overlapping, keep
 // one task per URL, every page fetched once, exact counters and one close.
-// A page's identities (URL, text) are claimed in one statement too.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import postgres from 'postgres';
@@ -13,7 +12,6 @@ import { connect, type Sql } from '../../core/platform/db.js';
 import { claimPageTasks, finishPageTask, getCrawlProgress, type CrawlProgress, type DiscoveredPage, type PageOutcome } from '../../core/crawlTasks/index.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { discoveredPages, openTestCrawl } from '../helpers/crawlTasks.js';
-import { claimPage, type Identity } from '../../worker/pipeline/crawl/pageFacts.js';
 import { createTestDatabase } from '../helpers/database.js';
 
 const db = await createTestDatabase();
@@ -157,32 +155,8 @@ async function overlappingLinksCut(): Promise<void> {
   assert.deepEqual([closedBy, completions], [1, 1], 'one close, one completion');
 }
 
-/** A page's identities (its URL, its text) are claimed in one statement, all or none, one page per text however many claim at once. */
-async function claimInOneStatement(): Promise<void> {
-  const key = (await createApiKey(sql, 'claims')).apiKey.id;
-  const jobId = await openTestCrawl(sql, { apiKeyId: key, seeds: discoveredPages(1, 'https://claims.test/p'), maxPages: 10 });
-  const ids = (owner: string, text: string): Identity[] => [
-    { identity: `url:${owner}`, via: 'url' },
-    { identity: `text:${text}`, via: 'content' },
-  ];
-  const { s, statements } = recorded();
-  await s`select ${['x']}::text[]`; // postgres.js reads the array types once per connection
-  statements.length = 0;
-  assert.equal(await claimPage(s, jobId, 'https://claims.test/a', ids('https://claims.test/a', 'same')), null, 'the first page of its text passes');
-  assert.equal(statements.length, 1, `one round trip: ${JSON.stringify(statements)}`);
-  assert.deepEqual(await claimPage(s, jobId, 'https://claims.test/b', ids('https://claims.test/b', 'same')), { duplicateOf: 'https://claims.test/a', via: 'content' });
-  const [b] = await sql`select count(*)::int as n from crawl_page_claims where job_id = ${jobId} and owner = 'https://claims.test/b'`;
-  assert.equal(b!.n, 0, 'a duplicate claims none of its identities');
-  assert.equal(await claimPage(s, jobId, 'https://claims.test/a', ids('https://claims.test/a', 'same')), null, 'a retry of the same task finds its own claims');
-  const conns = Array.from({ length: 6 }, () => pool());
-  await Promise.all(conns.map((c) => c`select 1`));
-  const at = await Promise.all(conns.map((c, i) => claimPage(c, jobId, `https://claims.test/c${i}`, ids(`https://claims.test/c${i}`, 'other'))));
-  assert.equal(at.filter((r) => r === null).length, 1, `one page of a text however many claim at once: ${JSON.stringify(at)}`);
-}
-
 test('finishing page tasks', async (t) => {
   await t.test('a page’s outcome with its links is one statement; the move that closes the crawl commits with the parent’s completion, or not at all', finishInOneStatement);
   await t.test('workers finishing pages of one crawl at once, their links overlapping: one task per URL, every page once, exact counters, one close', overlappingLinks);
   await t.test('workers at once, maxPages cutting the crawl: exactly maxPages pages done, the rest skipped, one close', overlappingLinksCut);
-  await t.test('a page’s identities are claimed in one statement, all or none, one page per text at once', claimInOneStatement);
 });

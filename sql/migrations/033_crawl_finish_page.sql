@@ -167,28 +167,3 @@ begin
   return query select true, v_state, v_created, v_close.crawl_closed, v_close.progress;
 end
 $$;
-
--- A page's identities claimed for its task in one statement
--- (worker/pipeline/crawl/pageFacts.ts claimPage), instead of a five-round-trip
--- transaction holding the crawl's claims lock that every page of the crawl
--- takes before it is indexed: all of them, or none when another page holds
--- one (returned, the first in the order given).
-create function crawl_claim_page(p_job_id text, p_owner text, p_identities text[])
-returns table (held_identity text, held_by text)
-language plpgsql
-as $$
-begin
-  -- The crawl's claims move one page at a time: two pages of the same text, or each other's canonical URL, cannot both pass.
-  perform pg_advisory_xact_lock(hashtextextended('crawl_page_claims:' || p_job_id, 0));
-  return query
-    select c.identity, c.owner from crawl_page_claims c
-    where c.job_id = p_job_id and c.identity = any(p_identities) and c.owner <> p_owner
-    order by array_position(p_identities, c.identity) limit 1;
-  if found then
-    return;
-  end if;
-  insert into crawl_page_claims (job_id, identity, owner)
-    select p_job_id, i.identity, p_owner from unnest(p_identities) as i (identity)
-    on conflict do nothing;
-end
-$$;

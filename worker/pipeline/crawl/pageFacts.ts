@@ -44,14 +44,24 @@ export async function holderOf(db: Db, jobId: string, urlKey: string): Promise<s
 /**
  * Claim a page's identities for its task (`owner`, the task's url_key): all
  * of them, or none when another page holds one (returned: that page and
- * how). A retry of the same task finds its own claims and passes. One
- * statement (crawl_claim_page, migration 033): the crawl's claims lock, which
- * every page of the crawl takes, is held for no round trip.
+ * how). A retry of the same task finds its own claims and passes.
  */
 export async function claimPage(sql: Sql, jobId: string, owner: string, identities: readonly Identity[]): Promise<{ duplicateOf: string; via: Identity['via'] } | null> {
-  const [held] = await sql`select held_identity, held_by from crawl_claim_page(${jobId}, ${owner}, ${identities.map((i) => i.identity)}::text[])`;
-  if (!held) return null;
-  return { duplicateOf: held.held_by as string, via: identities.find((i) => i.identity === held.held_identity)!.via };
+  return sql.begin(async (tx) => {
+    // The crawl's claims move one page at a time: two pages of the same text, or each other's canonical URL, cannot both pass.
+    await tx`select pg_advisory_xact_lock(hashtextextended(${`crawl_page_claims:${jobId}`}, 0))`;
+    const ids = identities.map((i) => i.identity);
+    const [held] = await tx`
+      select identity, owner from crawl_page_claims
+      where job_id = ${jobId} and identity = any(${ids}::text[]) and owner <> ${owner}
+      order by array_position(${ids}::text[], identity) limit 1`;
+    if (held) return { duplicateOf: held.owner as string, via: identities.find((i) => i.identity === held.identity)!.via };
+    await tx`
+      insert into crawl_page_claims (job_id, identity, owner)
+      select ${jobId}, identity, ${owner} from unnest(${ids}::text[]) as i (identity)
+      on conflict do nothing`;
+    return null;
+  });
 }
 
 /** A page that did not become one (failed, skipped) lets go of its identities. */

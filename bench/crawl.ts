@@ -8,7 +8,7 @@
 // short sentence (the crawl's own cost per page); --max-seconds stops waiting
 // for a crawl after that long and reports how far it got.
 //
-//   npx tsx bench/crawl.ts [--pages 1000] [--latency 100] [--workers 1,2,4] [--fair 20] [--api-rss] [--tiny] [--max-seconds N] [--statements]
+//   npx tsx bench/crawl.ts [--pages 1000] [--latency 100] [--workers 1,2,4] [--fair 20] [--api-rss] [--tiny] [--max-seconds N]
 //   npm run bench:crawl-10k   (10,000 tiny pages, 3 workers: the #15 scale test; spec/crawl-tasks/tenThousandPages.test.ts runs it in CI)
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -36,8 +36,6 @@ const FAIR = Number(arg('fair', '20'));
 const API_RSS = process.argv.includes('--api-rss');
 const TINY = process.argv.includes('--tiny');
 const MAX_SECONDS = Number(arg('max-seconds', '0'));
-/** Statements per page done and the database's execution time per page (pg_stat_statements; BEGIN and COMMIT count as statements): the round trips a page costs. */
-const STATEMENTS = process.argv.includes('--statements');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function peakRssMb(pid: number): number {
@@ -93,38 +91,6 @@ async function apiRss(env: Record<string, string>, key: string, jobId: string): 
   }
 }
 
-/** The server restarted with pg_stat_statements loaded, and the extension created in the service's database. */
-async function withStatementStats(dir: string, pg: Awaited<ReturnType<typeof startEmbeddedPostgres>>): Promise<Awaited<ReturnType<typeof startEmbeddedPostgres>>> {
-  const admin = connect(pg.adminUrl, 1, 'bench-crawl-admin');
-  await admin`alter system set shared_preload_libraries = 'pg_stat_statements'`;
-  await admin.end({ timeout: 1 });
-  await pg.stop();
-  const again = await startEmbeddedPostgres(dir, createSilentLogger(), 'gleaner');
-  const db = connect(again.adminUrl, 1, 'bench-crawl-admin');
-  await db`create extension if not exists pg_stat_statements`;
-  await db`select pg_stat_statements_reset()`;
-  await db.end({ timeout: 1 });
-  return again;
-}
-
-/** Statements run in the service's database since the reset, per page done, and the busiest ones. */
-async function statementStats(adminUrl: string, pagesDone: number): Promise<Record<string, unknown>> {
-  const db = connect(adminUrl, 1, 'bench-crawl-admin');
-  try {
-    const rows = await db`
-      select s.calls::float8 as calls, s.total_exec_time::float8 as ms, left(regexp_replace(s.query, '[[:space:]]+', ' ', 'g'), 90) as query
-      from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = 'gleaner' order by s.calls desc`;
-    const per = (x: number) => Math.round((x / Math.max(1, pagesDone)) * 100) / 100;
-    return {
-      statementsPerPage: per(rows.reduce((n, r) => n + (r.calls as number), 0)),
-      dbExecMsPerPage: per(rows.reduce((n, r) => n + (r.ms as number), 0)),
-      topStatementsPerPage: rows.slice(0, 30).map((r) => `${per(r.calls as number)} × ${per(r.ms as number)} ms ${r.query as string}`),
-    };
-  } finally {
-    await db.end({ timeout: 1 });
-  }
-}
-
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
@@ -133,8 +99,7 @@ function percentile(xs: number[], p: number): number {
 async function run(workers: number, fair: number): Promise<Record<string, unknown>> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gleaner-bench-crawl-'));
   const logger = createSilentLogger();
-  let pg = await startEmbeddedPostgres(dir, logger, 'gleaner');
-  if (STATEMENTS) pg = await withStatementStats(dir, pg);
+  const pg = await startEmbeddedPostgres(dir, logger, 'gleaner');
   const sql = connect(pg.url, 5, 'bench-crawl');
   const procs: ServiceProcess[] = [];
   const site = await startGeneratedSite({ pages: PAGES, latencyMs: LATENCY, tiny: TINY });
@@ -210,7 +175,6 @@ async function run(workers: number, fair: number): Promise<Record<string, unknow
       indexedOnce: indexed!.urls === progress!.pages_done && indexed!.chunks === progress!.chunks_indexed,
       workerPeakRssMb: procs.map((p) => peakRssMb(p.child.pid!)),
       ...(API_RSS ? await apiRss(env, crawlerKey.key, job.id) : {}),
-      ...(STATEMENTS ? await statementStats(pg.adminUrl, Number(progress!.pages_done)) : {}),
       ...(waits.length > 0 ? { fairnessStartMs: { p50: percentile(waits, 50), p95: percentile(waits, 95), max: Math.max(...waits) } } : {}),
     };
     await boss.stop({ graceful: false, wait: true });

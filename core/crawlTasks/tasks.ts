@@ -132,14 +132,41 @@ export async function openCrawl(
  */
 export async function discoverPages(db: Db, p: { jobId: string; pages: readonly DiscoveredPage[] }): Promise<{ created: number }> {
   if (p.pages.length === 0) return { created: 0 };
-  // One statement (migration 033): links already known are dropped before the crawl's row is locked.
-  const [row] = await db`select crawl_discover_pages(${p.jobId}, ${discoveredArrays(db, p.pages)}) as n`;
-  return { created: row!.n as number };
-}
-
-/** Discovered pages as the SQL functions take them: four parallel arrays (url, key, depth, hops), in the order found. */
-function discoveredArrays(db: Db, pages: readonly DiscoveredPage[]) {
-  return db`${pages.map((x) => x.url)}::text[], ${pages.map((x) => x.key)}::text[], ${pages.map((x) => x.depth)}::int[], ${pages.map((x) => x.hops ?? 0)}::int[]`;
+  return inTransaction(db, async (tx) => {
+    // Locked first: the statement below then sees every task committed by the previous holder.
+    const [prog] = await tx`
+      select api_key_id, max_depth, max_tasks - tasks as room from crawl_progress
+      where job_id = ${p.jobId} and closed_at is null for update`;
+    if (!prog || (prog.room as number) <= 0) return { created: 0 };
+    const [row] = await tx`
+      with given as (
+        select distinct on (key) url, key, depth, hops, ord
+        from unnest(${p.pages.map((x) => x.url)}::text[], ${p.pages.map((x) => x.key)}::text[], ${p.pages.map((x) => x.depth)}::int[], ${p.pages.map((x) => x.hops ?? 0)}::int[])
+          with ordinality as g (url, key, depth, hops, ord)
+        where depth <= ${prog.max_depth as number}
+        order by key, hops, ord
+      ), fewer_hops as (
+        -- A page found again by a shorter route (a sitemap URL the start page also links to) counts
+        -- its fewest link hops while still queued, so maxDiscoveryDepth does not depend on which worker found it first.
+        update crawl_pages t set hops = g.hops from given g
+        where t.job_id = ${p.jobId} and t.url_key = g.key and t.state = 'queued' and g.hops < t.hops
+      ), fresh as (
+        select * from given g
+        where not exists (select 1 from crawl_pages t where t.job_id = ${p.jobId} and t.url_key = g.key)
+        order by ord
+        limit ${prog.room as number}
+      ), created as (
+        insert into crawl_pages (job_id, api_key_id, url_key, url, depth, hops, state)
+        select ${p.jobId}, ${prog.api_key_id as string}, key, url, depth, hops, 'queued' from fresh order by ord
+        on conflict (job_id, url_key) do nothing
+        returning 1
+      ), counted as (
+        update crawl_progress set tasks = tasks + (select count(*) from created), queued = queued + (select count(*) from created)
+        where job_id = ${p.jobId} and exists (select 1 from created)
+      )
+      select count(*)::int as n from created`;
+    return { created: row!.n as number };
+  });
 }
 
 /** The knowledge item a done page produced. */
@@ -173,46 +200,52 @@ export interface FinishResult {
  * transaction (`onClosed` runs in it: the parent's completion, its event and
  * webhook commit with the last page). Once maxPages pages are done, the
  * crawl's queued tasks are skipped.
- *
- * One statement (crawl_finish_page, migration 033), which takes the crawl's
- * row last and holds it for no round trip: the crawl's other moves and claims
- * wait on that row. The move that closes the crawl is refused by that
- * statement (nothing written), and made again in a transaction with `onClosed`.
  */
 export async function finishPageTask(
   sql: Sql,
   p: { taskId: string; attempt: number; outcome: PageOutcome; discovered?: readonly DiscoveredPage[]; maxAttempts?: number },
   onClosed?: OnCrawlClosed,
 ): Promise<FinishResult> {
-  const o = p.outcome;
-  const error = o.state === 'done' ? null : o.error;
-  const item = o.state === 'done' ? o.item : undefined;
-  const move = async (db: Db, mayClose: boolean): Promise<FinishResult> => {
-    const [r] = await db`
-      select f.task_held, f.task_state, f.tasks_created, f.crawl_closed, (f.progress).*
-      from crawl_finish_page(${p.taskId}::bigint, ${p.attempt}::int, ${o.state}, ${error === null ? null : jsonb(db, error)}::jsonb,
-        ${o.state === 'retry' ? Math.round(o.delayMs) : 0}::int, ${o.state === 'done' ? o.chunks : null}::int, ${o.state === 'retry' ? null : (o.finalUrl ?? null)}::text,
-        ${item ? wellFormedText(item.title) : null}::text, ${item ? wellFormedText(item.description) : null}::text,
-        ${item ? wellFormedText(item.content) : null}::text, ${item?.category ?? null}::text,
-        ${discoveredArrays(db, p.discovered ?? [])}, ${mayClose}) f`;
-    if (!r!.task_held) return { held: false, created: 0, closed: false };
-    return { held: true, state: r!.task_state as PageTaskState, created: r!.tasks_created as number, progress: toProgress(r!), closed: r!.crawl_closed as boolean };
-  };
-  if (!onClosed) return move(sql, true);
-  try {
-    return await move(sql, false);
-  } catch (err) {
-    if ((err as { code?: unknown }).code !== CLOSES_CRAWL) throw err;
-  }
   return sql.begin(async (tx) => {
-    const done = await move(tx, true);
-    if (done.closed) await onClosed(tx, done.progress!);
-    return done;
+    const o = p.outcome;
+    const [task] = await tx`select job_id from crawl_pages where id = ${p.taskId} and state = 'running' and attempts = ${p.attempt} for update`;
+    if (!task) return { held: false, created: 0, closed: false };
+    const jobId = task.job_id as string;
+    const [limits] = await tx`select max_attempts from crawl_progress where job_id = ${jobId} for update`;
+    let state: PageTaskState;
+    if (o.state === 'retry' && p.attempt < (limits!.max_attempts as number)) {
+      state = 'queued';
+      await tx`
+        update crawl_pages set state = 'queued', worker_id = null, heartbeat_at = null, error = ${jsonb(tx, o.error)},
+          run_after = now() + ${Math.max(0, o.delayMs)} * interval '1 millisecond'
+        where id = ${p.taskId}`;
+      await tx`update crawl_progress set running = running - 1, queued = queued + 1, progressed_at = now() where job_id = ${jobId}`;
+    } else {
+      state = o.state === 'retry' ? 'failed' : o.state;
+      const error = o.state === 'done' ? null : o.error;
+      const chunks = o.state === 'done' ? o.chunks : null;
+      const finalUrl = o.state === 'retry' ? null : (o.finalUrl ?? null);
+      const item = o.state === 'done' ? o.item : undefined;
+      await tx`
+        update crawl_pages set state = ${state}, worker_id = null, heartbeat_at = null, finished_at = now(),
+          error = ${error === null ? null : jsonb(tx, error)}, chunks = ${chunks}, final_url = ${finalUrl},
+          title = ${item ? wellFormedText(item.title) : null}, description = ${item ? wellFormedText(item.description) : null},
+          content = ${item ? wellFormedText(item.content) : null}, category = ${item?.category ?? null},
+          event_id = nextval('crawl_page_events')
+        where id = ${p.taskId}`;
+      await tx`
+        update crawl_progress set running = running - 1, progressed_at = now(),
+          pages_done = pages_done + ${state === 'done' ? 1 : 0},
+          pages_failed = pages_failed + ${state === 'failed' ? 1 : 0},
+          pages_skipped = pages_skipped + ${state === 'skipped' ? 1 : 0},
+          chunks_indexed = chunks_indexed + ${chunks ?? 0}
+        where job_id = ${jobId}`;
+    }
+    const { created } = p.discovered && state !== 'queued' ? await discoverPages(tx, { jobId, pages: p.discovered }) : { created: 0 };
+    const closed = await closeIfFinished(tx, jobId, onClosed);
+    return { held: true, state, created, progress: closed.progress, closed: closed.closed };
   });
 }
-
-/** SQLSTATE of crawl_finish_page refusing a move that closes the crawl outside a transaction that completes its parent. */
-const CLOSES_CRAWL = 'GLC01';
 
 /**
  * In a transaction holding the crawl's progress row (or about to take it):
@@ -220,12 +253,25 @@ const CLOSES_CRAWL = 'GLC01';
  * task is open, running `onClosed` in the same transaction.
  */
 export async function closeIfFinished(tx: Db, jobId: string, onClosed?: OnCrawlClosed): Promise<{ closed: boolean; progress: CrawlProgress }> {
-  // crawl_close_if_finished (migration 033): the same statement finishPageTask's move ends with.
-  const [row] = await tx`select f.crawl_closed, (f.progress).* from crawl_close_if_finished(${jobId}) f`;
-  const progress = toProgress(row!);
-  if (!row!.crawl_closed) return { closed: false, progress };
-  await onClosed?.(tx, progress);
-  return { closed: true, progress };
+  const [prog] = await tx`select * from crawl_progress where job_id = ${jobId} for update`;
+  let progress = toProgress(prog!);
+  if (progress.closedAt !== null) return { closed: false, progress };
+  if (progress.pagesDone >= progress.maxPages && progress.queued > 0) {
+    await tx`
+      update crawl_pages set state = 'skipped', finished_at = now(), event_id = nextval('crawl_page_events'),
+        error = ${jsonb(tx, { code: 'over_limit', message: `the crawl reached maxPages (${progress.maxPages})` })}
+      where job_id = ${jobId} and state = 'queued'`;
+    await tx`update crawl_progress set pages_skipped = pages_skipped + queued, queued = 0 where job_id = ${jobId}`;
+  }
+  const [closed] = await tx`
+    update crawl_progress set closed_at = now() where job_id = ${jobId} and queued = 0 and running = 0 and closed_at is null returning *`;
+  if (closed) {
+    progress = toProgress(closed);
+    await onClosed?.(tx, progress);
+    return { closed: true, progress };
+  }
+  const [now] = await tx`select * from crawl_progress where job_id = ${jobId}`;
+  return { closed: false, progress: toProgress(now!) };
 }
 
 /**

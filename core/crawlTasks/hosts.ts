@@ -47,6 +47,11 @@ export async function releaseHostSlot(db: Db, lease: HostLease): Promise<void> {
   await db`delete from crawl_host_leases where host = ${lease.host} and slot = ${lease.slot} and holder = ${lease.holder}`;
 }
 
+/** The slots of workers judged gone (their jobs or page tasks rescued): free now, not when their leases run out. */
+export async function releaseHostSlotsOf(db: Db, holders: string[]): Promise<void> {
+  if (holders.length > 0) await db`delete from crawl_host_leases where holder = any(${holders}::text[])`;
+}
+
 /** The host's robots.txt Crawl-delay (a floor on the configured delay for every job), or none. */
 export async function setHostCrawlDelay(db: Db, host: string, delayMs: number | undefined): Promise<void> {
   await db`

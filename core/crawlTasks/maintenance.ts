@@ -4,6 +4,7 @@
 // whose tasks moved for STALE_AFTER is closed, however long it has run.
 import type { Sql } from '../platform/db.js';
 import { jsonb } from '../platform/jsonb.js';
+import { releaseHostSlotsOf } from './hosts.js';
 import { closeIfFinished, type CrawlProgress, type OnCrawlClosed } from './tasks.js';
 
 export interface RescueResult {
@@ -60,7 +61,7 @@ export async function rescueAbandonedPageTasks(sql: Sql, p: { rescueAfterMs: num
     }
     // A silent worker is gone: the host slots it held are free now, not when their leases run out.
     const silent = [...new Set(mine.map((l) => l.worker_id as string | null).filter((w): w is string => w !== null))];
-    await tx`delete from crawl_host_leases where holder = any(${silent}::text[])`;
+    await releaseHostSlotsOf(tx, silent);
     const closed: CrawlProgress[] = [];
     for (const jobId of maxAttempts.keys()) {
       const c = await closeIfFinished(tx, jobId, onClosed);

@@ -1,6 +1,7 @@
 // Sweeps over jobs whose worker is gone or stuck. Each is a batch of state
 // changes (with events, queue clean-up and webhooks) in one transaction that
 // skips rows another sweeper holds, so any number may run at once.
+import { releaseHostSlotsOf } from '../crawlTasks/hosts.js';
 import type { Db, Sql } from '../platform/db.js';
 import { EXTRACT_QUEUE, entryLost } from '../queue/index.js';
 import type { Boss } from '../queue/index.js';
@@ -54,6 +55,9 @@ export async function rescueAbandonedJobs(sql: Sql, boss: Boss, p: { rescueAfter
     // A crawl's parent has no worker of its own: its page tasks are rescued one by one instead.
     const silent = tx`and heartbeat_at < now() - ${p.rescueAfterMs} * interval '1 millisecond' and ${notOpenCrawl(tx)}`;
     const sweep = { limit: p.limit ?? BATCH, orderBy: tx`heartbeat_at` };
+    // Their workers are gone: the host slots they held for these jobs' fetches are free now, not when their leases run out.
+    const gone = await tx`select distinct worker_id from jobs where status = 'processing' ${silent} and worker_id is not null`;
+    await releaseHostSlotsOf(tx, gone.map((r) => r.worker_id as string));
     const rescued = await moveMany(tx, {
       from: ['processing'],
       to: 'pending',

@@ -73,8 +73,11 @@ interface PoolSlot<Req, Res> {
   timer: NodeJS.Timeout | null;
   /** Wakes dispatch when the task has run overflowAfterMs, to consider one more thread. */
   overflowTimer: NodeJS.Timeout | null;
-  /** When the task started running (performance.now()), once the thread is ready. */
-  startedAt: number | null;
+  /**
+   * The task has run overflowAfterMs (set by overflowTimer). A flag, not a clock compared again: a timer may fire a
+   * fraction of a millisecond before performance.now() says the time is up, and the pool then never grew.
+   */
+  slow: boolean;
   /** The thread has loaded its entry and serves tasks: a task's time limit runs from then, not from the thread's boot. */
   ready: boolean;
 }
@@ -170,13 +173,14 @@ export class ThreadPool<Req, Res> {
   /** Every thread runs a task that has run overflowAfterMs, and the pool may still grow. */
   private allSlow(): boolean {
     if (this.slots.length >= this.size + this.maxOverflow) return false;
-    const now = performance.now();
-    return this.slots.every((s) => s.task && s.startedAt !== null && now - s.startedAt >= this.overflowAfterMs);
+    return this.slots.every((s) => s.task && s.slow);
   }
 
   private startTimer(slot: PoolSlot<Req, Res>): void {
-    slot.startedAt = performance.now();
-    slot.overflowTimer = setTimeout(() => this.dispatch(), this.overflowAfterMs);
+    slot.overflowTimer = setTimeout(() => {
+      slot.slow = true;
+      this.dispatch();
+    }, this.overflowAfterMs);
     slot.overflowTimer.unref();
     if (this.options.timeLimitMs === undefined) return;
     slot.timer = setTimeout(() => this.stop(slot, this.limitError('time')), this.options.timeLimitMs);
@@ -199,7 +203,7 @@ export class ThreadPool<Req, Res> {
     if (slot.overflowTimer) clearTimeout(slot.overflowTimer);
     slot.timer = null;
     slot.overflowTimer = null;
-    slot.startedAt = null;
+    slot.slow = false;
     slot.worker.unref();
     return task;
   }
@@ -217,7 +221,7 @@ export class ThreadPool<Req, Res> {
   private start(): PoolSlot<Req, Res> {
     const { heapMb } = this.options;
     const worker = startThread(this.options.callerUrl, this.options.entry, heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: heapMb } });
-    const slot: PoolSlot<Req, Res> = { worker, task: null, timer: null, overflowTimer: null, startedAt: null, ready: false };
+    const slot: PoolSlot<Req, Res> = { worker, task: null, timer: null, overflowTimer: null, slow: false, ready: false };
     worker.on('message', (reply: ThreadReply<Res> | { ready: true }) => {
       if ('ready' in reply) {
         slot.ready = true;

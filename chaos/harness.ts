@@ -43,13 +43,7 @@ export async function withScope<T>(fn: (scope: Scope) => Promise<T>): Promise<T>
   }
 }
 
-export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
+export { waitUntil } from '../testing/waitUntil.js';
 
 // ---------------------------------------------------------------------------
 // Databases

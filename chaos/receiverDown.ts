@@ -44,6 +44,11 @@ async function run(options: ScenarioOptions, scope: Scope): Promise<ScenarioRepo
     if (r.status === 202) jobIds.push(String(r.body.jobId));
   }
   const downAt = Date.now();
+  // The phases run from the first finished job, not from submission: on a loaded machine the first jobs (the model
+  // loading, the host's politeness) can outlast all three phases, and deliveries that never met a failing receiver
+  // test nothing (CI once saw 6 first attempts, all after the receiver was back).
+  const anyFinished = async () => (await db.sql`select 1 from jobs where id = any(${jobIds}) and status in ('completed', 'failed') limit 1`).length > 0;
+  await waitUntil('a job finished', anyFinished, 60_000, 100).catch(() => {});
   await sleep(phaseMs);
   receiver.answer = 503;
   await receiver.start();

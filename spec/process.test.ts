@@ -22,16 +22,9 @@ import {
   type ServiceProcess,
 } from './helpers/processes.js';
 import { startStack, type Stack } from './helpers/stack.js';
+import { waitUntil } from '../testing/waitUntil.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** A page that answers after `delayMs()` and records whether each request was answered or abandoned. */
 function delayedPage(title: string, delayMs: () => number) {

@@ -25,21 +25,12 @@ import { onCleanup } from '../helpers/cleanup.js';
 import { discoveredPages, openTestCrawl } from '../helpers/crawlTasks.js';
 import { startPausableProxy } from '../helpers/pausableProxy.js';
 import { startStack } from '../helpers/stack.js';
+import { waitUntil } from '../../testing/waitUntil.js';
 
 const stack = await startStack({
   config: { CRAWL_PAGE_TASKS: 'true', CRAWL_HOST_CONCURRENCY: '4', CRAWL_HOST_DELAY: '0', WORKER_CONCURRENCY: '4', CRAWL_RUNNING_PAGES_PER_KEY: '4' },
 });
 const { sql } = stack;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 function pool(name: string, url = stack.url): Sql {
   const s = connect(url, 1, name);

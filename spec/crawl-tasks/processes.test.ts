@@ -8,20 +8,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createApiKey } from '../../core/apiKeys.js';
 import { getCrawlProgress, listCrawlItems } from '../../core/crawlTasks/index.js';
-import { startGeneratedSite, type GeneratedSite } from '../../testing/generatedSite.js';
-import { onCleanup } from '../helpers/cleanup.js';
 import { spawnScript, type ServiceProcess } from '../helpers/processes.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { waitUntil } from '../../testing/waitUntil.js';
+import { generatedTestSite } from '../helpers/crawlTasks.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('crawls as page tasks on three worker processes', () => {
   let stack: Stack;
@@ -48,18 +40,6 @@ describe('crawls as page tasks on three worker processes', () => {
     return w;
   }
 
-  async function site(pages: number, latencyMs: number): Promise<GeneratedSite> {
-    const s = await startGeneratedSite({ pages, latencyMs });
-    onCleanup(() => s.close());
-    return s;
-  }
-
-  async function submit(body: Record<string, unknown>, key = stack.key): Promise<string> {
-    const res = await stack.request('POST', '/v1/extract/async', { body, key });
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    return res.body.jobId as string;
-  }
-
   /** Chunks in the index per page URL of this job. */
   async function chunksByUrl(jobId: string): Promise<Map<string, number>> {
     const rows = await stack.sql`select url, count(*)::int as n from chunks where job_id = ${jobId} group by url`;
@@ -76,8 +56,8 @@ describe('crawls as page tasks on three worker processes', () => {
   });
 
   test('maxPages is reached exactly; every page is fetched and indexed once; the host’s concurrency holds across workers', async () => {
-    const s = await site(200, 30);
-    const jobId = await submit({ url: `${s.baseUrl}/`, maxPages: 20 });
+    const s = await generatedTestSite(200, 30);
+    const jobId = await stack.submitJob({ url: `${s.baseUrl}/`, maxPages: 20 });
     const done = await stack.waitForStatus(jobId, ['completed', 'failed'], 120_000);
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
     const result = done.result as { pagesScraped: number; knowledgeItems: { source: string }[]; itemsTruncated: boolean; chunksIndexed: number };
@@ -100,8 +80,8 @@ describe('crawls as page tasks on three worker processes', () => {
 
   test('a worker SIGKILLed mid-crawl loses no page: its pages are rescued and each is indexed once', async () => {
     // Pages take a second to answer: a page claimed in the last half second is still its worker’s when the worker is killed.
-    const s = await site(200, 1000);
-    const jobId = await submit({ url: `${s.baseUrl}/`, maxPages: 15 });
+    const s = await generatedTestSite(200, 1000);
+    const jobId = await stack.submitJob({ url: `${s.baseUrl}/`, maxPages: 15 });
     await waitUntil('two pages done', async () => ((await getCrawlProgress(stack.sql, jobId))?.pagesDone ?? 0) >= 2);
     let victim: ServiceProcess | undefined;
     let held = '';
@@ -131,8 +111,8 @@ describe('crawls as page tasks on three worker processes', () => {
   });
 
   test('cancel mid-crawl closes its pages and the workers stop fetching', async () => {
-    const s = await site(200, 200);
-    const jobId = await submit({ url: `${s.baseUrl}/`, maxPages: 20 });
+    const s = await generatedTestSite(200, 200);
+    const jobId = await stack.submitJob({ url: `${s.baseUrl}/`, maxPages: 20 });
     await waitUntil('two pages done', async () => ((await getCrawlProgress(stack.sql, jobId))?.pagesDone ?? 0) >= 2);
     const res = await stack.request('POST', `/v1/jobs/${jobId}/cancel`);
     assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -148,11 +128,11 @@ describe('crawls as page tasks on three worker processes', () => {
   });
 
   test('a second key’s one-page job completes while a big crawl of the first runs', async () => {
-    const s = await site(200, 200);
+    const s = await generatedTestSite(200, 200);
     const other = await createApiKey(stack.sql, 'second');
-    const crawl = await submit({ url: `${s.baseUrl}/`, maxPages: 20 });
+    const crawl = await stack.submitJob({ url: `${s.baseUrl}/`, maxPages: 20 });
     await waitUntil('the crawl under way', async () => ((await getCrawlProgress(stack.sql, crawl))?.pagesDone ?? 0) >= 1);
-    const single = await submit({ url: `${s.baseUrl}/p/150` }, other.key);
+    const single = await stack.submitJob({ url: `${s.baseUrl}/p/150` }, other.key);
     const done = await stack.waitForStatus(single, ['completed', 'failed'], 60_000);
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
     const [crawlNow] = await stack.sql`select status from jobs where id = ${crawl}`;

@@ -11,21 +11,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createApiKey } from '../../core/apiKeys.js';
 import { acquireHostSlot, releaseHostSlot, setHostCrawlDelay } from '../../core/crawlTasks/index.js';
-import { startGeneratedSite, type GeneratedSite } from '../../testing/generatedSite.js';
-import { onCleanup } from '../helpers/cleanup.js';
+import type { GeneratedSite } from '../../testing/generatedSite.js';
 import { spawnScript, type ServiceProcess } from '../helpers/processes.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { waitUntil } from '../../testing/waitUntil.js';
+import { generatedTestSite } from '../helpers/crawlTasks.js';
 
 const HOST_CONCURRENCY = 2;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 describe('host slots shared by every fetch of every worker', () => {
   let stack: Stack;
@@ -52,22 +44,10 @@ describe('host slots shared by every fetch of every worker', () => {
     );
   }
 
-  async function site(pages: number, latencyMs: number): Promise<GeneratedSite> {
-    const s = await startGeneratedSite({ pages, latencyMs });
-    onCleanup(() => s.close());
-    return s;
-  }
-
-  async function submit(body: Record<string, unknown>, key = stack.key): Promise<string> {
-    const res = await stack.request('POST', '/v1/extract/async', { body, key });
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    return res.body.jobId as string;
-  }
-
   /** One-page jobs of the second key: pages of the site, and one that answers 404 (its slot must come back too). */
   async function onePageJobs(s: GeneratedSite, pages: number[]): Promise<{ ok: string[]; missing: string }> {
-    const ok = await Promise.all(pages.map((n) => submit({ url: `${s.baseUrl}/p/${n}` }, otherKey)));
-    const missing = await submit({ url: `${s.baseUrl}/p/99999` }, otherKey);
+    const ok = await Promise.all(pages.map((n) => stack.submitJob({ url: `${s.baseUrl}/p/${n}` }, otherKey)));
+    const missing = await stack.submitJob({ url: `${s.baseUrl}/p/99999` }, otherKey);
     return { ok, missing };
   }
 
@@ -123,8 +103,8 @@ describe('host slots shared by every fetch of every worker', () => {
 
   test('page tasks of a crawl and one-page jobs of another key on two workers share the host’s slots', async () => {
     await startWorkers(2, true);
-    const s = await site(120, 100);
-    const crawl = await submit({ url: `${s.baseUrl}/`, maxPages: 16 });
+    const s = await generatedTestSite(120, 100);
+    const crawl = await stack.submitJob({ url: `${s.baseUrl}/`, maxPages: 16 });
     await waitUntil('the crawl under way', () => s.requests() >= 3);
     const jobs = await onePageJobs(s, [60, 61, 62, 63]);
     await assertSettled(s, jobs, [crawl]);
@@ -134,8 +114,8 @@ describe('host slots shared by every fetch of every worker', () => {
   test('one-worker crawls (CRAWL_PAGE_TASKS=false) of two keys and one-page jobs share the host’s slots', async () => {
     // One worker, six jobs at once: each in-process crawl used to keep only its own host limits.
     await startWorkers(1, false);
-    const s = await site(120, 100);
-    const crawls = [await submit({ url: `${s.baseUrl}/`, maxPages: 8 }), await submit({ url: `${s.baseUrl}/`, maxPages: 8 }, otherKey)];
+    const s = await generatedTestSite(120, 100);
+    const crawls = [await stack.submitJob({ url: `${s.baseUrl}/`, maxPages: 8 }), await stack.submitJob({ url: `${s.baseUrl}/`, maxPages: 8 }, otherKey)];
     await waitUntil('the crawls under way', () => s.requests() >= 3);
     const jobs = await onePageJobs(s, [60, 61, 62]);
     await assertSettled(s, jobs, crawls);

@@ -45,6 +45,8 @@ export interface Stack {
   startWebhookSender(opts?: { config?: Config; random?: () => number }): Promise<WebhookSender>;
   request(method: string, path: string, opts?: { body?: unknown; key?: string | null; headers?: Record<string, string>; rawBody?: string }): Promise<{ status: number; body: any; headers: Headers }>;
   waitForStatus(jobId: string, statuses: JobStatus[], timeoutMs?: number): Promise<Job>;
+  /** POST /v1/extract/async with `body` as `key` (the stack's own by default); asserts the 202 and returns the job id. */
+  submitJob(body: Record<string, unknown>, key?: string): Promise<string>;
 }
 
 /** `database`: run on this (migrated) database instead of a fresh one. */
@@ -156,6 +158,11 @@ export async function startStack(opts: { config?: Record<string, string>; worker
         parsed = JSON.parse(text);
       } catch {}
       return { status: res.status, body: parsed, headers: res.headers };
+    },
+    async submitJob(body, key = stack.key) {
+      const res = await stack.request('POST', '/v1/extract/async', { body, key });
+      if (res.status !== 202) throw new Error(`POST /v1/extract/async answered ${res.status}: ${JSON.stringify(res.body)}`);
+      return res.body.jobId as string;
     },
     async waitForStatus(jobId, statuses, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;

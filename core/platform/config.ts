@@ -130,7 +130,7 @@ const envSchema = z.object({
   EMBEDDING_MODEL_DIR: z.string().min(1).optional(),
   EMBEDDING_CACHE_DIR: z.string().min(1).optional(),
   EMBEDDING_REMOTE_HOST: z.string().url('must be a URL').default('https://huggingface.co/'),
-  EMBEDDING_BATCH_SIZE: int(8, 1, 256),
+  EMBEDDING_BATCH_SIZE: int(4, 1, 256),
   EMBEDDING_THREADS: int(0, 0, 64),
   EMBEDDING_MAX_TOKENS: int(256, 16, 512),
   EMBEDDING_DTYPE: z.enum(['fp32', 'q8']).default('fp32'),

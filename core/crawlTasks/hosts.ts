@@ -94,6 +94,10 @@ export interface HostSlots {
   setCrawlDelay(host: string, delayMs: number | undefined): Promise<void>;
   /** A 429/503 with Retry-After: every worker leaves the host alone for `pauseMs`. */
   slow(host: string, pauseMs: number): Promise<void>;
+  /** `origin`'s robots.txt answer as any worker read it within `maxAgeMs`, or null. */
+  cachedRobots(origin: string, maxAgeMs: number): Promise<CachedRobots | null>;
+  /** Keep `origin`'s robots.txt answer for every worker and job. */
+  storeRobots(origin: string, answer: CachedRobots): Promise<void>;
 }
 
 /** The limits a worker's fetches share, from its config (a lease outlives the longest request by 30 s). */
@@ -115,6 +119,14 @@ export class SharedHostLimiter implements HostSlots {
 
   slow(host: string, pauseMs: number): Promise<void> {
     return slowHost(this.sql, host, pauseMs);
+  }
+
+  cachedRobots(origin: string, maxAgeMs: number): Promise<CachedRobots | null> {
+    return cachedRobots(this.sql, origin, maxAgeMs);
+  }
+
+  storeRobots(origin: string, answer: CachedRobots): Promise<void> {
+    return storeRobots(this.sql, origin, answer);
   }
 
   async run<T>(host: string, signal: AbortSignal, fn: () => Promise<T>, kind: SlotKind = {}): Promise<T> {

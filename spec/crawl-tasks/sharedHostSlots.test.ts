@@ -120,4 +120,24 @@ describe('host slots shared by every fetch of every worker', () => {
     const jobs = await onePageJobs(s, [60, 61, 62]);
     await assertSettled(s, jobs, crawls);
   });
+
+  test('robots.txt is read once a day for every job of every worker: one-page jobs and one-worker crawls use the shared answer', async () => {
+    // Each job used to read the host's robots.txt again (page tasks alone shared it through crawl_robots).
+    await startWorkers(1, false);
+    const s = await generatedTestSite(20, 0);
+    const completed = async (ids: string[]) => {
+      for (const id of ids) {
+        const done = await stack.waitForStatus(id, ['completed', 'failed'], 60_000);
+        assert.equal(done.status, 'completed', `${id}: ${JSON.stringify(done.error)}`);
+      }
+    };
+    await completed([await stack.submitJob({ url: `${s.baseUrl}/p/1` }, otherKey)]);
+    assert.equal(s.hits.get('/robots.txt'), 1, 'the first job reads robots.txt');
+    await completed([...(await Promise.all([2, 3, 4].map((n) => stack.submitJob({ url: `${s.baseUrl}/p/${n}` }, otherKey)))), await stack.submitJob({ url: `${s.baseUrl}/`, maxPages: 4 })]);
+    assert.equal(s.hits.get('/robots.txt'), 1, 'three one-page jobs and a crawl of two keys read none: the answer (a 404, no rules) is shared');
+    // RFC 9309 §2.4: an answer older than 24 hours is read again.
+    await stack.sql`update crawl_robots set fetched_at = now() - interval '25 hours' where origin = ${new URL(s.baseUrl).origin}`;
+    await completed([await stack.submitJob({ url: `${s.baseUrl}/p/9` })]);
+    assert.equal(s.hits.get('/robots.txt'), 2, 'a day-old answer is read again');
+  });
 });

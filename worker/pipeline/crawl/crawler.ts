@@ -59,7 +59,7 @@ import { crawlMode, readStartSitemaps } from './discovery.js';
 import { Frontier, type Candidate } from './frontier.js';
 import { HostPolicy } from './hostPolicy.js';
 import { emptyContent, offsiteRedirect, robotsDisallowed, robotsUnavailable } from './refusals.js';
-import { loadRobots, RobotsCache, type RobotsPolicy } from './robots.js';
+import { loadStoredRobots, RobotsCache, type RobotsPolicy } from './robots.js';
 import { textHash } from '../../../core/page/textHash.js';
 import { canonicalKey } from './samePage.js';
 import { DEFAULT_SITEMAP_LIMITS, type SitemapLimits } from './sitemap.js';
@@ -136,11 +136,12 @@ class CrawlEngine {
     });
     const robotsOpts = { userAgent: options.robotsUserAgent, maxCrawlDelayMs: options.maxCrawlDelayMs ?? DEFAULT_MAX_CRAWL_DELAY_MS };
     this.robots = new RobotsCache(async (origin) => {
-      // robots.txt is read before any page of its origin and does not start the politeness clock:
+      // robots.txt is read before any page of its origin (once a day for every job and worker, with the shared
+      // limits) and does not start the politeness clock:
       // a one-page job is not slowed by the delay, and every later request is spaced as configured.
       // It still holds a shared host slot (unpaced): the host's concurrency counts every connection.
       const host = hostOf(origin);
-      const policy = await loadRobots(origin, (url) => this.shared(hostOf(url), () => this.deps.client.fetch(url, { signal: this.signal }), { paced: false }), robotsOpts, this.signal);
+      const policy = await loadStoredRobots(origin, (url) => this.shared(hostOf(url), () => this.deps.client.fetch(url, { signal: this.signal }), { paced: false }), robotsOpts, this.signal, this.deps.hosts);
       if (policy.crawlDelayMs !== undefined) this.hosts.setMinDelay(host, policy.crawlDelayMs);
       // The site's Crawl-delay paces every worker's requests to it (an unreadable robots.txt says nothing about it).
       if (policy.status !== 'unavailable') await this.deps.hosts?.setCrawlDelay(host, policy.crawlDelayMs).catch((err: unknown) => this.ctx.logger.warn('host crawl delay not stored', { host, error: (err as Error).message }));

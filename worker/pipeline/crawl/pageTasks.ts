@@ -11,7 +11,6 @@ import type { BrowserService } from '../../../core/browser/index.js';
 import type { Config } from '../../../core/platform/config.js';
 import {
   busyHostPauseMs,
-  cachedRobots,
   claimPageTasks,
   finishPageTask,
   startCrawlParent,
@@ -19,7 +18,6 @@ import {
   setHostCrawlDelay,
   SharedHostLimiter,
   slowHost,
-  storeRobots,
   waitForCrawlFetch,
   type DiscoveredPage,
   type PageOutcome,
@@ -30,7 +28,7 @@ import { extractOffThread } from '../../../core/extractPool.js';
 import type { JobInput } from '../../../core/jobs/index.js';
 import type { Knowledge } from '../../../core/modelAndIndex.js';
 import type { Logger } from '../../../core/platform/logger.js';
-import { OutboundError, type OutboundClient } from '../../../core/outbound/index.js';
+import type { OutboundClient } from '../../../core/outbound/index.js';
 import { wakeWorkers, type Boss } from '../../../core/queue/index.js';
 import type { IndexedChunk } from '../../../core/search/types.js';
 import { ClaimLoop } from '../../claimLoop.js';
@@ -46,18 +44,15 @@ import { parentCloser, type ParentCloser } from './parentCloser.js';
 import type { UrlFilter } from './patterns.js';
 import { emptyContent, notHtml, offsiteRedirect, robotsDisallowed, robotsUnavailable, type Refusal } from './refusals.js';
 import { crawlScope, type CrawlScope } from './scope.js';
-import { loadRobots, parseRobots, type RobotsPolicy } from './robots.js';
+import { loadStoredRobots, type RobotsPolicy } from './robots.js';
 import { canonicalKey } from './samePage.js';
 import { DEFAULT_SITEMAP_LIMITS } from './sitemap.js';
 import { hostOf, originOf } from './urls.js';
 
 /** NOTIFY channel: page tasks were queued. */
 export const PAGES_CHANNEL = 'gleaner_pages';
-/** RFC 9309 §2.4: robots.txt may be cached up to 24 hours. */
-const ROBOTS_MAX_AGE_MS = 24 * 3_600_000;
 /** A policy read from the database is reused in this process for this long. */
 const ROBOTS_LOCAL_MS = 60_000;
-const MAX_ROBOTS_BYTES = 500 * 1024;
 const MAX_CRAWL_DELAY_MS = 10_000;
 /** A claim that found due pages behind a busy crawl row asks again after this long. */
 const BUSY_CLAIM_RETRY_MS = 15;
@@ -261,28 +256,8 @@ export class PageTaskRunner {
     const known = this.robots.get(origin);
     if (known && Date.now() - known.at < ROBOTS_LOCAL_MS) return known.policy;
     const opts = { userAgent: this.options.robotsUserAgent, maxCrawlDelayMs: MAX_CRAWL_DELAY_MS };
-    const robotsUrl = new URL('/robots.txt', origin).href;
     const policy = (async () => {
-      const cached = await cachedRobots(this.sql, origin, ROBOTS_MAX_AGE_MS);
-      if (cached) return parseRobots(robotsUrl, cached.status < 300 ? cached.body : '', opts);
-      let answer: { status: number; body: string } | undefined;
-      const loaded = await loadRobots(
-        origin,
-        async (u) => {
-          try {
-            const res = await this.limiter.run(hostOf(u), signal, () => this.client.fetch(u, { signal }));
-            answer = { status: 200, body: new TextDecoder('utf-8').decode(res.body.subarray(0, MAX_ROBOTS_BYTES)) };
-            return res;
-          } catch (err) {
-            // A 4xx (not 429) means "no rules" and is kept; failures to reach the file are asked again next time.
-            if (err instanceof OutboundError && err.code === 'http_status' && err.status !== undefined && err.status >= 400 && err.status < 500 && err.status !== 429) answer = { status: err.status, body: '' };
-            throw err;
-          }
-        },
-        opts,
-        signal,
-      );
-      if (answer) await storeRobots(this.sql, origin, answer);
+      const loaded = await loadStoredRobots(origin, (u) => this.limiter.run(hostOf(u), signal, () => this.client.fetch(u, { signal })), opts, signal, this.limiter);
       await setHostCrawlDelay(this.sql, hostOf(origin), loaded.crawlDelayMs);
       return loaded;
     })();

@@ -192,6 +192,45 @@ export async function loadRobots(origin: string, fetch: RobotsFetch, opts: Robot
   return parseRobots(robotsUrl, new TextDecoder('utf-8').decode(bytes), opts);
 }
 
+/** RFC 9309 §2.4: a robots.txt answer may be used for up to 24 hours. */
+export const ROBOTS_MAX_AGE_MS = 24 * 3_600_000;
+
+/** Where robots.txt answers are kept for every worker and job (the shared host limits, core/crawlTasks/hosts.ts). */
+export interface RobotsStore {
+  cachedRobots(origin: string, maxAgeMs: number): Promise<{ status: number; body: string } | null>;
+  storeRobots(origin: string, answer: { status: number; body: string }): Promise<void>;
+}
+
+/**
+ * loadRobots through `store`: an answer any worker read within ROBOTS_MAX_AGE_MS
+ * is used without a request; a fetched one is kept, "no rules" (a 4xx other
+ * than 429) too. A file that could not be read (5xx, 429, unreachable) is not
+ * kept, so the next job asks again. Without a store, loadRobots.
+ */
+export async function loadStoredRobots(origin: string, fetch: RobotsFetch, opts: RobotsOptions, signal: AbortSignal, store: RobotsStore | undefined): Promise<RobotsPolicy> {
+  if (!store) return loadRobots(origin, fetch, opts, signal);
+  const cached = await store.cachedRobots(origin, ROBOTS_MAX_AGE_MS);
+  if (cached) return cached.status < 300 ? parseRobots(new URL('/robots.txt', origin).href, cached.body, opts) : allowAll('missing');
+  let answer: { status: number; body: string } | undefined;
+  const policy = await loadRobots(
+    origin,
+    async (url) => {
+      try {
+        const res = await fetch(url);
+        answer = { status: 200, body: new TextDecoder('utf-8').decode(res.body.subarray(0, MAX_ROBOTS_BYTES)) };
+        return res;
+      } catch (err) {
+        if (err instanceof OutboundError && err.code === 'http_status' && err.status !== undefined && err.status >= 400 && err.status < 500 && err.status !== 429) answer = { status: err.status, body: '' };
+        throw err;
+      }
+    },
+    opts,
+    signal,
+  );
+  if (answer && policy.status !== 'unavailable') await store.storeRobots(origin, answer);
+  return policy;
+}
+
 /** One policy per origin per crawl; concurrent callers share the one fetch. */
 export class RobotsCache {
   private readonly byOrigin = new Map<string, Promise<RobotsPolicy>>();

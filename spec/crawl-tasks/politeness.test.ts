@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connect, type Sql } from '../../core/platform/db.js';
 import { acquireHostSlot, cachedRobots, setHostCrawlDelay, SharedHostLimiter, slowHost, storeRobots, type HostLimits } from '../../core/crawlTasks/index.js';
+import { OutboundError } from '../../core/outbound/index.js';
+import { loadStoredRobots } from '../../worker/pipeline/crawl/robots.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { startFixtureSite, type FixtureSite } from '../helpers/fixtureSite.js';
@@ -100,4 +102,40 @@ test('robots.txt answers are shared across jobs for their age limit', async () =
   await db.sql`update crawl_robots set fetched_at = now() - interval '25 hours' where origin = 'https://r.test'`;
   assert.equal(await cachedRobots(db.sql, 'https://r.test', 24 * 3_600_000), null, 'older than 24 h: asked again');
   assert.equal(await cachedRobots(db.sql, 'https://other.test', 24 * 3_600_000), null);
+});
+
+test('loadStoredRobots keeps a readable answer (its Crawl-delay, its rules) for every job, not an unreadable one, and a failing store costs no page', async () => {
+  const opts = { userAgent: 'GleanerBot', maxCrawlDelayMs: 10_000 };
+  const live = new AbortController().signal;
+  const limiter = new SharedHostLimiter(pool(), 'robots-worker', { concurrency: 2, delayMs: 0, leaseMs: 30_000 });
+  let fetches = 0;
+  const serve = (status: number, body: string) => async (url: string) => {
+    fetches++;
+    if (status >= 400) throw new OutboundError('http_status', url, `server responded with HTTP ${status}`, { status });
+    return { url, status, headers: {}, contentType: 'text/plain', body: Buffer.from(body), redirects: [], durationMs: 1 };
+  };
+  // A NUL in the file (a UTF-16 robots.txt read as UTF-8 has many): a text column refuses it.
+  const file = 'User-agent: *\nDisallow: /private\nCrawl-delay: 3\n\0';
+  const fresh = await loadStoredRobots('https://kept.test', serve(200, file), opts, live, limiter);
+  const again = await loadStoredRobots('https://kept.test', serve(500, ''), opts, live, limiter);
+  assert.equal(fetches, 1, 'the second job reads the stored answer');
+  for (const policy of [fresh, again]) {
+    assert.equal(policy.crawlDelayMs, 3000);
+    assert.equal(policy.isAllowed('https://kept.test/private/x'), false);
+    assert.equal(policy.isAllowed('https://kept.test/public'), true);
+  }
+
+  fetches = 0;
+  for (const status of [503, 429]) {
+    assert.equal((await loadStoredRobots(`https://down${status}.test`, serve(status, ''), opts, live, limiter)).status, 'unavailable');
+    assert.equal((await loadStoredRobots(`https://down${status}.test`, serve(status, ''), opts, live, limiter)).status, 'unavailable');
+  }
+  assert.equal(fetches, 4, 'an unreadable robots.txt is asked again by the next job');
+
+  const closed = connect(db.url, 1, 'gleaner-test-closed');
+  await closed.end();
+  const errors: unknown[] = [];
+  const policy = await loadStoredRobots('https://nostore.test', serve(200, file), opts, live, new SharedHostLimiter(closed, 'w', { concurrency: 1, delayMs: 0, leaseMs: 1000 }), (err) => errors.push(err));
+  assert.equal(policy.crawlDelayMs, 3000, 'the fetched rules still apply');
+  assert.equal(errors.length, 2, 'the failed read and the failed store are reported');
 });

@@ -141,7 +141,9 @@ class CrawlEngine {
       // a one-page job is not slowed by the delay, and every later request is spaced as configured.
       // It still holds a shared host slot (unpaced): the host's concurrency counts every connection.
       const host = hostOf(origin);
-      const policy = await loadStoredRobots(origin, (url) => this.shared(hostOf(url), () => this.deps.client.fetch(url, { signal: this.signal }), { paced: false }), robotsOpts, this.signal, this.deps.hosts);
+      const policy = await loadStoredRobots(origin, (url) => this.shared(hostOf(url), () => this.deps.client.fetch(url, { signal: this.signal }), { paced: false }), robotsOpts, this.signal, this.deps.hosts, (err) =>
+        this.ctx.logger.warn('robots.txt cache unavailable', { origin, error: (err as Error).message }),
+      );
       if (policy.crawlDelayMs !== undefined) this.hosts.setMinDelay(host, policy.crawlDelayMs);
       // The site's Crawl-delay paces every worker's requests to it (an unreadable robots.txt says nothing about it).
       if (policy.status !== 'unavailable') await this.deps.hosts?.setCrawlDelay(host, policy.crawlDelayMs).catch((err: unknown) => this.ctx.logger.warn('host crawl delay not stored', { host, error: (err as Error).message }));

@@ -257,8 +257,11 @@ export class PageTaskRunner {
     if (known && Date.now() - known.at < ROBOTS_LOCAL_MS) return known.policy;
     const opts = { userAgent: this.options.robotsUserAgent, maxCrawlDelayMs: MAX_CRAWL_DELAY_MS };
     const policy = (async () => {
-      const loaded = await loadStoredRobots(origin, (u) => this.limiter.run(hostOf(u), signal, () => this.client.fetch(u, { signal })), opts, signal, this.limiter);
-      await setHostCrawlDelay(this.sql, hostOf(origin), loaded.crawlDelayMs);
+      const loaded = await loadStoredRobots(origin, (u) => this.limiter.run(hostOf(u), signal, () => this.client.fetch(u, { signal })), opts, signal, this.limiter, (err) =>
+        this.logger.warn('robots.txt cache unavailable', { origin, error: (err as Error).message }),
+      );
+      // An unreadable file says nothing about the site's Crawl-delay: the one stored stays.
+      if (loaded.status !== 'unavailable') await setHostCrawlDelay(this.sql, hostOf(origin), loaded.crawlDelayMs);
       return loaded;
     })();
     policy.catch(() => this.robots.delete(origin));

@@ -1,4 +1,5 @@
-// robots.txt, read once per origin per crawl, with Google's documented rules
+// robots.txt, read once per origin per crawl (once a day for every job and worker
+// through the shared host limits: loadStoredRobots), with Google's documented rules
 // for the cases the standard (RFC 9309) leaves to the crawler:
 //   - 2xx: the file's rules for our user agent (or the "*" group); content
 //     after the first 500 KiB is ignored.
@@ -205,11 +206,23 @@ export interface RobotsStore {
  * loadRobots through `store`: an answer any worker read within ROBOTS_MAX_AGE_MS
  * is used without a request; a fetched one is kept, "no rules" (a 4xx other
  * than 429) too. A file that could not be read (5xx, 429, unreachable) is not
- * kept, so the next job asks again. Without a store, loadRobots.
+ * kept, so the next job asks again. The store is a cache: when the database
+ * fails it, the file is fetched or not kept, never the page failed for it
+ * (`onStoreError` hears why). Without a store, loadRobots.
  */
-export async function loadStoredRobots(origin: string, fetch: RobotsFetch, opts: RobotsOptions, signal: AbortSignal, store: RobotsStore | undefined): Promise<RobotsPolicy> {
+export async function loadStoredRobots(
+  origin: string,
+  fetch: RobotsFetch,
+  opts: RobotsOptions,
+  signal: AbortSignal,
+  store: RobotsStore | undefined,
+  onStoreError: (err: unknown) => void = () => {},
+): Promise<RobotsPolicy> {
   if (!store) return loadRobots(origin, fetch, opts, signal);
-  const cached = await store.cachedRobots(origin, ROBOTS_MAX_AGE_MS);
+  const cached = await store.cachedRobots(origin, ROBOTS_MAX_AGE_MS).catch((err: unknown) => {
+    onStoreError(err);
+    return null;
+  });
   if (cached) return cached.status < 300 ? parseRobots(new URL('/robots.txt', origin).href, cached.body, opts) : allowAll('missing');
   let answer: { status: number; body: string } | undefined;
   const policy = await loadRobots(
@@ -217,7 +230,8 @@ export async function loadStoredRobots(origin: string, fetch: RobotsFetch, opts:
     async (url) => {
       try {
         const res = await fetch(url);
-        answer = { status: 200, body: new TextDecoder('utf-8').decode(res.body.subarray(0, MAX_ROBOTS_BYTES)) };
+        // A text column holds no NUL (a UTF-16 file read as UTF-8 is full of them); the rules do not need them.
+        answer = { status: 200, body: new TextDecoder('utf-8').decode(res.body.subarray(0, MAX_ROBOTS_BYTES)).replaceAll('\0', '') };
         return res;
       } catch (err) {
         if (err instanceof OutboundError && err.code === 'http_status' && err.status !== undefined && err.status >= 400 && err.status < 500 && err.status !== 429) answer = { status: err.status, body: '' };
@@ -227,7 +241,7 @@ export async function loadStoredRobots(origin: string, fetch: RobotsFetch, opts:
     opts,
     signal,
   );
-  if (answer && policy.status !== 'unavailable') await store.storeRobots(origin, answer);
+  if (answer && policy.status !== 'unavailable') await store.storeRobots(origin, answer).catch(onStoreError);
   return policy;
 }
 

@@ -167,19 +167,25 @@ export function parseRobots(robotsUrl: string, body: string, opts: RobotsOptions
   };
 }
 
+/** What an origin answered for robots.txt that says its rules: the file (2xx), or none (a 4xx other than 429, status kept). */
+export interface RobotsAnswer {
+  status: number;
+  body: string;
+}
+
 /**
- * Fetch and interpret `origin`/robots.txt. Never throws for the site's
- * behaviour (that becomes the policy); rethrows only an abort of our own.
+ * Fetch `origin`/robots.txt: its answer, or the policy of a file that could not
+ * be read (5xx, 429, unreachable, too large). Never throws for the site's
+ * behaviour; rethrows only an abort of our own.
  */
-export async function loadRobots(origin: string, fetch: RobotsFetch, opts: RobotsOptions, signal: AbortSignal): Promise<RobotsPolicy> {
-  const robotsUrl = new URL('/robots.txt', origin).href;
+async function readRobots(robotsUrl: string, fetch: RobotsFetch, signal: AbortSignal): Promise<RobotsAnswer | RobotsPolicy> {
   let response: FetchedResponse;
   try {
     response = await fetch(robotsUrl);
   } catch (err) {
     if (signal.aborted) throw err;
     if (err instanceof OutboundError && err.code === 'http_status' && err.status !== undefined) {
-      if (err.status >= 400 && err.status < 500 && err.status !== 429) return allowAll('missing');
+      if (err.status >= 400 && err.status < 500 && err.status !== 429) return { status: err.status, body: '' };
       return disallowAll(`robots.txt answered HTTP ${err.status}`);
     }
     const message = err instanceof Error ? err.message : String(err);
@@ -187,10 +193,29 @@ export async function loadRobots(origin: string, fetch: RobotsFetch, opts: Robot
     // Too large or undecodable counts as unreadable rules: stay out rather than guess.
     return disallowAll(`robots.txt could not be read: ${message}`);
   }
-  const bytes = response.body.subarray(0, MAX_ROBOTS_BYTES);
-  // Parsed as the file of the origin that was asked, even after a redirect:
-  // the rules found at the end of the redirects govern that origin.
-  return parseRobots(robotsUrl, new TextDecoder('utf-8').decode(bytes), opts);
+  // Whatever answered in the end is the file (status 200 when kept): the client has followed redirects and refused the rest.
+  return { status: 200, body: new TextDecoder('utf-8').decode(response.body.subarray(0, MAX_ROBOTS_BYTES)) };
+}
+
+/**
+ * The policy of an answer. A file is parsed as the one of the origin that was
+ * asked, even after a redirect: the rules found at the end of the redirects
+ * govern that origin.
+ */
+function policyOf(robotsUrl: string, answer: RobotsAnswer, opts: RobotsOptions): RobotsPolicy {
+  return answer.status < 300 ? parseRobots(robotsUrl, answer.body, opts) : allowAll('missing');
+}
+
+const isPolicy = (read: RobotsAnswer | RobotsPolicy): read is RobotsPolicy => 'isAllowed' in read;
+
+/**
+ * Fetch and interpret `origin`/robots.txt. Never throws for the site's
+ * behaviour (that becomes the policy); rethrows only an abort of our own.
+ */
+export async function loadRobots(origin: string, fetch: RobotsFetch, opts: RobotsOptions, signal: AbortSignal): Promise<RobotsPolicy> {
+  const robotsUrl = new URL('/robots.txt', origin).href;
+  const read = await readRobots(robotsUrl, fetch, signal);
+  return isPolicy(read) ? read : policyOf(robotsUrl, read, opts);
 }
 
 /** RFC 9309 §2.4: a robots.txt answer may be used for up to 24 hours. */
@@ -198,8 +223,8 @@ export const ROBOTS_MAX_AGE_MS = 24 * 3_600_000;
 
 /** Where robots.txt answers are kept for every worker and job (the shared host limits, core/crawlTasks/hosts.ts). */
 export interface RobotsStore {
-  cachedRobots(origin: string, maxAgeMs: number): Promise<{ status: number; body: string } | null>;
-  storeRobots(origin: string, answer: { status: number; body: string }): Promise<void>;
+  cachedRobots(origin: string, maxAgeMs: number): Promise<RobotsAnswer | null>;
+  storeRobots(origin: string, answer: RobotsAnswer): Promise<void>;
 }
 
 /**
@@ -219,30 +244,17 @@ export async function loadStoredRobots(
   onStoreError: (err: unknown) => void = () => {},
 ): Promise<RobotsPolicy> {
   if (!store) return loadRobots(origin, fetch, opts, signal);
+  const robotsUrl = new URL('/robots.txt', origin).href;
   const cached = await store.cachedRobots(origin, ROBOTS_MAX_AGE_MS).catch((err: unknown) => {
     onStoreError(err);
     return null;
   });
-  if (cached) return cached.status < 300 ? parseRobots(new URL('/robots.txt', origin).href, cached.body, opts) : allowAll('missing');
-  let answer: { status: number; body: string } | undefined;
-  const policy = await loadRobots(
-    origin,
-    async (url) => {
-      try {
-        const res = await fetch(url);
-        // A text column holds no NUL (a UTF-16 file read as UTF-8 is full of them); the rules do not need them.
-        answer = { status: 200, body: new TextDecoder('utf-8').decode(res.body.subarray(0, MAX_ROBOTS_BYTES)).replaceAll('\0', '') };
-        return res;
-      } catch (err) {
-        if (err instanceof OutboundError && err.code === 'http_status' && err.status !== undefined && err.status >= 400 && err.status < 500 && err.status !== 429) answer = { status: err.status, body: '' };
-        throw err;
-      }
-    },
-    opts,
-    signal,
-  );
-  if (answer && policy.status !== 'unavailable') await store.storeRobots(origin, answer).catch(onStoreError);
-  return policy;
+  if (cached) return policyOf(robotsUrl, cached, opts);
+  const read = await readRobots(robotsUrl, fetch, signal);
+  if (isPolicy(read)) return read;
+  // A text column holds no NUL (a UTF-16 file read as UTF-8 is full of them); the rules do not need them.
+  await store.storeRobots(origin, { status: read.status, body: read.body.replaceAll('\0', '') }).catch(onStoreError);
+  return policyOf(robotsUrl, read, opts);
 }
 
 /** One policy per origin per crawl; concurrent callers share the one fetch. */

@@ -57,12 +57,6 @@ async function subscribe(url: string, events: string[], key = stack.key) {
   return res.body as { id: string; token: string; events: string[] };
 }
 
-async function submit(body: Record<string, unknown>, key = stack.key) {
-  const res = await stack.request('POST', '/v1/extract/async', { key, body });
-  assert.equal(res.status, 202, JSON.stringify(res.body));
-  return res.body.jobId as string;
-}
-
 /** The events of the job's messages, once its final event's fan-out has written them (it writes all of a job's end at once). */
 async function messagesOf(jobId: string, final: string) {
   return waitFor(async () => {
@@ -78,7 +72,7 @@ test('a claimed job sends EXTRACTION_STARTED to the subscriptions that want it, 
   const completedOnly = await receiver();
   await subscribe(completedOnly.url, ['EXTRACTION_COMPLETED']);
 
-  const jobId = await submit({ url: `${siteUrl}/`, singlePage: true });
+  const jobId = await stack.submitJob({ url: `${siteUrl}/`, singlePage: true });
   const job = await stack.waitForStatus(jobId, ['completed']);
   const forJob = await waitFor(() => {
     const all = hook.bodies().filter((b) => b.payload.jobId === jobId);
@@ -99,7 +93,7 @@ test('a claimed job sends EXTRACTION_STARTED to the subscriptions that want it, 
 
   // Another key's job: nothing to this key's subscriptions, and no started entry queued at all for a key without such a subscription.
   const other = await createApiKey(stack.sql, 'other tenant');
-  const theirs = await submit({ url: `${siteUrl}/`, singlePage: true }, other.key);
+  const theirs = await stack.submitJob({ url: `${siteUrl}/`, singlePage: true }, other.key);
   await stack.waitForStatus(theirs, ['completed']);
   const entries = await stack.sql`select count(*)::int as n from pgboss.job where name = 'webhook' and data->>'jobId' = ${theirs} and data ? 'started'`;
   assert.equal(entries[0]!.n, 0);
@@ -110,7 +104,7 @@ test('PAGE_UPDATED: a crawl finding a page’s text changed since the key’s la
   const hook = await receiver();
   await subscribe(hook.url, ['PAGE_UPDATED', 'EXTRACTION_COMPLETED']);
   const crawl = async () => {
-    const jobId = await submit({ url: `${siteUrl}/`, maxPages: 2 });
+    const jobId = await stack.submitJob({ url: `${siteUrl}/`, maxPages: 2 });
     await stack.waitForStatus(jobId, ['completed']);
     return { jobId, messages: await messagesOf(jobId, 'EXTRACTION_COMPLETED') };
   };
@@ -137,7 +131,7 @@ test('PAGE_UPDATED: a crawl finding a page’s text changed since the key’s la
 
   // A single-page job (its pages from the result, not page tasks) compares with the same record.
   aboutText = 'The about page, third version: the bakery software is now open source.';
-  const single = await submit({ url: `${siteUrl}/about`, singlePage: true });
+  const single = await stack.submitJob({ url: `${siteUrl}/about`, singlePage: true });
   await stack.waitForStatus(single, ['completed']);
   const singleUpdates = updates(await messagesOf(single, 'EXTRACTION_COMPLETED'));
   assert.deepEqual(singleUpdates.map((m) => [m.body.payload.url, m.body.payload.previousJobId]), [[`${siteUrl}/about`, third.jobId]]);
@@ -145,7 +139,7 @@ test('PAGE_UPDATED: a crawl finding a page’s text changed since the key’s la
   // Another key crawling the same changed page has its own record: no update for it.
   const other = await createApiKey(stack.sql, 'third tenant');
   await subscribe(hook.url, ['PAGE_UPDATED', 'EXTRACTION_COMPLETED'], other.key);
-  const theirs = await submit({ url: `${siteUrl}/about`, singlePage: true }, other.key);
+  const theirs = await stack.submitJob({ url: `${siteUrl}/about`, singlePage: true }, other.key);
   await stack.waitForStatus(theirs, ['completed']);
   assert.deepEqual(updates(await messagesOf(theirs, 'EXTRACTION_COMPLETED')), []);
 });
@@ -154,7 +148,7 @@ test('a cancelled job is announced: job.cancelled to its callbackUrl, EXTRACTION
   const hook = await receiver();
   await subscribe(hook.url, ['EXTRACTION_FAILED']);
   const callback = await startReceiver(() => 200);
-  const jobId = await submit({ url: `${siteUrl}/slow`, singlePage: true, callbackUrl: `${callback.baseUrl}/cb` });
+  const jobId = await stack.submitJob({ url: `${siteUrl}/slow`, singlePage: true, callbackUrl: `${callback.baseUrl}/cb` });
   await stack.waitForStatus(jobId, ['processing']);
   const cancelled = await stack.request('POST', `/v1/jobs/${jobId}/cancel`);
   assert.equal(cancelled.status, 200);

@@ -13,6 +13,7 @@ import { createTestDatabase } from './helpers/database.js';
 import { articlePage, fixtureSite, startHttpServer, type TestServer } from './helpers/http.js';
 import {
   STACK_TRACE,
+  buildServiceCopy,
   pidAlive,
   postmasterPidFromFile,
   postmastersFor,
@@ -155,6 +156,9 @@ describe('worker process: graceful shutdown', () => {
 describe('npm start on a persistent embedded database', () => {
   // One data directory through a cold start, a CLI attaching to the running
   // server, a clean stop and a warm restart: the steps depend on each other.
+  // The service runs compiled, as npm start runs it (cli/build.ts): every
+  // thread (embedding, extraction) loads its .js module without tsx.
+  let build: string;
   let dataDir: string;
   let pgData: string;
   let site: TestServer;
@@ -170,6 +174,8 @@ describe('npm start on a persistent embedded database', () => {
   before(async () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'gleaner-process-'));
     pgData = path.join(dataDir, 'postgres');
+    build = await buildServiceCopy();
+    onCleanup(() => fs.rm(build, { recursive: true, force: true }));
     onCleanup(async () => {
       await stopLeftoverPostgres(pgData);
       await fs.rm(dataDir, { recursive: true, force: true });
@@ -209,7 +215,7 @@ describe('npm start on a persistent embedded database', () => {
   }
 
   async function start(label: 'cold' | 'warm'): Promise<void> {
-    service = spawnScript('cli/start.ts', [], env());
+    service = spawnScript(path.join(build, 'cli', 'start.js'), [], env());
     const ready = await service.waitForLog((l) => l.message === 'ready', 120_000, "'ready'");
     const listening = service.logs.find((l) => l.message === 'API listening');
     assert.ok(listening, 'API listening is logged before ready');
@@ -307,7 +313,7 @@ describe('npm start on a persistent embedded database', () => {
     'a busy PORT stops start-up with exit 1 and leaves no embedded server running',
     async () => {
       const blocker = await startHttpServer((_req, res) => res.end());
-      const run = await runScript('cli/start.ts', [], { ...env(), PORT: String(blocker.port) }, 60_000);
+      const run = await runScript(path.join(build, 'cli', 'start.js'), [], { ...env(), PORT: String(blocker.port) }, 60_000);
       assert.equal(run.code, 1, run.stderr);
       assert.match(run.stderr, /^gleaner failed to start: .*EADDRINUSE/m);
       assert.doesNotMatch(run.stderr, STACK_TRACE);

@@ -3,9 +3,10 @@
 // a clean environment, JSON log lines parsed as they arrive, waiting for a
 // line, stopping with a signal. Cleanup belongs to the caller. No node:test here.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import fs, { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { buildService } from '../cli/build.js';
 import { configVariableNames } from '../core/platform/config.js';
 
 export const projectRoot = path.resolve(import.meta.dirname, '..');
@@ -58,11 +59,28 @@ export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
 
 const tail = (text: string) => (text.length > 4000 ? `…${text.slice(-4000)}` : text);
 
-/** `node --import tsx <script> ...args` in the project root; with `logBase`, output is also copied to `<logBase>.stdout.log` / `.stderr.log`. */
+/**
+ * The service built as `npm start` builds it (cli/build.ts), in a directory of
+ * its own under the project (so its imports find node_modules); returns the
+ * directory, which the caller removes.
+ */
+export async function buildServiceCopy(): Promise<string> {
+  fs.mkdirSync(path.join(projectRoot, '.test-data'), { recursive: true });
+  const dir = fs.mkdtempSync(path.join(projectRoot, '.test-data', 'build-'));
+  await buildService(projectRoot, dir);
+  return dir;
+}
+
+/**
+ * `node --import tsx <script> ...args` in the project root, or `node <script>`
+ * for a compiled `.js` one (buildServiceCopy); with `logBase`, output is also
+ * copied to `<logBase>.stdout.log` / `.stderr.log`.
+ */
 export function spawnService(script: string, env: Record<string, string>, opts: { args?: string[]; label?: string; logBase?: string } = {}): ServiceProcess {
   const label = opts.label ?? script;
   const spawnedAt = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...(opts.args ?? [])], {
+  const node = script.endsWith('.js') ? [script] : ['--import', 'tsx', script];
+  const child = spawn(process.execPath, [...node, ...(opts.args ?? [])], {
     cwd: projectRoot,
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],

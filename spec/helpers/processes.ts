@@ -7,9 +7,9 @@ import path from 'node:path';
 import { spawnService, type Exit, type ServiceProcess } from '../../testing/serviceProcess.js';
 import { onCleanup } from './cleanup.js';
 
-export { childEnv, projectRoot, type Exit, type LogLine, type ServiceProcess } from '../../testing/serviceProcess.js';
+export { buildServiceCopy, childEnv, projectRoot, type Exit, type LogLine, type ServiceProcess } from '../../testing/serviceProcess.js';
 
-/** Spawn `node --import tsx <script> ...args` in the project root; SIGKILLed when the test file ends if still alive. */
+/** Spawn `node [--import tsx] <script> ...args` in the project root (spawnService); SIGKILLed when the test file ends if still alive. */
 export function spawnScript(script: string, args: string[], env: Record<string, string>): ServiceProcess {
   const proc = spawnService(script, env, { args });
   onCleanup(async () => {

@@ -7,8 +7,18 @@ import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { parentPort, Worker, type WorkerOptions } from 'node:worker_threads';
 
-/** `new Worker` on `./<name>` beside `callerUrl` (pass import.meta.url), with the caller's extension. */
-export function startThread(callerUrl: string, name: string, options: WorkerOptions = {}): Worker {
+/**
+ * Every thread's young generation, in MB, unless its caller sets one. V8 lets
+ * each thread's grow to 48 MB (sized for a main thread with a big heap); the
+ * service's threads (embedding, extraction, PDF) allocate short-lived arrays
+ * per task, and at 12 the pipeline bench's `npm start` peaked 448 / 453 MB
+ * against 565 / 551 MB at V8's default, crawling as fast (docs/benchmarks.md).
+ */
+export const THREAD_YOUNG_GENERATION_MB = 12;
+
+/** `new Worker` on `./<name>` beside `callerUrl` (pass import.meta.url), with the caller's extension; its young generation capped at THREAD_YOUNG_GENERATION_MB unless `options` says otherwise. */
+export function startThread(callerUrl: string, name: string, threadOptions: WorkerOptions = {}): Worker {
+  const options = { ...threadOptions, resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB, ...threadOptions.resourceLimits } };
   const ext = path.extname(fileURLToPath(callerUrl));
   const entry = new URL(`./${name}${ext}`, callerUrl);
   if (ext !== '.ts') return new Worker(entry, options);

@@ -27,6 +27,14 @@ import { waitUntil } from '../testing/waitUntil.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+// The worker and npm start run compiled, as npm run worker and npm start run them (cli/build.ts): every thread
+// (embedding, extraction) loads its .js module without tsx.
+let build: string;
+before(async () => {
+  build = await buildServiceCopy();
+  onCleanup(() => fs.rm(path.dirname(build), { recursive: true, force: true }));
+});
+
 /** A page that answers after `delayMs()` and records whether each request was answered or abandoned. */
 function delayedPage(title: string, delayMs: () => number) {
   const requests: { answered: boolean; abandoned: boolean }[] = [];
@@ -64,7 +72,7 @@ describe('worker process: graceful shutdown', () => {
   });
 
   async function startWorkerProcess(overrides: Record<string, string>): Promise<ServiceProcess> {
-    const worker = spawnScript('worker/main.ts', [], workerEnv(overrides));
+    const worker = spawnScript(path.join(build, 'worker', 'main.js'), [], workerEnv(overrides));
     await worker.waitForLog((l) => l.message === 'worker started', 120_000, "'worker started'");
     return worker;
   }
@@ -156,9 +164,6 @@ describe('worker process: graceful shutdown', () => {
 describe('npm start on a persistent embedded database', () => {
   // One data directory through a cold start, a CLI attaching to the running
   // server, a clean stop and a warm restart: the steps depend on each other.
-  // The service runs compiled, as npm start runs it (cli/build.ts): every
-  // thread (embedding, extraction) loads its .js module without tsx.
-  let build: string;
   let dataDir: string;
   let pgData: string;
   let site: TestServer;
@@ -174,8 +179,6 @@ describe('npm start on a persistent embedded database', () => {
   before(async () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'gleaner-process-'));
     pgData = path.join(dataDir, 'postgres');
-    build = await buildServiceCopy();
-    onCleanup(() => fs.rm(build, { recursive: true, force: true }));
     onCleanup(async () => {
       await stopLeftoverPostgres(pgData);
       await fs.rm(dataDir, { recursive: true, force: true });

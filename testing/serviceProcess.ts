@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs, { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { buildService } from '../cli/build.js';
+import { buildCurrent } from '../cli/build.js';
 import { configVariableNames } from '../core/platform/config.js';
 
 export const projectRoot = path.resolve(import.meta.dirname, '..');
@@ -60,26 +60,27 @@ export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
 const tail = (text: string) => (text.length > 4000 ? `…${text.slice(-4000)}` : text);
 
 /**
- * The service built as `npm start` builds it (cli/build.ts), in a directory of
- * its own under the project (so its imports find node_modules); returns the
- * directory, which the caller removes.
+ * The service built as `npm start` builds it (cli/build.ts's buildCurrent), in
+ * a dist directory of its own under the project (so its imports find
+ * node_modules); returns that directory's `current`, whose `cli/start.js` is
+ * what npm start runs. The caller removes the dist directory (its parent).
  */
 export async function buildServiceCopy(): Promise<string> {
   fs.mkdirSync(path.join(projectRoot, '.test-data'), { recursive: true });
-  const dir = fs.mkdtempSync(path.join(projectRoot, '.test-data', 'build-'));
-  await buildService(projectRoot, dir);
-  return dir;
+  const dist = fs.mkdtempSync(path.join(projectRoot, '.test-data', 'dist-'));
+  await buildCurrent(projectRoot, dist);
+  return path.join(dist, 'current');
 }
 
 /**
- * `node --import tsx <script> ...args` in the project root, or `node <script>`
- * for a compiled `.js` one (buildServiceCopy); with `logBase`, output is also
+ * `node --import tsx <script> ...args` in the project root, or `node
+ * --enable-source-maps <script>` for a compiled `.js` one (buildServiceCopy), as the npm scripts run it; with `logBase`, output is also
  * copied to `<logBase>.stdout.log` / `.stderr.log`.
  */
 export function spawnService(script: string, env: Record<string, string>, opts: { args?: string[]; label?: string; logBase?: string } = {}): ServiceProcess {
   const label = opts.label ?? script;
   const spawnedAt = Date.now();
-  const node = script.endsWith('.js') ? [script] : ['--import', 'tsx', script];
+  const node = script.endsWith('.js') ? ['--enable-source-maps', script] : ['--import', 'tsx', script];
   const child = spawn(process.execPath, [...node, ...(opts.args ?? [])], {
     cwd: projectRoot,
     env: childEnv(env),

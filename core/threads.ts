@@ -18,7 +18,8 @@ export const THREAD_YOUNG_GENERATION_MB = 12;
 
 /** `new Worker` on `./<name>` beside `callerUrl` (pass import.meta.url), with the caller's extension; its young generation capped at THREAD_YOUNG_GENERATION_MB unless `options` says otherwise. */
 export function startThread(callerUrl: string, name: string, threadOptions: WorkerOptions = {}): Worker {
-  const options = { ...threadOptions, resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB, ...threadOptions.resourceLimits } };
+  const limits = threadOptions.resourceLimits;
+  const options = { ...threadOptions, resourceLimits: { ...limits, maxYoungGenerationSizeMb: limits?.maxYoungGenerationSizeMb ?? THREAD_YOUNG_GENERATION_MB } };
   const ext = path.extname(fileURLToPath(callerUrl));
   const entry = new URL(`./${name}${ext}`, callerUrl);
   if (ext !== '.ts') return new Worker(entry, options);

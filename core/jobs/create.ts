@@ -97,24 +97,36 @@ interface Submission {
   reject: (err: unknown) => void;
 }
 
-/** Statements in flight at once: enough to keep commits overlapping, few enough to leave the pool to reads. */
+/** Statements in flight at most, so stalled ones (STALLED_AFTER_MS) leave the pool to reads. */
 const MAX_STATEMENTS = 4;
+/**
+ * A submission that has waited this long for the statement in flight gets one
+ * of its own: that statement is waiting on something (a key's in-flight lock,
+ * a slow commit) that need not hold up other keys' submissions.
+ */
+export const STALLED_AFTER_MS = 20;
 const MAX_BATCH = 200;
 
 /**
  * createJob for a process that submits many: one per API process, made by its
  * owner (createApp). Submissions without an idempotency key are written in
- * batches: up to MAX_STATEMENTS statements in flight, and what arrives while
- * they all are waits for the next one free, so an idle service answers at once
- * and a busy one commits many jobs per flush. Each statement is all or nothing; if the
- * database refuses one for its data, its submissions are written again one by
- * one, so a bad one fails alone. Any other failure (a dropped connection, a
- * timeout) may have come after the commit: retrying would create the jobs
- * twice, so every submission in it gets the error.
+ * batches: one statement at a time, and what arrives while it runs goes into
+ * the next, so an idle service answers at once and a busy one commits many
+ * jobs per statement. A second statement (up to MAX_STATEMENTS) starts only
+ * for submissions that have waited STALLED_AFTER_MS: more statements in
+ * flight made smaller batches and cost CPU per job (docs/benchmarks.md).
+ * Each statement is all or nothing; if the database refuses one for its data,
+ * its submissions are written again one by one, so a bad one fails alone. Any
+ * other failure (a dropped connection, a timeout) may have come after the
+ * commit: retrying would create the jobs twice, so every submission in it gets
+ * the error.
  */
 export class JobCreator {
   private waiting: Submission[] = [];
   private statements = 0;
+  /** Set when submissions have waited STALLED_AFTER_MS: the next statement may start beside those in flight. */
+  private stalled = false;
+  private stallTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly sql: Sql) {}
 
@@ -147,13 +159,25 @@ export class JobCreator {
   }
 
   private dispatch(): void {
-    while (this.statements < MAX_STATEMENTS && this.waiting.length > 0) {
+    while (this.waiting.length > 0 && (this.statements === 0 || (this.stalled && this.statements < MAX_STATEMENTS))) {
+      this.stalled = false;
       const batch = this.waiting.splice(0, MAX_BATCH);
       this.statements++;
       void this.write(batch).finally(() => {
         this.statements--;
         this.dispatch();
       });
+    }
+    if (this.waiting.length === 0) {
+      if (this.stallTimer) clearTimeout(this.stallTimer);
+      this.stallTimer = null;
+    } else if (this.stallTimer === null && this.statements < MAX_STATEMENTS) {
+      // The timer is the measure of the wait: it does not compare clocks, which a timer may fire a little before.
+      this.stallTimer = setTimeout(() => {
+        this.stallTimer = null;
+        this.stalled = true;
+        this.dispatch();
+      }, STALLED_AFTER_MS);
     }
   }
 

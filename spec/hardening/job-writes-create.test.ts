@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import postgres from 'postgres';
 import { createApiKey } from '../../core/apiKeys.js';
 import { JobCreator, TooManyJobsInFlightError, type CreateJobParams } from '../../core/jobs/index.js';
+import { lockedOpenJobs, STALLED_AFTER_MS } from '../../core/jobs/create.js';
 import { listAllJobs } from '../../core/jobs/adminQueries.js';
 import { isDataError } from '../../core/platform/sqlErrors.js';
 import { createApp } from '../../server/app.js';
@@ -35,7 +36,7 @@ async function countByUrl(stack: Stack, prefix: string): Promise<Map<string, num
 test('a batch refused for one bad item is written item by item: the others are created, the bad one fails alone', async () => {
   const stack = await startStack();
   const jobs = new JobCreator(stack.sql);
-  // Submitted in one turn: the first four go as statements of their own, the next three wait and share one.
+  // Submitted in one turn: the first goes as a statement of its own, the next six wait and share one.
   const subs = Array.from({ length: 7 }, (_, i) =>
     jobs.create(params(stack, `https://example.test/data/${i}`, i === 5 ? { maxAttempts: 2 ** 40 } : {})).then(
       () => 'created',
@@ -92,7 +93,7 @@ async function commitThenCutProxy(target: URL, marker: string): Promise<{ url: s
 
 test('a batch whose connection drops after the commit is not written again item by item (no duplicate jobs)', async () => {
   const stack = await startStack();
-  // The batch of three is the only statement whose jobs list has an "ord":2.
+  // The first job goes alone; the six that wait share the only statement whose jobs list has an "ord":2.
   const proxy = await commitThenCutProxy(new URL(stack.url), '"ord":2');
   const sql = postgres(proxy.url, { max: 8, ssl: false, onnotice: () => {} });
   onCleanup(() => sql.end({ timeout: 1 }));
@@ -106,7 +107,7 @@ test('a batch whose connection drops after the commit is not written again item 
     ),
   );
   assert.equal(proxy.cuts(), 1, 'the batch statement was cut after its commit');
-  assert.deepEqual(outcomes, ['created', 'created', 'created', 'created', 'error', 'error', 'error']);
+  assert.deepEqual(outcomes, ['created', 'error', 'error', 'error', 'error', 'error', 'error']);
   const counts = await countByUrl(stack, 'https://example.test/cut/');
   assert.equal(counts.size, 7, 'the cut batch committed');
   assert.deepEqual([...counts.entries()].filter(([, n]) => n !== 1), [], 'no job was created twice');
@@ -262,4 +263,40 @@ test('job lists and ownership checks never read a result (they work for a role t
   assert.equal((await get(`/v1/jobs/${jobId}`)).status, 500);
   // The full reading route returns it for the service's own role.
   assert.deepEqual((await stack.request('GET', `/v1/jobs/${jobId}`)).body.result, { knowledgeItems: [] });
+});
+
+test("a statement waiting on one key's in-flight lock does not hold up another key's submissions", async () => {
+  // The job writer runs one statement at a time; what waits STALLED_AFTER_MS gets a statement of its own.
+  const stack = await startStack();
+  const jobs = new JobCreator(stack.sql);
+  const other = await createApiKey(stack.sql, 'other');
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((r) => (locked = r));
+  // Another transaction (a second API process creating for the key, say) holds the key's in-flight lock.
+  const holder = stack.sql.begin(async (tx) => {
+    await lockedOpenJobs(tx, stack.apiKeyId, 5);
+    locked();
+    await held;
+  });
+  await isLocked;
+  try {
+    const order: string[] = [];
+    const blocked = jobs.create(params(stack, 'https://example.test/stall/held', { maxInFlight: 5 })).then(() => order.push('held key'));
+    await new Promise((r) => setTimeout(r, 5));
+    const started = performance.now();
+    const free = jobs.create(params(stack, 'https://example.test/stall/free', { apiKeyId: other.apiKey.id, maxInFlight: 5 })).then(() => order.push('other key'));
+    // The other key's job is written while the lock is still held; a writer that waited would reach 10 s.
+    await Promise.race([free, new Promise((r) => setTimeout(r, 10_000))]);
+    const waitedMs = performance.now() - started;
+    assert.deepEqual(order, ['other key'], `the other key's job waited ${Math.round(waitedMs)} ms`);
+    assert.ok(waitedMs >= STALLED_AFTER_MS * 0.9, `it got its own statement only after waiting (${Math.round(waitedMs)} ms)`);
+    release();
+    await blocked;
+    assert.deepEqual(order, ['other key', 'held key']);
+  } finally {
+    release();
+    await holder;
+  }
 });

@@ -11,8 +11,8 @@ import { parentPort, Worker, type WorkerOptions } from 'node:worker_threads';
  * Every thread's young generation, in MB, unless its caller sets one. V8 lets
  * each thread's grow to 48 MB (sized for a main thread with a big heap); the
  * service's threads (embedding, extraction, PDF) allocate short-lived arrays
- * per task, and at 12 the pipeline bench's `npm start` peaked 448 / 453 MB
- * against 565 / 551 MB at V8's default, crawling as fast (docs/benchmarks.md).
+ * per task, and at 12 the pipeline bench's `npm start` peaked 448 / 448 MB
+ * against 565 MB at V8's default, crawling as fast (docs/benchmarks.md).
  */
 export const THREAD_YOUNG_GENERATION_MB = 12;
 

@@ -73,14 +73,14 @@ export async function buildServiceCopy(): Promise<string> {
 }
 
 /**
- * `node --import tsx <script> ...args` in the project root, or `node
- * --enable-source-maps <script>` for a compiled `.js` one (buildServiceCopy), as the npm scripts run it; with `logBase`, output is also
+ * `node --import tsx <script> ...args` in the project root, or `node <script>`
+ * for a compiled `.js` one (buildServiceCopy), as the npm scripts run it; with `logBase`, output is also
  * copied to `<logBase>.stdout.log` / `.stderr.log`.
  */
 export function spawnService(script: string, env: Record<string, string>, opts: { args?: string[]; label?: string; logBase?: string } = {}): ServiceProcess {
   const label = opts.label ?? script;
   const spawnedAt = Date.now();
-  const node = script.endsWith('.js') ? ['--enable-source-maps', script] : ['--import', 'tsx', script];
+  const node = script.endsWith('.js') ? [script] : ['--import', 'tsx', script];
   const child = spawn(process.execPath, [...node, ...(opts.args ?? [])], {
     cwd: projectRoot,
     env: childEnv(env),

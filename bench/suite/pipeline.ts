@@ -70,7 +70,7 @@ export const pipeline: Measurement = {
       const out = fs.openSync(path.join(logDir, 'start.log'), 'w');
       // Compiled, as npm start runs it, and node directly (not through npm) so the pid sampled is the service's own process.
       const build = await buildServiceCopy();
-      const child = spawn(process.execPath, ['--enable-source-maps', path.join(build, 'cli', 'start.js')], { cwd: projectRoot, env: childEnv(env), stdio: ['ignore', out, out] });
+      const child = spawn(process.execPath, [path.join(build, 'cli', 'start.js')], { cwd: projectRoot, env: childEnv(env), stdio: ['ignore', out, out] });
       fs.closeSync(out);
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
       const baseUrl = `http://127.0.0.1:${port}`;

@@ -104,7 +104,7 @@ const MAX_STATEMENTS = 4;
  * of its own: that statement is waiting on something (a key's in-flight lock,
  * a slow commit) that need not hold up other keys' submissions.
  */
-export const STALLED_AFTER_MS = 20;
+const STALLED_AFTER_MS = 20;
 const MAX_BATCH = 200;
 
 /**
@@ -112,9 +112,12 @@ const MAX_BATCH = 200;
  * owner (createApp). Submissions without an idempotency key are written in
  * batches: one statement at a time, and what arrives while it runs goes into
  * the next, so an idle service answers at once and a busy one commits many
- * jobs per statement. A second statement (up to MAX_STATEMENTS) starts only
- * for submissions that have waited STALLED_AFTER_MS: more statements in
- * flight made smaller batches and cost CPU per job (docs/benchmarks.md).
+ * jobs per statement. A second statement (up to MAX_STATEMENTS) starts once
+ * submissions have waited STALLED_AFTER_MS, with those whose key is not in a
+ * statement in flight (a capped key's statement holds its in-flight lock, so
+ * its later submissions would only queue behind it): more statements in
+ * flight at all times made smaller batches and cost CPU per job
+ * (docs/benchmarks.md).
  * Each statement is all or nothing; if the database refuses one for its data,
  * its submissions are written again one by one, so a bad one fails alone. Any
  * other failure (a dropped connection, a timeout) may have come after the
@@ -127,6 +130,8 @@ export class JobCreator {
   /** Set when submissions have waited STALLED_AFTER_MS: the next statement may start beside those in flight. */
   private stalled = false;
   private stallTimer: NodeJS.Timeout | null = null;
+  /** Capped keys (they take an in-flight lock) in the statements in flight, with how many statements each. */
+  private readonly keysInFlight = new Map<string, number>();
 
   constructor(private readonly sql: Sql) {}
 
@@ -160,18 +165,32 @@ export class JobCreator {
 
   private dispatch(): void {
     while (this.waiting.length > 0 && (this.statements === 0 || (this.stalled && this.statements < MAX_STATEMENTS))) {
+      // Beside a statement in flight, a capped key already in one would wait on its own in-flight lock, and the
+      // whole batch with it: those submissions wait for that statement instead.
+      const batch = this.statements === 0 ? this.waiting.splice(0, MAX_BATCH) : this.takeFree();
+      if (batch.length === 0) break; // every waiting key is in flight; a finishing statement dispatches again
       this.stalled = false;
-      const batch = this.waiting.splice(0, MAX_BATCH);
+      // A batch taken and more left: the wait is measured again for what is left.
+      if (this.stallTimer) clearTimeout(this.stallTimer);
+      this.stallTimer = null;
+      const keys = batch.filter((s) => (s.p.maxInFlight ?? 0) > 0).map((s) => s.p.apiKeyId);
+      for (const key of keys) this.keysInFlight.set(key, (this.keysInFlight.get(key) ?? 0) + 1);
       this.statements++;
       void this.write(batch).finally(() => {
         this.statements--;
+        for (const key of keys) {
+          const n = this.keysInFlight.get(key)! - 1;
+          if (n === 0) this.keysInFlight.delete(key);
+          else this.keysInFlight.set(key, n);
+        }
         this.dispatch();
       });
     }
     if (this.waiting.length === 0) {
       if (this.stallTimer) clearTimeout(this.stallTimer);
       this.stallTimer = null;
-    } else if (this.stallTimer === null && this.statements < MAX_STATEMENTS) {
+    } else if (this.stallTimer === null && !this.stalled) {
+      // Armed even with every statement in flight, so a slot that frees later goes at once to what has waited.
       // The timer is the measure of the wait: it does not compare clocks, which a timer may fire a little before.
       this.stallTimer = setTimeout(() => {
         this.stallTimer = null;
@@ -179,6 +198,18 @@ export class JobCreator {
         this.dispatch();
       }, STALLED_AFTER_MS);
     }
+  }
+
+  /** Up to MAX_BATCH waiting submissions, in order, whose key takes no in-flight lock held by a statement in flight. */
+  private takeFree(): Submission[] {
+    const taken: Submission[] = [];
+    const left: Submission[] = [];
+    for (const s of this.waiting) {
+      const blocked = (s.p.maxInFlight ?? 0) > 0 && this.keysInFlight.has(s.p.apiKeyId);
+      (taken.length < MAX_BATCH && !blocked ? taken : left).push(s);
+    }
+    this.waiting = left;
+    return taken;
   }
 
   private async write(batch: Submission[]): Promise<void> {

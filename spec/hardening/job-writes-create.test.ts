@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import postgres from 'postgres';
 import { createApiKey } from '../../core/apiKeys.js';
 import { JobCreator, TooManyJobsInFlightError, type CreateJobParams } from '../../core/jobs/index.js';
-import { lockedOpenJobs, STALLED_AFTER_MS } from '../../core/jobs/create.js';
+import { lockedOpenJobs } from '../../core/jobs/create.js';
 import { listAllJobs } from '../../core/jobs/adminQueries.js';
 import { isDataError } from '../../core/platform/sqlErrors.js';
 import { createApp } from '../../server/app.js';
@@ -17,6 +17,7 @@ import { onCleanup } from '../helpers/cleanup.js';
 import { errorCode } from '../helpers/errors.js';
 import { spawnScript } from '../helpers/processes.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { waitUntil } from '../../testing/waitUntil.js';
 
 const params = (stack: Stack, url: string, extra: Partial<CreateJobParams> = {}): CreateJobParams => ({
   apiKeyId: stack.apiKeyId,
@@ -170,7 +171,7 @@ test('... and across two API processes sharing the database', async () => {
 
 test('the cap and idempotency hold for concurrent creates through two independent connection pools, as in two API processes', async () => {
   const stack = await startStack();
-  // Each pool has its own batcher with up to four statements in flight, so submissions made in one turn reach the database at once.
+  // Each pool has its own job writer, so the two pools' statements reach the database at once and race for the key's cap.
   const other = postgres(stack.url, { max: 10, onnotice: () => {} });
   onCleanup(() => other.end({ timeout: 1 }));
   const pools = [new JobCreator(stack.sql), new JobCreator(other)];
@@ -266,7 +267,8 @@ test('job lists and ownership checks never read a result (they work for a role t
 });
 
 test("a statement waiting on one key's in-flight lock does not hold up another key's submissions", async () => {
-  // The job writer runs one statement at a time; what waits STALLED_AFTER_MS gets a statement of its own.
+  // The job writer runs one statement at a time; what waits STALLED_AFTER_MS gets a statement of its own, without
+  // the submissions of a key whose statement is in flight (they would wait on the same lock, and the batch with them).
   const stack = await startStack();
   const jobs = new JobCreator(stack.sql);
   const other = await createApiKey(stack.sql, 'other');
@@ -281,21 +283,29 @@ test("a statement waiting on one key's in-flight lock does not hold up another k
     await held;
   });
   await isLocked;
+  let timer: NodeJS.Timeout | undefined;
   try {
     const order: string[] = [];
-    const blocked = jobs.create(params(stack, 'https://example.test/stall/held', { maxInFlight: 5 })).then(() => order.push('held key'));
-    await new Promise((r) => setTimeout(r, 5));
+    const heldKey = (name: string) => jobs.create(params(stack, `https://example.test/stall/${name}`, { maxInFlight: 5 })).then(() => order.push(name));
+    const first = heldKey('held key, first');
+    await waitUntil('the first statement to wait on the lock', async () => {
+      const [row] = await stack.sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`;
+      return row!.n > 0;
+    });
+    // The held key submits again, then the other key: the statement that starts after the wait takes the other key's job alone.
+    const second = heldKey('held key, second');
     const started = performance.now();
     const free = jobs.create(params(stack, 'https://example.test/stall/free', { apiKeyId: other.apiKey.id, maxInFlight: 5 })).then(() => order.push('other key'));
     // The other key's job is written while the lock is still held; a writer that waited would reach 10 s.
-    await Promise.race([free, new Promise((r) => setTimeout(r, 10_000))]);
+    await Promise.race([free, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
     const waitedMs = performance.now() - started;
     assert.deepEqual(order, ['other key'], `the other key's job waited ${Math.round(waitedMs)} ms`);
-    assert.ok(waitedMs >= STALLED_AFTER_MS * 0.9, `it got its own statement only after waiting (${Math.round(waitedMs)} ms)`);
+    assert.ok(waitedMs < 5000, `the other key's job waited ${Math.round(waitedMs)} ms`);
     release();
-    await blocked;
-    assert.deepEqual(order, ['other key', 'held key']);
+    await Promise.all([first, second]);
+    assert.deepEqual(order, ['other key', 'held key, first', 'held key, second']);
   } finally {
+    clearTimeout(timer);
     release();
     await holder;
   }

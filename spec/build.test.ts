@@ -5,12 +5,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { buildCurrent } from '../cli/build.js';
-import { projectRoot } from '../testing/serviceProcess.js';
+import { newDistDir, projectRoot } from '../testing/serviceProcess.js';
 import { onCleanup } from './helpers/cleanup.js';
 
 function tempDist(): string {
-  fs.mkdirSync(path.join(projectRoot, '.test-data'), { recursive: true });
-  const dir = fs.mkdtempSync(path.join(projectRoot, '.test-data', 'dist-'));
+  const dir = newDistDir();
   onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
 }

@@ -59,15 +59,20 @@ export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
 
 const tail = (text: string) => (text.length > 4000 ? `…${text.slice(-4000)}` : text);
 
+/** A new, empty dist directory under the project (so what is built in it finds node_modules); the caller removes it. */
+export function newDistDir(): string {
+  fs.mkdirSync(path.join(projectRoot, '.test-data'), { recursive: true });
+  return fs.mkdtempSync(path.join(projectRoot, '.test-data', 'dist-'));
+}
+
 /**
  * The service built as `npm start` builds it (cli/build.ts's buildCurrent), in
- * a dist directory of its own under the project (so its imports find
- * node_modules); returns that directory's `current`, whose `cli/start.js` is
- * what npm start runs. The caller removes the dist directory (its parent).
+ * a dist directory of its own (newDistDir); returns that directory's
+ * `current`, whose `cli/start.js` is what npm start runs. The caller removes
+ * the dist directory (its parent).
  */
 export async function buildServiceCopy(): Promise<string> {
-  fs.mkdirSync(path.join(projectRoot, '.test-data'), { recursive: true });
-  const dist = fs.mkdtempSync(path.join(projectRoot, '.test-data', 'dist-'));
+  const dist = newDistDir();
   await buildCurrent(projectRoot, dist);
   return path.join(dist, 'current');
 }

@@ -36,11 +36,11 @@ function filesUnder(root: string, dir: string, keep: (file: string) => boolean):
 
 const sourceFiles = (root: string) => SOURCE_DIRS.flatMap((dir) => filesUnder(root, dir, (f) => f.endsWith('.ts') && !f.endsWith('.d.ts')));
 
-/** The service compiled into `outDir` (new or empty) from the project at `root`. */
-async function compileService(root: string, outDir: string): Promise<void> {
+/** The service's modules `sources` (sourceFiles) compiled into `outDir` (new or empty) from the project at `root`. */
+async function compileService(root: string, sources: string[], outDir: string): Promise<void> {
   await build({
     absWorkingDir: root,
-    entryPoints: sourceFiles(root),
+    entryPoints: sources,
     outdir: outDir,
     outbase: '.',
     platform: 'node',
@@ -55,10 +55,10 @@ async function compileService(root: string, outDir: string): Promise<void> {
   fs.cpSync(path.join(root, 'sql'), path.join(outDir, 'sql'), { recursive: true });
 }
 
-/** What a build is made of: the sources, sql/ and esbuild's version. */
-function sourceDigest(root: string): string {
+/** What a build is made of: the service's modules `sources`, sql/ and esbuild's version. */
+function sourceDigest(root: string, sources: string[]): string {
   const hash = createHash('sha256').update(`esbuild ${esbuildVersion}\n`);
-  for (const file of [...sourceFiles(root), ...filesUnder(root, 'sql', () => true)]) {
+  for (const file of [...sources, ...filesUnder(root, 'sql', () => true)]) {
     hash.update(`${file}\n`).update(fs.readFileSync(path.join(root, file))).update('\n');
   }
   return hash.digest('hex').slice(0, 16);
@@ -72,13 +72,14 @@ function sourceDigest(root: string): string {
 export async function buildCurrent(root: string, distDir = path.join(root, 'dist')): Promise<string> {
   const builds = path.join(distDir, 'builds');
   fs.mkdirSync(builds, { recursive: true });
-  const digest = sourceDigest(root);
+  const sources = sourceFiles(root);
+  const digest = sourceDigest(root, sources);
   const target = path.join(builds, digest);
   if (!fs.existsSync(target)) {
     const temporary = fs.mkdtempSync(path.join(builds, '.partial-'));
     fs.chmodSync(temporary, 0o755); // mkdtemp's 0700 would keep other users (a service account) out
     try {
-      await compileService(root, temporary);
+      await compileService(root, sources, temporary);
       fs.renameSync(temporary, target);
     } catch (err) {
       fs.rmSync(temporary, { recursive: true, force: true });
